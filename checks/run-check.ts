@@ -1,0 +1,46 @@
+import type { Check, CheckContext, CheckRunResult, Finding, Severity, Verdict } from './types.ts';
+
+/**
+ * Runs one check and turns whatever happens into a CheckRunResult: a thrown error becomes status `error`
+ * (never a silent pass), and a check that returns `findings` with an empty list counts as `passed`.
+ */
+export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRunResult> {
+  const started = performance.now();
+  const done = (r: Omit<CheckRunResult, 'check' | 'durationMs'>): CheckRunResult => ({
+    check: check.id,
+    durationMs: Math.round(performance.now() - started),
+    ...r,
+  });
+  try {
+    const outcome = await check.run(ctx);
+    switch (outcome.status) {
+      case 'passed':
+        return done({ status: 'passed', findings: [] });
+      case 'skipped':
+        return done({ status: 'skipped', reason: outcome.reason, findings: [] });
+      case 'error':
+        return done({ status: 'error', error: outcome.error, findings: [] });
+      case 'findings': {
+        const findings: Finding[] = outcome.findings.map((f) => ({ ...f, check: check.id }));
+        return done({ status: findings.length ? 'findings' : 'passed', findings });
+      }
+    }
+  } catch (e) {
+    return done({ status: 'error', error: e instanceof Error ? e.message : String(e), findings: [] });
+  }
+}
+
+const rank: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
+
+/**
+ * The release verdict from its check runs: `critical` or `warning` from the worst finding,
+ * else `error` when a check could not run, else `ok`.
+ */
+export function verdictOf(runs: Pick<CheckRunResult, 'status' | 'findings'>[]): Verdict {
+  let worst = 0;
+  for (const r of runs) for (const f of r.findings) worst = Math.max(worst, rank[f.severity]);
+  if (worst === 3) return 'critical';
+  if (worst === 2) return 'warning';
+  if (runs.some((r) => r.status === 'error')) return 'error';
+  return 'ok';
+}

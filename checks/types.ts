@@ -1,0 +1,150 @@
+/**
+ * The findings contract and the check interface (see shared DESIGN.md, "Findings — the contract").
+ * Everything in checks/ is pure: a snapshot goes in, findings come out.
+ */
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+export type FindingCode =
+  // architecture / config
+  | 'ACT_MISMATCH' | 'HEAD_DIM_MISMATCH' | 'QUERY_SCALE_MISMATCH' | 'SWA_OFF_BY_ONE' | 'ROPE_SCALING'
+  | 'SOFTCAP_MISSING' | 'MAX_POS_MISMATCH' | 'CONFIG_HPARAM_MISMATCH' | 'SHAPE_MISMATCH'
+  | 'TIED_EMBEDDINGS_MISMATCH' | 'DTYPE_MISMATCH' | 'BASE_MODEL_MISMATCH' | 'CONFIG_CHANGED' | 'REMOTE_CODE'
+  // tokenizer / template
+  | 'SPECIAL_TOKEN_ID_MISMATCH' | 'TOKEN_ID_OUT_OF_RANGE' | 'VOCAB_SIZE_MISMATCH' | 'EOS_MISMATCH' | 'PAD_EQ_EOS'
+  | 'DOUBLE_BOS' | 'CHAT_TEMPLATE_MISSING_BOS' | 'CHAT_TEMPLATE_ERROR' | 'CHAT_TEMPLATE_UNKNOWN_TOKEN'
+  | 'SPECIAL_TOKEN_NORMALIZED' | 'SPECIAL_TOKEN_SPLIT' | 'TOKENIZER_FAST_SLOW_MISMATCH' | 'TOKENIZER_ROUNDTRIP'
+  | 'TOKENIZER_CHANGED' | 'LEGACY_SPM'
+  // weights
+  | 'UNTRAINED_TOKENS' | 'UNTRAINED_SPECIAL_TOKEN' | 'NONFINITE_WEIGHTS' | 'WEIGHTS_IDENTICAL_TO_BASE' | 'LOW_RANK_DELTA'
+  // security / files
+  | 'UNSAFE_PICKLE' | 'PICKLE_WEIGHTS' | 'FILE_MALFORMED' | 'FILE_TOO_LARGE' | 'CHECK_ERROR';
+
+/** One finding: what is wrong, how bad, and the evidence a person can act on. */
+export interface Finding {
+  code: FindingCode;
+  severity: Severity;
+  /** Id of the check that produced it. */
+  check: string;
+  title: string;
+  detail: string;
+  /** Structured, JSON-serialisable evidence (tables, token ids, template excerpts, ...). */
+  evidence: Record<string, unknown>;
+  /** Files of the release the finding is about. */
+  files: string[];
+}
+
+/** A finding as a check returns it; the runner fills in `check`. */
+export type FindingInput = Omit<Finding, 'check'>;
+
+export type CheckStatus = 'passed' | 'findings' | 'skipped' | 'error';
+
+export type CheckOutcome =
+  | { status: 'passed' }
+  | { status: 'findings'; findings: FindingInput[] }
+  | { status: 'skipped'; reason: string }
+  | { status: 'error'; error: string };
+
+/** A safetensors tensor as described by a header (data offsets are relative to the data section). */
+export interface TensorInfo {
+  name: string;
+  dtype: string;
+  shape: number[];
+  /** File (relative path) holding the tensor. */
+  file: string;
+  dataOffsets: [number, number];
+}
+
+/** One safetensors file's header as read by ranged reads. */
+export interface SafetensorsFileInfo {
+  path: string;
+  size: number;
+  /** Byte length of the JSON header (the data section starts at 8 + headerLength). */
+  headerLength: number;
+  metadata: Record<string, string> | null;
+  /** Set when the header could not be read or lies; `tensors` is then empty. */
+  error?: string;
+}
+
+export interface SafetensorsInventory {
+  /** The index file, when the weights are sharded. */
+  index: string | null;
+  files: SafetensorsFileInfo[];
+  /** Every tensor of every readable file, by name. */
+  tensors: Record<string, TensorInfo>;
+  /** Problems with the index itself (missing shard, unparsable JSON). */
+  errors: string[];
+}
+
+export interface SnapshotFile {
+  path: string;
+  size: number;
+}
+
+/**
+ * Everything the CPU checks need to know about one revision of a repo, built without reading weight data.
+ * Small text files are kept verbatim in `texts`, small binaries in `binaries`; files too large to keep are in `omitted`.
+ */
+export interface Snapshot {
+  repo: string;
+  sha: string;
+  files: SnapshotFile[];
+  texts: Record<string, string>;
+  /** Small binary files kept verbatim, base64-encoded (e.g. `tokenizer.model`). */
+  binaries: Record<string, string>;
+  /** Files that were not kept, with the reason (e.g. over the size cap). */
+  omitted: Record<string, string>;
+  safetensors: SafetensorsInventory | null;
+  /** Model card metadata (YAML front matter of README.md, or the Hub's cardData). */
+  cardData: Record<string, unknown> | null;
+}
+
+/** Family statistics the worker computes from other releases of the same model_type (issue: family consensus). */
+export interface FamilyStats {
+  modelType: string;
+  releases: number;
+  /** config key -> JSON-encoded value -> count */
+  values: Record<string, Record<string, number>>;
+}
+
+/** Reads tensor rows for weight checks; implemented in lib/ over a byte source (local file or Hub ranges). */
+export interface TensorRowReader {
+  /** Streams a 2-D tensor in row-aligned chunks; `rows` is the number of rows in the chunk. */
+  streamRows(tensor: TensorInfo, onChunk: (chunk: Uint8Array, firstRow: number, rows: number) => void | Promise<void>): Promise<void>;
+}
+
+export interface CheckContext {
+  release: Snapshot;
+  previous?: Snapshot | null;
+  base?: Snapshot | null;
+  family?: FamilyStats | null;
+  /** Present only where weight data can be read (the runner, the CLI without --no-weights). */
+  tensors?: TensorRowReader | null;
+  /** Aborted when the check's time limit is reached. */
+  signal?: AbortSignal;
+}
+
+/** Where a check runs: `checks` (CPU workers) or `tensor` (the runner, reads weight data). */
+export type CheckQueue = 'checks' | 'tensor';
+
+/** The interface every check implements. */
+export interface Check {
+  id: string;
+  title: string;
+  queue: CheckQueue;
+  /** The finding codes this check can emit (the check catalog). */
+  codes: FindingCode[];
+  run(ctx: CheckContext): Promise<CheckOutcome> | CheckOutcome;
+}
+
+/** The result of running one check, as stored in check_runs. */
+export interface CheckRunResult {
+  check: string;
+  status: CheckStatus;
+  reason?: string;
+  error?: string;
+  findings: Finding[];
+  durationMs: number;
+}
+
+export type Verdict = 'critical' | 'warning' | 'ok' | 'error';

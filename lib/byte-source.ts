@@ -1,0 +1,29 @@
+/**
+ * A byte source is where a release's files come from: a local folder or a Hub revision (ranged HTTP reads).
+ * Everything after the byte source (snapshot building, safetensors parsing, tensor streaming) is the same code.
+ */
+export interface SourceFile {
+  path: string;
+  size: number;
+}
+
+export interface ByteSource {
+  /** Human-readable identity, e.g. `org/name@sha` or a folder path. */
+  readonly label: string;
+  /** Every file of the revision with its size, sorted by path. */
+  listFiles(): Promise<SourceFile[]>;
+  /** Reads bytes [start, end) of a file. Throws SourceError if the file is missing or the range is invalid. */
+  readRange(path: string, start: number, end: number): Promise<Uint8Array>;
+  /** Reads a whole (small) file as UTF-8 text. */
+  readText(path: string): Promise<string>;
+  /** Streams bytes [start, end) of a file in pieces as they arrive. */
+  stream(path: string, start: number, end: number): AsyncIterable<Uint8Array>;
+}
+
+/** An I/O failure reading from a byte source (missing file, short read, HTTP error). */
+export class SourceError extends Error {
+  constructor(message: string, readonly path?: string) {
+    super(message);
+    this.name = 'SourceError';
+  }
+}

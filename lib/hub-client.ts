@@ -1,0 +1,129 @@
+/**
+ * The only importer of @huggingface/hub. Every call passes `hubUrl` (the library has no global setting)
+ * so the same code talks to huggingface.co in production and to infra/hub-mirror in tests.
+ */
+import { downloadFile, listFiles, listModels, modelInfo } from '@huggingface/hub';
+import type { ByteSource, SourceFile } from './byte-source.ts';
+import { SourceError } from './byte-source.ts';
+
+export interface HubOptions {
+  hubUrl: string;
+  accessToken?: string;
+  fetch?: typeof fetch;
+}
+
+function creds(o: HubOptions): { hubUrl: string; accessToken?: string; fetch?: typeof fetch } {
+  return { hubUrl: o.hubUrl, ...(o.accessToken ? { accessToken: o.accessToken } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) };
+}
+
+export interface RevisionInfo {
+  repo: string;
+  sha: string;
+  private: boolean;
+  cardData: Record<string, unknown> | null;
+}
+
+/** Resolves a revision (branch, tag or sha) of a model repo to its commit sha and card metadata. */
+export async function resolveRevision(o: HubOptions, repo: string, revision = 'main'): Promise<RevisionInfo> {
+  try {
+    const info = await modelInfo({ ...creds(o), name: repo, revision, additionalFields: ['sha', 'cardData'] });
+    const sha = (info as { sha?: string }).sha;
+    if (!sha) throw new SourceError(`hub returned no sha for ${repo}@${revision}`);
+    const cardData = (info as { cardData?: unknown }).cardData;
+    return { repo, sha, private: info.private, cardData: cardData && typeof cardData === 'object' ? (cardData as Record<string, unknown>) : null };
+  } catch (e) {
+    if (e instanceof SourceError) throw e;
+    throw new SourceError(`cannot resolve ${repo}@${revision}: ${(e as Error).message}`);
+  }
+}
+
+export interface ListedModel {
+  repo: string;
+  sha: string | null;
+  lastModified: string | null;
+}
+
+/** Lists the most recently modified models of an author (the poller's view). */
+export async function listAuthorModels(o: HubOptions, author: string, limit = 50): Promise<ListedModel[]> {
+  const out: ListedModel[] = [];
+  for await (const m of listModels({ ...creds(o), search: { owner: author }, sort: 'lastModified', limit, additionalFields: ['sha'] })) {
+    const x = m as { name: string; sha?: string; lastModified?: string };
+    out.push({ repo: x.name, sha: x.sha ?? null, lastModified: x.lastModified ?? null });
+  }
+  return out;
+}
+
+/** A byte source over one immutable revision (a commit sha) of a Hub model repo, read with Range requests. */
+export class HubSource implements ByteSource {
+  readonly label: string;
+  private blobs = new Map<string, Promise<Blob>>();
+  constructor(private readonly o: HubOptions, readonly repo: string, readonly sha: string) {
+    this.label = `${repo}@${sha}`;
+  }
+
+  async listFiles(): Promise<SourceFile[]> {
+    const out: SourceFile[] = [];
+    try {
+      for await (const f of listFiles({ ...creds(this.o), repo: { type: 'model', name: this.repo }, revision: this.sha, recursive: true })) {
+        if (f.type === 'file') out.push({ path: f.path, size: f.lfs?.size ?? f.size });
+      }
+    } catch (e) {
+      throw new SourceError(`cannot list files of ${this.label}: ${(e as Error).message}`);
+    }
+    return out.sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  private blob(path: string): Promise<Blob> {
+    let b = this.blobs.get(path);
+    if (!b) {
+      b = downloadFile({ ...creds(this.o), repo: { type: 'model', name: this.repo }, path, revision: this.sha, xet: false }).then(
+        (blob) => {
+          if (!blob) throw new SourceError(`${path} not found in ${this.label}`, path);
+          return blob;
+        },
+        (e: Error) => {
+          throw new SourceError(`cannot open ${path} of ${this.label}: ${e.message}`, path);
+        },
+      );
+      b.catch(() => this.blobs.delete(path));
+      this.blobs.set(path, b);
+    }
+    return b;
+  }
+
+  async readRange(path: string, start: number, end: number): Promise<Uint8Array> {
+    const blob = await this.blob(path);
+    if (!(start >= 0 && end >= start && end <= blob.size)) {
+      throw new SourceError(`range ${start}-${end} outside ${path} (${blob.size} bytes)`, path);
+    }
+    if (end === start) return new Uint8Array(0);
+    try {
+      return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+    } catch (e) {
+      throw new SourceError(`ranged read of ${path} failed: ${(e as Error).message}`, path);
+    }
+  }
+
+  async readText(path: string): Promise<string> {
+    const blob = await this.blob(path);
+    return new TextDecoder().decode(await this.readRange(path, 0, blob.size));
+  }
+
+  async *stream(path: string, start: number, end: number): AsyncIterable<Uint8Array> {
+    const blob = await this.blob(path);
+    if (!(start >= 0 && end >= start && end <= blob.size)) {
+      throw new SourceError(`range ${start}-${end} outside ${path} (${blob.size} bytes)`, path);
+    }
+    if (end === start) return;
+    const reader = blob.slice(start, end).stream().getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        yield value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+}
