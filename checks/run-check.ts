@@ -33,14 +33,18 @@ export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRu
 const rank: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
 
 /**
- * The release verdict from its check runs: `critical` or `warning` from the worst finding,
- * else `error` when a check could not run, else `ok`.
+ * The release verdict: `critical` or `warning` from the worst finding severity, else `error` when a check
+ * could not run, else `ok`.
  */
-export function verdictOf(runs: Pick<CheckRunResult, 'status' | 'findings'>[]): Verdict {
+export function verdictFrom(severities: Iterable<Severity>, anyError: boolean): Verdict {
   let worst = 0;
-  for (const r of runs) for (const f of r.findings) worst = Math.max(worst, rank[f.severity]);
+  for (const s of severities) worst = Math.max(worst, rank[s]);
   if (worst === 3) return 'critical';
   if (worst === 2) return 'warning';
-  if (runs.some((r) => r.status === 'error')) return 'error';
-  return 'ok';
+  return anyError ? 'error' : 'ok';
+}
+
+/** The verdict of a set of check runs (see verdictFrom). */
+export function verdictOf(runs: Pick<CheckRunResult, 'status' | 'findings'>[]): Verdict {
+  return verdictFrom(runs.flatMap((r) => r.findings.map((f) => f.severity)), runs.some((r) => r.status === 'error'));
 }

@@ -1,0 +1,112 @@
+/** SQL for check runs and findings. */
+import type { CheckQueue, CheckRunResult, CheckStatus, Finding, Severity } from '../checks/types.ts';
+import type { Pool, PoolClient } from './db.ts';
+
+type Db = Pool | PoolClient;
+
+export interface CheckRun {
+  id: number;
+  releaseId: number;
+  checkId: string;
+  queue: CheckQueue;
+  status: 'queued' | 'running' | CheckStatus;
+  reason: string | null;
+  error: string | null;
+  durationMs: number | null;
+  attempts: number;
+  finishedAt: Date | null;
+}
+
+export interface StoredFinding extends Finding {
+  id: number;
+  releaseId: number;
+}
+
+interface RunRow { id: string; release_id: string; check_id: string; queue: CheckQueue; status: CheckRun['status']; reason: string | null; error: string | null; duration_ms: number | null; attempts: number; finished_at: Date | null }
+
+const toRun = (r: RunRow): CheckRun => ({
+  id: Number(r.id), releaseId: Number(r.release_id), checkId: r.check_id, queue: r.queue, status: r.status, reason: r.reason,
+  error: r.error, durationMs: r.duration_ms, attempts: r.attempts, finishedAt: r.finished_at,
+});
+
+/** Creates one queued check run per check (idempotent) and returns the release's unfinished runs. */
+export async function createCheckRuns(db: Db, releaseId: number, checks: { id: string; queue: CheckQueue }[]): Promise<CheckRun[]> {
+  if (checks.length) {
+    await db.query(
+      `INSERT INTO check_runs (release_id, check_id, queue)
+       SELECT $1, c.id, c.queue FROM unnest($2::text[], $3::text[]) AS c(id, queue)
+       ON CONFLICT (release_id, check_id) DO NOTHING`,
+      [releaseId, checks.map((c) => c.id), checks.map((c) => c.queue)],
+    );
+  }
+  const r = await db.query<RunRow>(`SELECT * FROM check_runs WHERE release_id = $1 AND status IN ('queued', 'running') ORDER BY id`, [releaseId]);
+  return r.rows.map(toRun);
+}
+
+export async function getCheckRun(db: Db, id: number): Promise<CheckRun | null> {
+  const r = await db.query<RunRow>('SELECT * FROM check_runs WHERE id = $1', [id]);
+  return r.rows[0] ? toRun(r.rows[0]) : null;
+}
+
+export async function markRunning(db: Db, id: number): Promise<boolean> {
+  const r = await db.query(`UPDATE check_runs SET status = 'running', attempts = attempts + 1, started_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [id]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+/**
+ * Stores a check run's outcome and findings; part of the caller's transaction. Returns false (and stores nothing)
+ * when the run had already finished, so a duplicate job never doubles the findings.
+ */
+export async function storeResult(c: PoolClient, run: CheckRun, result: CheckRunResult): Promise<boolean> {
+  const u = await c.query(
+    `UPDATE check_runs SET status = $2, reason = $3, error = $4, duration_ms = $5, finished_at = now()
+     WHERE id = $1 AND status IN ('queued', 'running')`,
+    [run.id, result.status, result.reason ?? null, result.error ?? null, result.durationMs],
+  );
+  if ((u.rowCount ?? 0) === 0) return false;
+  for (const f of result.findings) {
+    await c.query(
+      `INSERT INTO findings (check_run_id, release_id, code, severity, check_id, title, detail, evidence, files)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [run.id, run.releaseId, f.code, f.severity, f.check, f.title, f.detail, JSON.stringify(f.evidence), f.files],
+    );
+  }
+  return true;
+}
+
+/** Status counts and finding severities of a release, for its verdict. */
+export async function releaseOutcome(db: Db, releaseId: number): Promise<{ open: number; errors: number; severities: Severity[] }> {
+  const r = await db.query<{ open: string; errors: string }>(
+    `SELECT count(*) FILTER (WHERE status IN ('queued', 'running')) AS open, count(*) FILTER (WHERE status = 'error') AS errors
+     FROM check_runs WHERE release_id = $1`,
+    [releaseId],
+  );
+  const s = await db.query<{ severity: Severity }>('SELECT DISTINCT severity FROM findings WHERE release_id = $1', [releaseId]);
+  return { open: Number(r.rows[0].open), errors: Number(r.rows[0].errors), severities: s.rows.map((x) => x.severity) };
+}
+
+export async function listCheckRuns(db: Db, releaseId: number): Promise<CheckRun[]> {
+  const r = await db.query<RunRow>('SELECT * FROM check_runs WHERE release_id = $1 ORDER BY id', [releaseId]);
+  return r.rows.map(toRun);
+}
+
+export async function listFindings(db: Db, releaseId: number): Promise<StoredFinding[]> {
+  const r = await db.query<{ id: string; release_id: string; code: Finding['code']; severity: Severity; check_id: string; title: string; detail: string; evidence: Record<string, unknown>; files: string[] }>(
+    `SELECT * FROM findings WHERE release_id = $1
+     ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, id`,
+    [releaseId],
+  );
+  return r.rows.map((x) => ({ id: Number(x.id), releaseId: Number(x.release_id), code: x.code, severity: x.severity, check: x.check_id, title: x.title, detail: x.detail, evidence: x.evidence, files: x.files }));
+}
+
+/** Unfinished check runs of releases being checked (to re-enqueue after a restart). */
+export async function unfinishedCheckRuns(db: Db, olderThanMs: number): Promise<CheckRun[]> {
+  const r = await db.query<RunRow>(
+    `SELECT cr.* FROM check_runs cr JOIN releases r ON r.id = cr.release_id
+     WHERE r.status = 'checking' AND cr.status IN ('queued', 'running')
+       AND coalesce(cr.started_at, cr.created_at) < now() - ($1::int * interval '1 millisecond')
+     ORDER BY cr.id LIMIT 2000`,
+    [olderThanMs],
+  );
+  return r.rows.map(toRun);
+}

@@ -1,0 +1,48 @@
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/** A pg pool with a bounded size; errors on idle clients (e.g. Postgres restarted) are logged, not fatal. */
+export function createPool(connectionString: string, onError?: (e: Error) => void, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000 });
+  pool.on('error', (e) => onError?.(e));
+  return pool;
+}
+
+/** Runs fn in a transaction; rolls back on any throw. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const r = await fn(c);
+    await c.query('COMMIT');
+    return r;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    c.release();
+  }
+}
+
+/** Creates the database named in the URL if it does not exist (connects to the `postgres` database to do it). */
+export async function ensureDatabase(connectionString: string): Promise<void> {
+  const u = new URL(connectionString);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!name) return;
+  u.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    const r = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (r.rowCount === 0) {
+      await c.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((e: { code?: string }) => {
+        // created concurrently by another process: 42P04 duplicate_database, or 23505 from the catalog index
+        if (e.code !== '42P04' && e.code !== '23505') throw e;
+      });
+    }
+  } finally {
+    await c.end();
+  }
+}

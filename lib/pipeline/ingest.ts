@@ -1,0 +1,58 @@
+import { withTransaction } from '../db.ts';
+import type { Pool } from '../db.ts';
+import type { Logger } from '../logger.ts';
+import type { Queues } from '../queues.ts';
+import { jobId } from '../queues.ts';
+import { insertDelivery, upsertRelease } from '../releases.repo.ts';
+import type { ReleaseSource } from '../releases.repo.ts';
+import { classifyWebhook } from './webhook-event.ts';
+
+export interface IngestResult {
+  deliveryId: number;
+  outcome: 'release' | 'duplicate' | 'ignored';
+  releaseId: number | null;
+  reason: string | null;
+}
+
+/**
+ * Stores a webhook delivery and, when it announces a release, the release (one per repo and sha), in one
+ * transaction; then enqueues the release job. If Redis is down the release stays `pending` in Postgres and
+ * the reconciler enqueues it later, so an accepted delivery is never lost.
+ */
+export async function ingestWebhook(deps: { pool: Pool; queues: Queues; log: Logger; canReadPrivate: boolean }, body: unknown): Promise<IngestResult> {
+  const d = classifyWebhook(body, { canReadPrivate: deps.canReadPrivate });
+  const webhookId = ((body as { webhook?: { id?: unknown } })?.webhook?.id ?? null) as string | null;
+  const res = await withTransaction(deps.pool, async (c) => {
+    if (d.kind === 'ignored') {
+      const id = await insertDelivery(c, { scope: d.scope, action: d.action, repo: d.repo, sha: d.sha, webhookId: typeof webhookId === 'string' ? webhookId : null, payload: body, outcome: 'ignored', reason: d.reason, releaseId: null });
+      return { deliveryId: id, outcome: 'ignored' as const, releaseId: null, reason: d.reason };
+    }
+    const { release, created } = await upsertRelease(c, d.repo, d.sha, 'webhook');
+    const outcome = created ? ('release' as const) : ('duplicate' as const);
+    const id = await insertDelivery(c, { scope: d.scope, action: d.action, repo: d.repo, sha: d.sha, webhookId: typeof webhookId === 'string' ? webhookId : null, payload: body, outcome, reason: null, releaseId: release.id });
+    return { deliveryId: id, outcome, releaseId: release.id, reason: null };
+  });
+  if (res.outcome === 'release' && res.releaseId !== null) await enqueueRelease(deps, res.releaseId);
+  return res;
+}
+
+/** Records a release found by the poller or asked for by a client, and enqueues it when new. */
+export async function acceptRelease(deps: { pool: Pool; queues: Queues; log: Logger }, repo: string, sha: string, source: ReleaseSource): Promise<{ releaseId: number; created: boolean }> {
+  const { release, created } = await upsertRelease(deps.pool, repo, sha, source);
+  if (created) await enqueueRelease(deps, release.id);
+  return { releaseId: release.id, created };
+}
+
+async function enqueueRelease(deps: { queues: Queues; log: Logger }, releaseId: number): Promise<void> {
+  try {
+    // Bounded: with Redis down the client would queue the command until it reconnects; the webhook must answer fast.
+    await withTimeout(deps.queues.release.add('release', { releaseId }, { jobId: jobId.release(releaseId) }), 2000);
+  } catch (e) {
+    deps.log.warn({ err: e, releaseId }, 'could not enqueue release; the reconciler will retry');
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
+}

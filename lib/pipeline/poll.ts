@@ -1,0 +1,22 @@
+import { listAuthorModels } from '../hub-client.ts';
+import { findRelease } from '../releases.repo.ts';
+import type { PipelineDeps } from './build-release.ts';
+import { acceptRelease } from './ingest.ts';
+
+/**
+ * The poller: lists the most recently modified models of each watched author and accepts every (repo, sha)
+ * not seen yet, so a missed webhook (endpoint down, Hub suspension) never loses a release.
+ */
+export async function pollAuthors(deps: PipelineDeps, authors: string[]): Promise<{ seen: number; accepted: number }> {
+  let seen = 0;
+  let accepted = 0;
+  for (const author of authors) {
+    for (const m of await listAuthorModels({ hubUrl: deps.cfg.hubUrl, ...(deps.cfg.hfToken ? { accessToken: deps.cfg.hfToken } : {}) }, author)) {
+      if (!m.sha) continue;
+      seen++;
+      if (await findRelease(deps.pool, m.repo, m.sha)) continue;
+      if ((await acceptRelease(deps, m.repo, m.sha, 'poller')).created) accepted++;
+    }
+  }
+  return { seen, accepted };
+}

@@ -1,0 +1,117 @@
+import { checkById } from '../../checks/index.ts';
+import { runCheck, verdictFrom } from '../../checks/run-check.ts';
+import type { CheckContext, CheckRunResult, FamilyStats, Snapshot, Verdict } from '../../checks/types.ts';
+import { getCheckRun, markRunning, releaseOutcome, storeResult } from '../check-runs.repo.ts';
+import type { CheckRun } from '../check-runs.repo.ts';
+import { withTransaction } from '../db.ts';
+import type { Pool } from '../db.ts';
+import { jobId } from '../queues.ts';
+import { finishRelease, getRelease, lockRelease } from '../releases.repo.ts';
+import type { Release } from '../releases.repo.ts';
+import { familyConfigs, loadSnapshot } from '../snapshots.repo.ts';
+import type { PipelineDeps } from './build-release.ts';
+import { familyStats } from './family.ts';
+
+/** Extra capabilities a process gives its checks: the runner reads tensors, the CPU workers don't. */
+export interface CheckEnv {
+  /** Opens a tensor reader for the release (runner only); closed after the check. */
+  openTensors?: (release: Release, snapshot: Snapshot) => Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
+}
+
+/** A small per-process cache: consecutive check jobs of one release share the parsed snapshot (and what checks memoise on it). */
+const cache = new Map<number, Promise<Snapshot | null>>();
+function cachedSnapshot(pool: Pool, id: number): Promise<Snapshot | null> {
+  let p = cache.get(id);
+  if (!p) {
+    p = loadSnapshot(pool, id);
+    p.catch(() => cache.delete(id));
+    cache.set(id, p);
+    while (cache.size > 4) cache.delete(cache.keys().next().value!);
+  }
+  return p;
+}
+
+function withTimeout(p: Promise<CheckRunResult>, ms: number, check: string): Promise<CheckRunResult> {
+  let t: NodeJS.Timeout;
+  const timeout = new Promise<CheckRunResult>((res) => {
+    t = setTimeout(() => res({ check, status: 'error', error: `check timed out after ${ms} ms`, findings: [], durationMs: ms }), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+/**
+ * Runs one check run: loads the release's snapshot (and the previous revision's and the base's), runs the
+ * check under a time limit, and stores its outcome and findings in one transaction. When it was the release's
+ * last open check, computes the verdict in the same transaction and enqueues the notification.
+ * Idempotent: a run that already finished is left alone.
+ */
+export async function processCheckRun(deps: PipelineDeps, env: CheckEnv, checkRunId: number): Promise<{ releaseDone: Verdict | null }> {
+  const run = await getCheckRun(deps.pool, checkRunId);
+  if (!run || (run.status !== 'queued' && run.status !== 'running')) return { releaseDone: null };
+  const release = await getRelease(deps.pool, run.releaseId);
+  if (!release || release.snapshotId === null) throw new Error(`release ${run.releaseId} has no snapshot yet`);
+  const check = checkById(run.checkId);
+  await markRunning(deps.pool, run.id);
+  let result: CheckRunResult;
+  if (!check) {
+    result = { check: run.checkId, status: 'error', error: `unknown check ${run.checkId} (not in this worker's catalog)`, findings: [], durationMs: 0 };
+  } else {
+    const snapshot = await cachedSnapshot(deps.pool, release.snapshotId);
+    if (!snapshot) throw new Error(`snapshot ${release.snapshotId} missing`);
+    const ctx: CheckContext = { release: snapshot, previous: null, base: null, family: null };
+    if (release.previousReleaseId !== null) {
+      const prev = await getRelease(deps.pool, release.previousReleaseId);
+      if (prev?.snapshotId) ctx.previous = await cachedSnapshot(deps.pool, prev.snapshotId);
+    }
+    if (release.baseSnapshotId !== null) ctx.base = await cachedSnapshot(deps.pool, release.baseSnapshotId);
+    ctx.family = await familyFor(deps.pool, snapshot);
+    const tensors = check.queue === 'tensor' && env.openTensors ? await env.openTensors(release, snapshot) : null;
+    if (tensors) ctx.tensors = tensors.provider;
+    const ac = new AbortController();
+    ctx.signal = ac.signal;
+    try {
+      result = await withTimeout(runCheck(check, ctx), deps.cfg.checkTimeoutMs, check.id);
+    } finally {
+      ac.abort();
+      await tensors?.close();
+    }
+  }
+  return completeCheckRun(deps, run, release, result);
+}
+
+/** Records a check run as `error` after its job's last attempt failed, so the release still gets a verdict. */
+export async function failCheckRun(deps: PipelineDeps, checkRunId: number, error: string): Promise<void> {
+  const run = await getCheckRun(deps.pool, checkRunId);
+  if (!run || (run.status !== 'queued' && run.status !== 'running')) return;
+  const release = await getRelease(deps.pool, run.releaseId);
+  if (!release) return;
+  await completeCheckRun(deps, run, release, { check: run.checkId, status: 'error', error, findings: [], durationMs: 0 });
+}
+
+async function completeCheckRun(deps: PipelineDeps, run: CheckRun, release: Release, result: CheckRunResult): Promise<{ releaseDone: Verdict | null }> {
+  const verdict = await withTransaction(deps.pool, async (c) => {
+    await lockRelease(c, release.id);
+    if (!(await storeResult(c, run, result))) return null;
+    const o = await releaseOutcome(c, release.id);
+    if (o.open > 0) return null;
+    const v = verdictFrom(o.severities, o.errors > 0);
+    await finishRelease(c, release.id, v);
+    return v;
+  });
+  if (verdict) {
+    await deps.queues.notify.add('notify', { releaseId: release.id }, { jobId: jobId.notify(release.id) }).catch((e: Error) => deps.log.warn({ err: e }, 'notify enqueue failed'));
+    deps.log.info({ repo: release.repo, sha: release.sha, verdict }, 'release verdict');
+  }
+  return { releaseDone: verdict };
+}
+
+async function familyFor(pool: Pool, snapshot: Snapshot): Promise<FamilyStats | null> {
+  let modelType: unknown;
+  try {
+    modelType = (JSON.parse(snapshot.texts['config.json'] ?? 'null') as { model_type?: unknown } | null)?.model_type;
+  } catch {
+    return null;
+  }
+  if (typeof modelType !== 'string') return null;
+  return familyStats(modelType, await familyConfigs(pool, modelType, snapshot.repo));
+}

@@ -1,0 +1,186 @@
+/** SQL for models, releases and webhook deliveries. Rows become domain objects here and nowhere else. */
+import type { Verdict } from '../checks/types.ts';
+import type { Pool, PoolClient } from './db.ts';
+
+type Db = Pool | PoolClient;
+
+export type ReleaseStatus = 'pending' | 'checking' | 'done' | 'failed';
+export type ReleaseSource = 'webhook' | 'poller' | 'manual';
+
+export interface Release {
+  id: number;
+  modelId: number;
+  repo: string;
+  sha: string;
+  source: ReleaseSource;
+  receivedAt: Date;
+  status: ReleaseStatus;
+  verdict: Verdict | null;
+  error: string | null;
+  snapshotId: number | null;
+  previousReleaseId: number | null;
+  baseSnapshotId: number | null;
+  finishedAt: Date | null;
+}
+
+export interface Model {
+  id: number;
+  repo: string;
+  author: string;
+  verdict: Verdict | null;
+  latestReleaseId: number | null;
+  updatedAt: Date;
+}
+
+interface ReleaseRow {
+  id: string; model_id: string; repo: string; sha: string; source: ReleaseSource; received_at: Date; status: ReleaseStatus;
+  verdict: Verdict | null; error: string | null; snapshot_id: string | null; previous_release_id: string | null;
+  base_snapshot_id: string | null; finished_at: Date | null;
+}
+
+const num = (v: string | null): number | null => (v === null ? null : Number(v));
+
+function toRelease(r: ReleaseRow): Release {
+  return {
+    id: Number(r.id), modelId: Number(r.model_id), repo: r.repo, sha: r.sha, source: r.source, receivedAt: r.received_at,
+    status: r.status, verdict: r.verdict, error: r.error, snapshotId: num(r.snapshot_id),
+    previousReleaseId: num(r.previous_release_id), baseSnapshotId: num(r.base_snapshot_id), finishedAt: r.finished_at,
+  };
+}
+
+function toModel(r: { id: string; repo: string; author: string; verdict: Verdict | null; latest_release_id: string | null; updated_at: Date }): Model {
+  return { id: Number(r.id), repo: r.repo, author: r.author, verdict: r.verdict, latestReleaseId: num(r.latest_release_id), updatedAt: r.updated_at };
+}
+
+/** Inserts the release for (repo, sha) unless it exists. Returns it and whether it was created now. */
+export async function upsertRelease(db: Db, repo: string, sha: string, source: ReleaseSource): Promise<{ release: Release; created: boolean }> {
+  const author = repo.split('/')[0];
+  const m = await db.query<{ id: string }>(
+    `INSERT INTO models (repo, author) VALUES ($1, $2)
+     ON CONFLICT (repo) DO UPDATE SET updated_at = models.updated_at RETURNING id`,
+    [repo, author],
+  );
+  const ins = await db.query<ReleaseRow>(
+    `INSERT INTO releases (model_id, repo, sha, source) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (repo, sha) DO NOTHING RETURNING *`,
+    [m.rows[0].id, repo, sha, source],
+  );
+  if (ins.rows[0]) return { release: toRelease(ins.rows[0]), created: true };
+  const existing = await db.query<ReleaseRow>('SELECT * FROM releases WHERE repo = $1 AND sha = $2', [repo, sha]);
+  return { release: toRelease(existing.rows[0]), created: false };
+}
+
+export interface DeliveryInput {
+  scope: string | null;
+  action: string | null;
+  repo: string | null;
+  sha: string | null;
+  webhookId: string | null;
+  payload: unknown;
+  outcome: 'release' | 'duplicate' | 'ignored';
+  reason: string | null;
+  releaseId: number | null;
+}
+
+export async function insertDelivery(db: Db, d: DeliveryInput): Promise<number> {
+  const r = await db.query<{ id: string }>(
+    `INSERT INTO webhook_deliveries (scope, action, repo, sha, webhook_id, payload, outcome, reason, release_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+    [d.scope, d.action, d.repo, d.sha, d.webhookId, JSON.stringify(d.payload), d.outcome, d.reason, d.releaseId],
+  );
+  return Number(r.rows[0].id);
+}
+
+export async function getRelease(db: Db, id: number): Promise<Release | null> {
+  const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE id = $1', [id]);
+  return r.rows[0] ? toRelease(r.rows[0]) : null;
+}
+
+export async function findRelease(db: Db, repo: string, sha: string): Promise<Release | null> {
+  const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE repo = $1 AND (sha = $2 OR (length($2) >= 7 AND sha LIKE $2 || \'%\')) ORDER BY id LIMIT 1', [repo, sha]);
+  return r.rows[0] ? toRelease(r.rows[0]) : null;
+}
+
+/** The latest finished release of the same repo received before this one (what a release is compared against). */
+export async function previousCheckedRelease(db: Db, release: Release): Promise<Release | null> {
+  const r = await db.query<ReleaseRow>(
+    `SELECT * FROM releases WHERE model_id = $1 AND id <> $2 AND status = 'done' AND snapshot_id IS NOT NULL
+       AND received_at <= $3 ORDER BY received_at DESC, id DESC LIMIT 1`,
+    [release.modelId, release.id, release.receivedAt],
+  );
+  return r.rows[0] ? toRelease(r.rows[0]) : null;
+}
+
+export async function markChecking(db: Db, id: number, snapshotId: number, previousReleaseId: number | null, baseSnapshotId: number | null): Promise<void> {
+  await db.query(
+    `UPDATE releases SET status = 'checking', snapshot_id = $2, previous_release_id = $3, base_snapshot_id = $4,
+       attempts = attempts + 1, updated_at = now() WHERE id = $1 AND status IN ('pending', 'checking')`,
+    [id, snapshotId, previousReleaseId, baseSnapshotId],
+  );
+}
+
+/** Marks a release failed (its snapshot could not be built) with verdict `error`. */
+export async function markFailed(db: Db, id: number, error: string): Promise<void> {
+  await db.query(
+    `UPDATE releases SET status = 'failed', verdict = 'error', error = $2, finished_at = now(), updated_at = now()
+     WHERE id = $1 AND status IN ('pending', 'checking')`,
+    [id, error],
+  );
+  await setModelVerdictFromLatest(db, id);
+}
+
+/** Locks a release row for the verdict computation at the end of a check run. */
+export async function lockRelease(db: PoolClient, id: number): Promise<Release | null> {
+  const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE id = $1 FOR UPDATE', [id]);
+  return r.rows[0] ? toRelease(r.rows[0]) : null;
+}
+
+export async function finishRelease(db: Db, id: number, verdict: Verdict): Promise<void> {
+  await db.query(`UPDATE releases SET status = 'done', verdict = $2, finished_at = now(), updated_at = now() WHERE id = $1`, [id, verdict]);
+  await setModelVerdictFromLatest(db, id);
+}
+
+/** The model's verdict is that of its most recently received finished release. */
+async function setModelVerdictFromLatest(db: Db, releaseId: number): Promise<void> {
+  await db.query(
+    `UPDATE models m SET verdict = l.verdict, latest_release_id = l.id, updated_at = now()
+     FROM (SELECT r.id, r.verdict, r.model_id FROM releases r
+           WHERE r.model_id = (SELECT model_id FROM releases WHERE id = $1) AND r.status IN ('done', 'failed')
+           ORDER BY r.received_at DESC, r.id DESC LIMIT 1) l
+     WHERE m.id = l.model_id`,
+    [releaseId],
+  );
+}
+
+export async function getModel(db: Db, repo: string): Promise<Model | null> {
+  const r = await db.query('SELECT * FROM models WHERE repo = $1', [repo]);
+  return r.rows[0] ? toModel(r.rows[0]) : null;
+}
+
+export async function listReleases(db: Db, modelId: number, limit = 100): Promise<Release[]> {
+  const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE model_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2', [modelId, limit]);
+  return r.rows.map(toRelease);
+}
+
+export interface ModelListFilter { author?: string; verdict?: Verdict; code?: string; after?: string; limit: number }
+
+/** Models ordered by repo, with keyset pagination on repo. */
+export async function listModels(db: Db, f: ModelListFilter): Promise<Model[]> {
+  const r = await db.query(
+    `SELECT m.* FROM models m
+     WHERE ($1::text IS NULL OR m.author = $1) AND ($2::text IS NULL OR m.verdict = $2) AND ($4::text IS NULL OR m.repo > $4)
+       AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM findings f WHERE f.release_id = m.latest_release_id AND f.code = $3))
+     ORDER BY m.repo LIMIT $5`,
+    [f.author ?? null, f.verdict ?? null, f.code ?? null, f.after ?? null, f.limit],
+  );
+  return r.rows.map(toModel);
+}
+
+/** Releases whose snapshot was never built (accepted, then the worker or Redis went away). */
+export async function pendingReleases(db: Db, olderThanMs: number): Promise<Release[]> {
+  const r = await db.query<ReleaseRow>(
+    `SELECT * FROM releases WHERE status = 'pending' AND updated_at < now() - ($1::int * interval '1 millisecond') ORDER BY id LIMIT 500`,
+    [olderThanMs],
+  );
+  return r.rows.map(toRelease);
+}

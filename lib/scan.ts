@@ -1,0 +1,98 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { ALL_CHECKS } from '../checks/index.ts';
+import { runCheck, verdictOf } from '../checks/run-check.ts';
+import type { CheckContext, CheckRunResult, Finding, Snapshot, Verdict } from '../checks/types.ts';
+import type { ByteSource } from './byte-source.ts';
+import type { HubOptions } from './hub-client.ts';
+import { HubSource, resolveRevision } from './hub-client.ts';
+import { LocalFolderSource } from './local-source.ts';
+import { buildSnapshot } from './snapshot-builder.ts';
+
+export type ScanTarget = { kind: 'dir'; path: string } | { kind: 'hub'; repo: string; revision: string };
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A local folder when one exists at that path; otherwise `org/name[@rev]` on the Hub. */
+export function parseTarget(arg: string): ScanTarget {
+  if (existsSync(arg)) {
+    if (!statSync(arg).isDirectory()) throw new UsageError(`${arg} is not a directory`);
+    return { kind: 'dir', path: resolve(arg) };
+  }
+  const m = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/.exec(arg);
+  if (!m) throw new UsageError(`${arg} is neither a folder nor a Hub repo (org/name[@revision])`);
+  return { kind: 'hub', repo: m[1], revision: m[2] ?? 'main' };
+}
+
+export interface OpenedTarget {
+  source: ByteSource;
+  snapshot: Snapshot;
+}
+
+/** Opens a target and builds its snapshot (the same code the release worker uses). */
+export async function openTarget(t: ScanTarget, hub: HubOptions, maxFileBytes: number): Promise<OpenedTarget> {
+  if (t.kind === 'dir') {
+    const source = new LocalFolderSource(t.path);
+    return { source, snapshot: await buildSnapshot(source, { repo: `local/${basename(t.path)}`, sha: 'local' }, { maxFileBytes }) };
+  }
+  const rev = await resolveRevision(hub, t.repo, t.revision);
+  const source = new HubSource(hub, t.repo, rev.sha);
+  return { source, snapshot: await buildSnapshot(source, { repo: t.repo, sha: rev.sha, cardData: rev.cardData }, { maxFileBytes }) };
+}
+
+export interface CheckSummary {
+  id: string;
+  title: string;
+  queue: 'checks' | 'tensor';
+  status: CheckRunResult['status'];
+  reason?: string;
+  error?: string;
+  durationMs: number;
+  findings: number;
+}
+
+export interface ScanReport {
+  repo: string;
+  sha: string;
+  verdict: Verdict;
+  checks: CheckSummary[];
+  findings: Finding[];
+}
+
+export interface TensorOpener {
+  (source: ByteSource, snapshot: Snapshot): Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
+}
+
+/**
+ * Runs every check of the catalog over a snapshot, with no database or queue. Weight checks run when a tensor
+ * opener is given (the CLI without --no-weights); otherwise they are reported as skipped.
+ */
+export async function scanSnapshot(opened: OpenedTarget, opts: { previous?: Snapshot | null; base?: Snapshot | null; openTensors?: TensorOpener | null; onProgress?: (msg: string) => void }): Promise<ScanReport> {
+  const results: CheckRunResult[] = [];
+  const tensors = opts.openTensors ? await opts.openTensors(opened.source, opened.snapshot) : null;
+  try {
+    for (const check of ALL_CHECKS) {
+      opts.onProgress?.(`running ${check.id}`);
+      if (check.queue === 'tensor' && !tensors) {
+        results.push({ check: check.id, status: 'skipped', reason: 'weights not read (--no-weights)', findings: [], durationMs: 0 });
+        continue;
+      }
+      const ctx: CheckContext = { release: opened.snapshot, previous: opts.previous ?? null, base: opts.base ?? null, family: null, tensors: tensors?.provider ?? null };
+      results.push(await runCheck(check, ctx));
+    }
+  } finally {
+    await tensors?.close();
+  }
+  return {
+    repo: opened.snapshot.repo,
+    sha: opened.snapshot.sha,
+    verdict: verdictOf(results),
+    checks: results.map((r) => {
+      const c = ALL_CHECKS.find((x) => x.id === r.check)!;
+      return { id: r.check, title: c.title, queue: c.queue, status: r.status, ...(r.reason ? { reason: r.reason } : {}), ...(r.error ? { error: r.error } : {}), durationMs: r.durationMs, findings: r.findings.length };
+    }),
+    findings: results.flatMap((r) => r.findings),
+  };
+}

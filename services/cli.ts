@@ -1,0 +1,96 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/logger.ts';
+import { runScanCommand } from './scan-command.ts';
+import { prepareDatabase, startStack } from './processes.ts';
+import type { Roles } from './processes.ts';
+
+const USAGE = `usage: hubwatch <command> [options]
+
+commands:
+  scan <dir | org/name[@rev]> [--json] [--base <dir|repo>] [--previous <dir|repo@rev>] [--hub-url URL] [--no-weights]
+                 check a local model folder or a Hub revision; no database or queue needed
+  serve          HTTP API, webhook endpoint and status pages
+  worker         release, checks and notify workers, poller and reconciler
+  runner         weight checks (the tensor queue); meant for GPU hosts
+  all            serve + worker + runner in one process
+  migrate        apply database migrations
+  demo [--keep]  the whole pipeline on the local Hub mirror with fixture releases
+
+exit codes (scan): 0 no critical finding, 1 critical findings, 2 usage or I/O error`;
+
+async function serveRoles(roles: Roles): Promise<void> {
+  const cfg = loadConfig();
+  const log = createLogger(cfg.logLevel);
+  const stack = await startStack(cfg, log, roles);
+  log.info({ url: stack.url, roles }, 'hubwatch started');
+  let stopping = false;
+  const stop = (sig: string): void => {
+    if (stopping) {
+      log.warn('second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ sig }, 'shutting down (finishing jobs in hand; signal again to force)');
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    void stack.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Entry point of the `hubwatch` command. Returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'scan':
+      return runScanCommand(rest);
+    case 'serve':
+      await serveRoles({ api: true });
+      return -1;
+    case 'worker':
+      await serveRoles({ workers: true });
+      return -1;
+    case 'runner':
+      await serveRoles({ runner: true });
+      return -1;
+    case 'all':
+      await serveRoles({ api: true, workers: true, runner: true });
+      return -1;
+    case 'migrate': {
+      parseArgs({ args: rest, options: {} });
+      const cfg = loadConfig();
+      const log = createLogger(cfg.logLevel);
+      const pool = await prepareDatabase(cfg, log);
+      await pool.end();
+      process.stderr.write('migrations up to date\n');
+      return 0;
+    }
+    case 'demo': {
+      const { runDemo } = await import('./demo.ts');
+      return runDemo(rest);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`hubwatch: unknown command ${JSON.stringify(cmd)}\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (e: Error) => {
+      process.stderr.write(`hubwatch: ${e.message}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

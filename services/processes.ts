@@ -1,0 +1,84 @@
+import { Queue, Worker } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../lib/config.ts';
+import { createPool, ensureDatabase } from '../lib/db.ts';
+import type { Pool } from '../lib/db.ts';
+import type { Logger } from '../lib/logger.ts';
+import { migrate } from '../lib/migrate.ts';
+import type { PipelineDeps } from '../lib/pipeline/build-release.ts';
+import { pollAuthors } from '../lib/pipeline/poll.ts';
+import { reconcile } from '../lib/pipeline/reconcile.ts';
+import type { CheckEnv } from '../lib/pipeline/run-check-job.ts';
+import { createQueues, QUEUE, redisConnection } from '../lib/queues.ts';
+import type { Queues } from '../lib/queues.ts';
+import { startCheckWorker } from '../workers/check.worker.ts';
+import { startNotifyWorker } from '../workers/notify.worker.ts';
+import { startReleaseWorker } from '../workers/release.worker.ts';
+import { buildApp } from './api/app.ts';
+import { tensorEnv } from './tensor-env.ts';
+
+export interface Roles {
+  api?: boolean;
+  workers?: boolean;
+  runner?: boolean;
+}
+
+export interface Stack {
+  deps: PipelineDeps;
+  app: FastifyInstance | null;
+  url: string | null;
+  close(): Promise<void>;
+}
+
+/** Creates the database if needed and applies migrations (serialised across processes). */
+export async function prepareDatabase(cfg: Config, log: Logger): Promise<Pool> {
+  await ensureDatabase(cfg.databaseUrl);
+  const pool = createPool(cfg.databaseUrl, (e) => log.warn({ err: e }, 'idle database client error'));
+  const applied = await migrate(pool);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+  return pool;
+}
+
+/**
+ * Starts the parts of hubwatch a process runs: the HTTP API, the CPU workers (release, checks, notify, poller,
+ * reconciler) and/or the runner (tensor queue). close() shuts down gracefully: stop taking work, finish the
+ * jobs in hand, then close connections.
+ */
+export async function startStack(cfg: Config, log: Logger, roles: Roles, env: CheckEnv = {}): Promise<Stack> {
+  const pool = await prepareDatabase(cfg, log);
+  const queues: Queues = createQueues(cfg.redisUrl, cfg.queuePrefix);
+  const deps: PipelineDeps = { pool, queues, cfg, log };
+  const workers: Worker[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let pollQueue: Queue | null = null;
+  if (roles.workers) {
+    workers.push(startReleaseWorker(deps), startCheckWorker(deps, QUEUE.checks), startNotifyWorker(deps));
+    const tick = (): void => void reconcile(deps).catch((e: Error) => log.warn({ err: e }, 'reconcile failed'));
+    tick();
+    timers.push(setInterval(tick, 30_000));
+    if (cfg.watchAuthors.length) {
+      pollQueue = new Queue(QUEUE.poll, { connection: redisConnection(cfg.redisUrl), prefix: cfg.queuePrefix });
+      await pollQueue.upsertJobScheduler('poll-authors', { every: cfg.pollIntervalMs }, { name: 'poll', data: {} });
+      workers.push(new Worker(QUEUE.poll, async () => pollAuthors(deps, cfg.watchAuthors), { connection: redisConnection(cfg.redisUrl), prefix: cfg.queuePrefix }));
+    }
+  }
+  if (roles.runner) workers.push(startCheckWorker(deps, QUEUE.tensor, { ...tensorEnv(cfg), ...env }, 1));
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  if (roles.api) {
+    app = await buildApp(deps);
+    await app.listen({ host: cfg.host, port: cfg.port });
+    const addr = app.server.address();
+    url = typeof addr === 'object' && addr ? `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${addr.port}` : null;
+  }
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => (closing ??= (async () => {
+    timers.forEach(clearInterval);
+    await app?.close();
+    await Promise.all(workers.map((w) => w.close()));
+    await pollQueue?.close();
+    await queues.close();
+    await pool.end();
+  })());
+  return { deps, app, url, close };
+}

@@ -1,0 +1,92 @@
+/**
+ * Integration-test helpers: a fresh database per test file cloned from a migrated template, a unique queue
+ * prefix per suite (obliterated afterwards), and configs pointing at the real Postgres and Redis on loopback.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import type { Config } from '../lib/config.ts';
+import { loadConfig } from '../lib/config.ts';
+import { createPool } from '../lib/db.ts';
+import { createLogger } from '../lib/logger.ts';
+import { migrate } from '../lib/migrate.ts';
+import { QUEUE, redisConnection } from '../lib/queues.ts';
+
+const ADMIN_URL = process.env.HUBWATCH_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const TEMPLATE = 'hubwatch_test_template';
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+function dbUrl(name: string): string {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** (Re)creates the migrated template database once per test process run. */
+let templateReady: Promise<void> | null = null;
+function ensureTemplate(): Promise<void> {
+  return (templateReady ??= admin(async (c) => {
+    await c.query('SELECT pg_advisory_lock(724613002)');
+    try {
+      await c.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
+      await c.query(`CREATE DATABASE ${TEMPLATE}`);
+      const pool = createPool(dbUrl(TEMPLATE));
+      await migrate(pool);
+      await pool.end();
+    } finally {
+      await c.query('SELECT pg_advisory_unlock(724613002)');
+    }
+  }));
+}
+
+export interface TestEnv {
+  cfg: Config;
+  databaseUrl: string;
+  queuePrefix: string;
+  /** Drops the database and obliterates the queues. */
+  cleanup(): Promise<void>;
+}
+
+/** A fresh migrated database and a unique queue prefix; `overrides` are merged into the config. */
+export async function testEnv(overrides: Partial<Config> = {}): Promise<TestEnv> {
+  await ensureTemplate();
+  const name = `hubwatch_test_${randomBytes(5).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`));
+  const queuePrefix = `hwtest-${randomBytes(4).toString('hex')}`;
+  const cfg: Config = { ...loadConfig({}), databaseUrl: dbUrl(name), queuePrefix, port: 0, logLevel: 'silent', ...overrides };
+  return {
+    cfg,
+    databaseUrl: cfg.databaseUrl,
+    queuePrefix,
+    async cleanup() {
+      for (const q of Object.values(QUEUE)) {
+        const queue = new Queue(q, { connection: redisConnection(cfg.redisUrl), prefix: queuePrefix });
+        await queue.obliterate({ force: true });
+        await queue.close();
+      }
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+export const silentLog = createLogger('silent');
+
+/** Polls `fn` until it returns a truthy value or the timeout passes. */
+export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
