@@ -1,0 +1,145 @@
+/**
+ * The real stack end to end: local Hub mirror → webhook → Postgres → BullMQ → workers and runner → verdict → API.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { buildFixture, fixtureByRepo } from '../infra/fixtures/fixtures.ts';
+import { startHubMirror } from '../infra/hub-mirror/server.ts';
+import type { HubMirror } from '../infra/hub-mirror/server.ts';
+import { reconcile } from '../lib/pipeline/reconcile.ts';
+import { startStack } from '../services/processes.ts';
+import type { Stack } from '../services/processes.ts';
+import { eventually, silentLog, testEnv } from './helpers.ts';
+import type { TestEnv } from './helpers.ts';
+
+const SECRET = 'pipeline-test-secret';
+const BUGGY = 'hubwatch-fixtures/tiny-llama3-base-untrained';
+const CLEAN = 'hubwatch-fixtures/tiny-llama3-clean';
+
+let env: TestEnv;
+let stack: Stack;
+let mirror: HubMirror;
+let work: string;
+
+async function releaseRow(repo: string, sha: string): Promise<{ id: string; status: string; verdict: string | null } | undefined> {
+  return (await stack.deps.pool.query('SELECT id, status, verdict FROM releases WHERE repo = $1 AND sha = $2', [repo, sha])).rows[0];
+}
+
+async function done(repo: string, sha: string): Promise<{ id: string; status: string; verdict: string | null }> {
+  return eventually(async () => {
+    const r = await releaseRow(repo, sha);
+    return r && (r.status === 'done' || r.status === 'failed') ? r : null;
+  }, 90_000, `verdict of ${repo}@${sha}`);
+}
+
+function build(repo: string, rev = -1): string {
+  const dir = join(work, `${repo.replace('/', '--')}-${rev}-${Math.random().toString(36).slice(2)}`);
+  buildFixture(fixtureByRepo(repo), rev, dir);
+  return dir;
+}
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'hubwatch-pipeline-'));
+  env = await testEnv({ webhookSecret: SECRET });
+  // API first (ephemeral port) so the mirror knows where to send webhooks; the mirror URL is set before workers start.
+  mirror = await startHubMirror({ root: join(work, 'mirror') });
+  stack = await startStack({ ...env.cfg, hubUrl: mirror.url }, silentLog, { api: true, workers: true, runner: true });
+  await mirror.close();
+  mirror = await startHubMirror({ root: join(work, 'mirror'), port: Number(new URL(mirror.url).port), webhook: { url: `${stack.url}/webhooks/huggingface`, secret: SECRET } });
+});
+
+after(async () => {
+  await stack?.close();
+  await mirror?.close();
+  await env?.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('webhook to verdict', () => {
+  let sha: string;
+
+  test('a buggy release published on the mirror ends critical with EOS_MISMATCH, in Postgres and over the API', async () => {
+    const pub = await mirror.publish(BUGGY, build(BUGGY));
+    sha = pub.sha;
+    assert.equal(pub.webhookStatus, 202);
+    const r = await done(BUGGY, sha);
+    assert.equal(r.status, 'done');
+    assert.equal(r.verdict, 'critical');
+    const codes = (await stack.deps.pool.query('SELECT code, severity FROM findings WHERE release_id = $1', [r.id])).rows;
+    for (const code of fixtureByRepo(BUGGY).expectedCodes) assert.ok(codes.some((c) => c.code === code), `${code} stored`);
+    assert.ok(codes.some((c) => c.code === 'EOS_MISMATCH' && c.severity === 'critical'));
+
+    const api = await (await fetch(`${stack.url}/v1/models/${BUGGY}/releases/${sha}`)).json();
+    assert.equal(api.verdict, 'critical');
+    assert.ok(api.findings.some((f: { code: string; evidence: { terminator?: { token: string } } }) => f.code === 'EOS_MISMATCH' && f.evidence.terminator?.token === '<|eot_id|>'));
+    assert.ok(api.checkRuns.length > 0 && api.checkRuns.every((c: { status: string }) => !['queued', 'running'].includes(c.status)));
+    const model = await (await fetch(`${stack.url}/v1/models/${BUGGY}`)).json();
+    assert.equal(model.verdict, 'critical');
+  });
+
+  test('the same webhook delivered 5 times more yields one release and one set of findings', async () => {
+    const before = (await stack.deps.pool.query('SELECT count(*)::int AS n FROM findings')).rows[0].n;
+    const body = { event: { action: 'create', scope: 'repo' }, repo: { type: 'model', name: BUGGY, id: 'x', private: false, headSha: sha, url: { web: '', api: '' }, owner: { id: 'o' } }, webhook: { id: 'w', version: 3 } };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(`${stack.url}/webhooks/huggingface`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': SECRET }, body: JSON.stringify(body) })));
+    assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 202, 202]);
+    const outcomes = await Promise.all(answers.map(async (a) => (await a.json()).outcome));
+    assert.deepEqual(outcomes, ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await stack.deps.pool.query('SELECT count(*)::int AS n FROM releases WHERE repo = $1', [BUGGY])).rows[0].n, 1);
+    assert.equal((await stack.deps.pool.query('SELECT count(*)::int AS n FROM findings')).rows[0].n, before);
+    assert.equal((await stack.deps.pool.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE repo = $1', [BUGGY])).rows[0].n, 6);
+  });
+
+  test('wrong or missing secret over HTTP: 401 and nothing stored', async () => {
+    const deliveries = (await stack.deps.pool.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n;
+    for (const headers of [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', 'x-webhook-secret': 'wrong' }]) {
+      const r = await fetch(`${stack.url}/webhooks/huggingface`, { method: 'POST', headers, body: JSON.stringify({ event: { scope: 'repo', action: 'create' }, repo: { type: 'model', name: 'x/y', headSha: 'f'.repeat(40) } }) });
+      assert.equal(r.status, 401);
+      assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    }
+    assert.equal((await stack.deps.pool.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n, deliveries);
+    assert.equal((await stack.deps.pool.query(`SELECT count(*)::int AS n FROM releases WHERE repo = 'x/y'`)).rows[0].n, 0);
+  });
+
+  test('a clean release is ok; its second revision is compared with the first', async () => {
+    const first = await mirror.publish(CLEAN, build(CLEAN, 0));
+    assert.equal((await done(CLEAN, first.sha)).verdict, 'ok');
+    const second = await mirror.publish(CLEAN, build(CLEAN, 1));
+    assert.notEqual(second.sha, first.sha);
+    assert.equal((await done(CLEAN, second.sha)).verdict, 'ok');
+    const prev = (await stack.deps.pool.query('SELECT p.sha FROM releases r JOIN releases p ON p.id = r.previous_release_id WHERE r.sha = $1', [second.sha])).rows[0];
+    assert.equal(prev?.sha, first.sha);
+  });
+
+  test('a private repo is checked when it turns public (repo.config webhook)', async () => {
+    const repo = 'hubwatch-fixtures/goes-public';
+    const pub = await mirror.publish(repo, build(BUGGY), { private: true });
+    assert.equal(pub.webhookStatus, null, 'no webhook while private');
+    const { webhookStatus } = await mirror.setPrivate(repo, false);
+    assert.equal(webhookStatus, 202);
+    assert.equal((await done(repo, pub.sha)).verdict, 'critical');
+  });
+});
+
+describe('nothing accepted is lost', () => {
+  test('a release accepted while its jobs are lost (Redis emptied) is recovered by the reconciler', async () => {
+    const repo = 'hubwatch-fixtures/lost-jobs';
+    // Pause the release queue so the job cannot start, then drop it the way a Redis restart without persistence would.
+    await stack.deps.queues.release.pause();
+    try {
+      const pub = await mirror.publish(repo, build(CLEAN));
+      assert.equal(pub.webhookStatus, 202);
+      await stack.deps.queues.release.obliterate({ force: true });
+      assert.equal((await releaseRow(repo, pub.sha))?.status, 'pending');
+    } finally {
+      await stack.deps.queues.release.resume();
+    }
+    const r = await reconcile(stack.deps, 0);
+    assert.ok(r.releases >= 1);
+    const sha = (await stack.deps.pool.query('SELECT sha FROM releases WHERE repo = $1', [repo])).rows[0].sha;
+    assert.equal((await done(repo, sha)).verdict, 'ok');
+  });
+});
