@@ -22,8 +22,11 @@ export interface ByteSource {
 
 /** An I/O failure reading from a byte source (missing file, short read, HTTP error). */
 export class SourceError extends Error {
-  constructor(message: string, readonly path?: string) {
+  /** HTTP status when the source answered with an error (404: repo, revision or file missing). */
+  status?: number;
+  constructor(message: string, readonly path?: string, status?: number) {
     super(message);
+    if (status !== undefined) this.status = status;
     this.name = 'SourceError';
   }
 }

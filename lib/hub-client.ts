@@ -33,7 +33,7 @@ export async function resolveRevision(o: HubOptions, repo: string, revision = 'm
     return { repo, sha, private: info.private, cardData: cardData && typeof cardData === 'object' ? (cardData as Record<string, unknown>) : null };
   } catch (e) {
     if (e instanceof SourceError) throw e;
-    throw new SourceError(`cannot resolve ${repo}@${revision}: ${(e as Error).message}`);
+    throw new SourceError(`cannot resolve ${repo}@${revision}: ${(e as Error).message}`, undefined, (e as { statusCode?: number }).statusCode);
   }
 }
 

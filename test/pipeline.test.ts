@@ -124,6 +124,21 @@ describe('webhook to verdict', () => {
   });
 });
 
+describe('releases that cannot be read', () => {
+  test('a webhook for a repo the Hub does not have ends as a failed release with verdict error, and the workers go on', async () => {
+    const sha = '9'.repeat(40);
+    const body = { event: { action: 'create', scope: 'repo' }, repo: { type: 'model', name: 'ghost/missing', id: 'g', private: false, headSha: sha }, webhook: { id: 'w', version: 3 } };
+    const r = await fetch(`${stack.url}/webhooks/huggingface`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': SECRET }, body: JSON.stringify(body) });
+    assert.equal(r.status, 202);
+    const rel = await done('ghost/missing', sha);
+    assert.equal(rel.status, 'failed');
+    assert.equal(rel.verdict, 'error');
+    const api = await (await fetch(`${stack.url}/v1/models/ghost/missing/releases/${sha}`)).json();
+    assert.match(api.error, /ghost\/missing/);
+    assert.equal((await (await fetch(`${stack.url}/v1/models/ghost/missing`)).json()).verdict, 'error');
+  });
+});
+
 describe('nothing accepted is lost', () => {
   test('a release accepted while its jobs are lost (Redis emptied) is recovered by the reconciler', async () => {
     const repo = 'hubwatch-fixtures/lost-jobs';

@@ -19,7 +19,9 @@ export function startReleaseWorker(deps: PipelineDeps): Worker<ReleaseJob> {
       try {
         await processRelease({ ...deps, log }, job.data.releaseId);
       } catch (e) {
-        const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        // A repo or revision the Hub says does not exist (or we may not read) will not appear by retrying.
+        const permanent = e instanceof SourceError && (e.status === 404 || e.status === 401 || e.status === 403);
+        const last = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         log.warn({ err: e, attempt: job.attemptsMade + 1, last }, 'release processing failed');
         if (last || e instanceof UnrecoverableError) {
           const msg = e instanceof SourceError ? e.message : `snapshot failed: ${(e as Error).message}`;
