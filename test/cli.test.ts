@@ -92,6 +92,7 @@ test('a 2 GB tokenizer.json is not read: FILE_TOO_LARGE, tokenizer checks skippe
   mkdirSync(dir);
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'llama' }));
   // A sparse file: 2 GB by its size, no disk used. The snapshot must decide from the size alone.
+  writeFileSync(join(dir, 'tokenizer.json'), '');
   truncateSync(join(dir, 'tokenizer.json'), 2 * 1024 ** 3);
   const r = await hubwatch(['scan', dir, '--json']);
   const rep = JSON.parse(r.stdout);
