@@ -61,10 +61,10 @@ async function waitForVerdict(pool: pg.Pool, repo: string, sha: string, timeoutM
 /**
  * `npm run demo`: starts Postgres/Redis if needed, the API, workers and runner, and the local Hub mirror with the
  * fixture repos; publishes every fixture revision through real webhooks, waits for the verdicts and prints them.
- * With --keep everything keeps serving until interrupted.
+ * With --keep everything keeps serving until interrupted; --verbose logs at HUBWATCH_LOG_LEVEL instead of warn.
  */
 export async function runDemo(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { keep: { type: 'boolean' }, port: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { keep: { type: 'boolean' }, port: { type: 'string' }, verbose: { type: 'boolean' } } });
   const base = loadConfig();
   await ensureServices(base.databaseUrl, base.redisUrl);
   const dbUrl = new URL(base.databaseUrl);
@@ -75,7 +75,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'hubwatch-demo-'));
   const mirror = await startHubMirror({ root: join(work, 'mirror'), webhook: { url: `http://127.0.0.1:${port}/webhooks/huggingface`, secret } });
   const cfg = { ...base, databaseUrl: dbUrl.toString(), queuePrefix: DEMO_PREFIX, hubUrl: mirror.url, webhookSecret: secret, host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, watchAuthors: [] };
-  const log = createLogger(process.env.HUBWATCH_LOG_LEVEL ?? 'warn');
+  const log = createLogger(values.verbose ? cfg.logLevel : 'warn');
   const stack = await startStack(cfg, log, { api: true, workers: true, runner: true });
   const rows: { repo: string; sha: string; verdict: string; codes: string }[] = [];
   try {

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildFixture, fixtureByRepo } from '../infra/fixtures/fixtures.ts';
 import { startHubMirror } from '../infra/hub-mirror/server.ts';
 import type { HubMirror } from '../infra/hub-mirror/server.ts';
+import { pollAuthors } from '../lib/pipeline/poll.ts';
 import { reconcile } from '../lib/pipeline/reconcile.ts';
 import { startStack } from '../services/processes.ts';
 import type { Stack } from '../services/processes.ts';
@@ -95,7 +96,8 @@ describe('webhook to verdict', () => {
 
   test('wrong or missing secret over HTTP: 401 and nothing stored', async () => {
     const deliveries = (await stack.deps.pool.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n;
-    for (const headers of [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', 'x-webhook-secret': 'wrong' }]) {
+    const variants: Record<string, string>[] = [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', 'x-webhook-secret': 'wrong' }];
+    for (const headers of variants) {
       const r = await fetch(`${stack.url}/webhooks/huggingface`, { method: 'POST', headers, body: JSON.stringify({ event: { scope: 'repo', action: 'create' }, repo: { type: 'model', name: 'x/y', headSha: 'f'.repeat(40) } }) });
       assert.equal(r.status, 401);
       assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
@@ -140,6 +142,23 @@ describe('releases that cannot be read', () => {
 });
 
 describe('nothing accepted is lost', () => {
+  test('a release whose webhook never arrived is found by the poller (listModels of a watched author)', async () => {
+    const quiet = await startHubMirror({ root: join(work, 'mirror') }); // same repos, no webhook configured
+    try {
+      const pub = await quiet.publish('quiet-org/missed-webhook', build(CLEAN));
+      assert.equal(pub.webhookStatus, null);
+      assert.equal(await releaseRow('quiet-org/missed-webhook', pub.sha), undefined);
+      const r = await pollAuthors(stack.deps, ['quiet-org']);
+      assert.deepEqual(r, { seen: 1, accepted: 1 });
+      assert.equal((await done('quiet-org/missed-webhook', pub.sha)).verdict, 'ok');
+      assert.deepEqual(await pollAuthors(stack.deps, ['quiet-org']), { seen: 1, accepted: 0 }, 'a second poll accepts nothing new');
+      const src = (await stack.deps.pool.query('SELECT source FROM releases WHERE repo = $1 AND sha = $2', ['quiet-org/missed-webhook', pub.sha])).rows[0].source;
+      assert.equal(src, 'poller');
+    } finally {
+      await quiet.close();
+    }
+  });
+
   test('a release accepted while its jobs are lost (Redis emptied) is recovered by the reconciler', async () => {
     const repo = 'hubwatch-fixtures/lost-jobs';
     // Pause the release queue so the job cannot start, then drop it the way a Redis restart without persistence would.

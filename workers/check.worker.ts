@@ -3,7 +3,8 @@ import type { Job } from 'bullmq';
 import type { PipelineDeps } from '../lib/pipeline/build-release.ts';
 import type { CheckEnv } from '../lib/pipeline/run-check-job.ts';
 import { failCheckRun, processCheckRun } from '../lib/pipeline/run-check-job.ts';
-import { QUEUE, redisConnection } from '../lib/queues.ts';
+import { redisConnection } from '../lib/queues.ts';
+import type { QUEUE } from '../lib/queues.ts';
 import type { CheckJob } from '../lib/queues.ts';
 
 /**
