@@ -17,6 +17,7 @@ import { eventually, silentLog, testEnv } from './helpers.ts';
 import type { TestEnv } from './helpers.ts';
 
 const SECRET = 'pipeline-test-secret';
+const TOKEN = 'pipeline-api-token';
 const BUGGY = 'hubwatch-fixtures/tiny-llama3-base-untrained';
 const CLEAN = 'hubwatch-fixtures/tiny-llama3-clean';
 
@@ -44,7 +45,7 @@ function build(repo: string, rev = -1): string {
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'hubwatch-pipeline-'));
-  env = await testEnv({ webhookSecret: SECRET });
+  env = await testEnv({ webhookSecret: SECRET, apiToken: TOKEN });
   // API first (ephemeral port) so the mirror knows where to send webhooks; the mirror URL is set before workers start.
   mirror = await startHubMirror({ root: join(work, 'mirror') });
   stack = await startStack({ ...env.cfg, hubUrl: mirror.url }, silentLog, { api: true, workers: true, runner: true });
@@ -122,6 +123,29 @@ describe('webhook to verdict', () => {
     assert.equal(pub.webhookStatus, null, 'no webhook while private');
     const { webhookStatus } = await mirror.setPrivate(repo, false);
     assert.equal(webhookStatus, 202);
+    assert.equal((await done(repo, pub.sha)).verdict, 'critical');
+  });
+});
+
+describe('manual scan requests', () => {
+  test('POST /v1/scans needs the bearer token, resolves the revision and checks it once', async () => {
+    const repo = 'hubwatch-fixtures/asked-for';
+    const quiet = await startHubMirror({ root: join(work, 'mirror') });
+    const pub = await quiet.publish(repo, build(BUGGY));
+    await quiet.close();
+    const post = (headers: Record<string, string>, body: unknown) => fetch(`${stack.url}/v1/scans`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    assert.equal((await post({}, { repo })).status, 401);
+    assert.equal((await post({ authorization: 'Bearer nope' }, { repo })).status, 401);
+    const bad = await post({ authorization: `Bearer ${TOKEN}` }, { repo: 'no-slash' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.equal((await post({ authorization: `Bearer ${TOKEN}` }, { repo: 'ghost/none' })).status, 404);
+    const ok = await post({ authorization: `Bearer ${TOKEN}` }, { repo });
+    assert.equal(ok.status, 202);
+    const body = await ok.json();
+    assert.equal(body.sha, pub.sha);
+    assert.equal(body.created, true);
+    assert.equal((await (await post({ authorization: `Bearer ${TOKEN}` }, { repo, revision: pub.sha })).json()).created, false);
     assert.equal((await done(repo, pub.sha)).verdict, 'critical');
   });
 });

@@ -8,6 +8,7 @@ import { problemHandler, notFoundHandler } from './problem.ts';
 import { healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
 import { pageRoutes } from './routes/pages.ts';
+import { scanRoutes } from './routes/scans.ts';
 import { webhookRoutes } from './routes/webhook.ts';
 
 export interface AppDeps {
@@ -32,6 +33,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(webhookRoutes);
   await app.register(modelRoutes, { prefix: '/v1' });
+  await app.register(scanRoutes, { prefix: '/v1' });
   await app.register(pageRoutes);
   return app;
 }
