@@ -1,3 +1,13 @@
+import { activationFamily } from './arch/activation-family.ts';
+import { attentionConfig } from './arch/attention-config.ts';
+import { baseModelDiff } from './arch/base-model-diff.ts';
+import { configChanged } from './arch/config-changed.ts';
+import { configHparams } from './arch/config-hparams.ts';
+import { configVsWeights } from './arch/config-vs-weights.ts';
+import { familyConsensus } from './arch/family-consensus.ts';
+import { maxPositions } from './arch/max-positions.ts';
+import { remoteCode } from './arch/remote-code.ts';
+import { ropeScaling } from './arch/rope-scaling.ts';
 import { filesWellformed } from './files/files-wellformed.ts';
 import { eosVsTemplate } from './tokenizer/eos-vs-template.ts';
 import { padEqEos } from './tokenizer/pad-eq-eos.ts';
@@ -9,6 +19,16 @@ import type { Check } from './types.ts';
  */
 export const ALL_CHECKS: readonly Check[] = [
   filesWellformed,
+  configVsWeights,
+  activationFamily,
+  attentionConfig,
+  ropeScaling,
+  maxPositions,
+  configHparams,
+  familyConsensus,
+  baseModelDiff,
+  configChanged,
+  remoteCode,
   eosVsTemplate,
   padEqEos,
 ];

@@ -64,6 +64,8 @@ export interface SafetensorsFileInfo {
   metadata: Record<string, string> | null;
   /** Set when the header could not be read or lies; `tensors` is then empty. */
   error?: string;
+  /** Why `error` is set: the header lies (`malformed`, a FILE_MALFORMED finding) or reading failed (`io`, retry). */
+  errorKind?: 'malformed' | 'io';
 }
 
 export interface SafetensorsInventory {
@@ -105,12 +107,39 @@ export interface FamilyStats {
   releases: number;
   /** config key -> JSON-encoded value -> count */
   values: Record<string, Record<string, number>>;
+  /** The same counts per model size (`<hidden_size>x<num_hidden_layers>`), built by checks/arch familyStatsFrom. */
+  sizes?: Record<string, { releases: number; values: Record<string, Record<string, number>> }>;
 }
 
-/** Reads tensor rows for weight checks; implemented in lib/ over a byte source (local file or Hub ranges). */
-export interface TensorRowReader {
-  /** Streams a 2-D tensor in row-aligned chunks; `rows` is the number of rows in the chunk. */
-  streamRows(tensor: TensorInfo, onChunk: (chunk: Uint8Array, firstRow: number, rows: number) => void | Promise<void>): Promise<void>;
+/**
+ * Per-row statistics of one 2-D tensor (row-major: one row per token for embeddings and lm_head), computed in one
+ * streaming pass by lib/ (tensor-stats.ts) over a byte source. Statistics of a row holding NaN/Inf are over its
+ * finite values only; such rows are listed in `nonFinite`.
+ */
+export interface RowStats {
+  tensor: string;
+  file: string;
+  dtype: string;
+  rows: number;
+  cols: number;
+  max: Float32Array;
+  absMax: Float32Array;
+  /** L2 norm of each row. */
+  norm: Float32Array;
+  mean: Float32Array;
+  /** Two 32-bit words per row: a fingerprint of the row rounded to 3 decimals (equal rows, equal fingerprints). */
+  roundedHash: Uint32Array;
+  nonFinite: { row: number; nan: number; inf: number }[];
+}
+
+/** Computes per-row statistics of tensors for weight checks; implemented in lib/ over a byte source (local file or Hub ranges). */
+export interface TensorStatsProvider {
+  /**
+   * Reads the tensor (ranged, streaming) and returns its per-row statistics. Throws MalformedTensorError
+   * (checks/weights/tensor-errors.ts) when the header describes data that cannot be there, and another error
+   * (e.g. SourceError) when reading fails.
+   */
+  rowStats(tensor: TensorInfo, signal?: AbortSignal): Promise<RowStats>;
 }
 
 export interface CheckContext {
@@ -119,7 +148,7 @@ export interface CheckContext {
   base?: Snapshot | null;
   family?: FamilyStats | null;
   /** Present only where weight data can be read (the runner, the CLI without --no-weights). */
-  tensors?: TensorRowReader | null;
+  tensors?: TensorStatsProvider | null;
   /** Aborted when the check's time limit is reached. */
   signal?: AbortSignal;
 }

@@ -117,6 +117,22 @@ describe('webhook to verdict', () => {
     assert.equal(prev?.sha, first.sha);
   });
 
+  test('a fine-tune is compared with its declared base and its previous revision automatically', async () => {
+    const FT = 'hubwatch-fixtures/tiny-llama3-finetune';
+    await mirror.publish(CLEAN, build(CLEAN));
+    const r0 = await mirror.publish(FT, build(FT, 0));
+    assert.equal((await done(FT, r0.sha)).verdict, 'ok');
+    const r1 = await mirror.publish(FT, build(FT, 1));
+    const rel = await done(FT, r1.sha);
+    assert.equal(rel.verdict, 'critical');
+    const api = await (await fetch(`${stack.url}/v1/models/${FT}/releases/${r1.sha}`)).json();
+    assert.equal(api.previousSha, r0.sha);
+    const codes = api.findings.map((f: { code: string }) => f.code);
+    for (const code of fixtureByRepo(FT).expectedCodes) assert.ok(codes.includes(code), `${code} in ${codes}`);
+    const base = await stack.deps.pool.query('SELECT s.repo FROM releases r JOIN snapshots s ON s.id = r.base_snapshot_id WHERE r.repo = $1 AND r.sha = $2', [FT, r1.sha]);
+    assert.equal(base.rows[0]?.repo, CLEAN);
+  });
+
   test('a private repo is checked when it turns public (repo.config webhook)', async () => {
     const repo = 'hubwatch-fixtures/goes-public';
     const pub = await mirror.publish(repo, build(BUGGY), { private: true });

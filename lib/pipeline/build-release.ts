@@ -1,3 +1,4 @@
+import { declaredBaseModels } from '../../checks/arch/base-model-diff.ts';
 import { ALL_CHECKS } from '../../checks/index.ts';
 import type { Snapshot } from '../../checks/types.ts';
 import type { Config } from '../config.ts';
@@ -30,13 +31,6 @@ export async function snapshotFromHub(deps: PipelineDeps, repo: string, revision
   return { id: await saveSnapshot(deps.pool, snap, fingerprintHash(snap)), snapshot: snap };
 }
 
-/** The repos a model card names as its base (`base_model` may be a string or a list). */
-export function baseModels(cardData: Record<string, unknown> | null, self: string): string[] {
-  const b = cardData?.base_model;
-  const list = typeof b === 'string' ? [b] : Array.isArray(b) ? b.filter((x): x is string => typeof x === 'string') : [];
-  return list.filter((x) => /^[\w.-]+\/[\w.-]+$/.test(x) && x !== self);
-}
-
 /**
  * The release worker's work: snapshot the release through the Hub, resolve what it is compared against
  * (previous checked revision, declared base model), create one check run per check and enqueue them.
@@ -49,7 +43,7 @@ export async function processRelease(deps: PipelineDeps, releaseId: number): Pro
   const { id: snapshotId, snapshot } = await snapshotFromHub(deps, release.repo, release.sha);
   const cardData = snapshot?.cardData ?? (await cardDataOf(deps.pool, snapshotId));
   let baseSnapshotId: number | null = null;
-  for (const base of baseModels(cardData, release.repo)) {
+  for (const base of declaredBaseModels({ cardData, repo: release.repo }).filter((b) => /^[\w.-]+\/[\w.-]+$/.test(b))) {
     try {
       baseSnapshotId = (await snapshotFromHub(deps, base, 'main')).id;
       break;

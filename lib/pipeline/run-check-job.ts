@@ -10,7 +10,7 @@ import { finishRelease, getRelease, lockRelease } from '../releases.repo.ts';
 import type { Release } from '../releases.repo.ts';
 import { familyConfigs, loadSnapshot } from '../snapshots.repo.ts';
 import type { PipelineDeps } from './build-release.ts';
-import { familyStats } from './family.ts';
+import { familyStatsFrom } from '../../checks/arch/family-stats.ts';
 
 /** Extra capabilities a process gives its checks: the runner reads tensors, the CPU workers don't. */
 export interface CheckEnv {
@@ -113,5 +113,5 @@ async function familyFor(pool: Pool, snapshot: Snapshot): Promise<FamilyStats | 
     return null;
   }
   if (typeof modelType !== 'string') return null;
-  return familyStats(modelType, await familyConfigs(pool, modelType, snapshot.repo));
+  return familyStatsFrom(modelType, await familyConfigs(pool, modelType, snapshot.repo));
 }
