@@ -9,8 +9,7 @@ import { maxPositions } from './arch/max-positions.ts';
 import { remoteCode } from './arch/remote-code.ts';
 import { ropeScaling } from './arch/rope-scaling.ts';
 import { filesWellformed } from './files/files-wellformed.ts';
-import { eosVsTemplate } from './tokenizer/eos-vs-template.ts';
-import { padEqEos } from './tokenizer/pad-eq-eos.ts';
+import { TOKENIZER_CHECKS } from './tokenizer/tokenizer-checks.ts';
 import type { Check } from './types.ts';
 
 /**
@@ -29,8 +28,7 @@ export const ALL_CHECKS: readonly Check[] = [
   baseModelDiff,
   configChanged,
   remoteCode,
-  eosVsTemplate,
-  padEqEos,
+  ...TOKENIZER_CHECKS,
 ];
 
 export function checkById(id: string): Check | undefined {

@@ -43,7 +43,7 @@ export async function openTarget(t: ScanTarget, hub: HubOptions, maxFileBytes: n
 }
 
 export interface CheckSummary {
-  id: string;
+  check: string;
   title: string;
   queue: 'checks' | 'tensor';
   status: CheckRunResult['status'];
@@ -91,7 +91,7 @@ export async function scanSnapshot(opened: OpenedTarget, opts: { previous?: Snap
     verdict: verdictOf(results),
     checks: results.map((r) => {
       const c = ALL_CHECKS.find((x) => x.id === r.check)!;
-      return { id: r.check, title: c.title, queue: c.queue, status: r.status, ...(r.reason ? { reason: r.reason } : {}), ...(r.error ? { error: r.error } : {}), durationMs: r.durationMs, findings: r.findings.length };
+      return { check: r.check, title: c.title, queue: c.queue, status: r.status, ...(r.reason ? { reason: r.reason } : {}), ...(r.error ? { error: r.error } : {}), durationMs: r.durationMs, findings: r.findings.length };
     }),
     findings: results.flatMap((r) => r.findings),
   };

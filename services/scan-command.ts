@@ -8,8 +8,8 @@ import { cliTensorOpener } from './tensor-env.ts';
 
 function render(r: ScanReport): string {
   const lines = [`${r.repo}@${r.sha}: ${r.verdict.toUpperCase()}`, ''];
-  const w = Math.max(...r.checks.map((c) => c.id.length));
-  for (const c of r.checks) lines.push(`  ${c.id.padEnd(w)}  ${c.status.padEnd(8)} ${c.reason ?? c.error ?? (c.findings ? `${c.findings} finding(s)` : '')}`);
+  const w = Math.max(...r.checks.map((c) => c.check.length));
+  for (const c of r.checks) lines.push(`  ${c.check.padEnd(w)}  ${c.status.padEnd(8)} ${c.reason ?? c.error ?? (c.findings ? `${c.findings} finding(s)` : '')}`);
   if (r.findings.length) lines.push('', 'findings:');
   for (const f of r.findings) {
     lines.push(`  [${f.severity}] ${f.code} — ${f.title}`, `      ${f.detail}`, `      files: ${f.files.join(', ') || '—'}`);

@@ -57,7 +57,7 @@ test('the same release scanned from a folder and from the mirror gives the same 
   assert.equal(rep.repo, BUGGY);
   assert.match(rep.sha, /^[0-9a-f]{40}$/);
   assert.deepEqual(rep.findings.map(key).sort(), local.findings.map(key).sort());
-  assert.deepEqual(rep.checks.map((c: { id: string; status: string }) => `${c.id}:${c.status}`), local.checks.map((c: { id: string; status: string }) => `${c.id}:${c.status}`));
+  assert.deepEqual(rep.checks.map((c: { check: string; status: string }) => `${c.check}:${c.status}`), local.checks.map((c: { check: string; status: string }) => `${c.check}:${c.status}`));
 });
 
 test('a clean release exits 0; a revision can be named with @', async () => {

@@ -1,46 +1,88 @@
-import { Template } from '@huggingface/jinja';
 import { idList, jsonObject, tokenString } from '../snapshot-files.ts';
 import type { Check, FindingInput, Snapshot } from '../types.ts';
-import { addedTokens, chatTemplate, tokenId } from './special-tokens.ts';
+import { MARK } from './chat-scenarios.ts';
+import type { AddedTokens } from './special-tokens.ts';
+import { addedTokens, tokenId } from './special-tokens.ts';
+import type { ChatRenders } from './template-render.ts';
+import { chatRenders, excerpt, firstRendered, renderedText, specialTokensIn, unrenderable } from './template-render.ts';
 
-const MARK = { sys: 'HW_SYSTEM_7d1', user1: 'HW_USER_ONE_7d1', asst: 'HW_ASSISTANT_7d1', user2: 'HW_USER_TWO_7d1' };
-
-/** Renders a conversation where the assistant's turn is followed by another user turn. */
-function renderTurns(template: string, snap: Snapshot): string {
-  const tc = jsonObject(snap, 'tokenizer_config.json');
-  const t = new Template(template);
-  const vars = {
-    bos_token: tokenString(tc?.bos_token) ?? '',
-    eos_token: tokenString(tc?.eos_token) ?? '',
-    pad_token: tokenString(tc?.pad_token) ?? '',
-    unk_token: tokenString(tc?.unk_token) ?? '',
-    add_generation_prompt: false,
-  };
-  const turns = [
-    { role: 'user', content: MARK.user1 },
-    { role: 'assistant', content: MARK.asst },
-    { role: 'user', content: MARK.user2 },
-  ];
-  try {
-    return t.render({ ...vars, messages: [{ role: 'system', content: MARK.sys }, ...turns] });
-  } catch {
-    // Some templates reject a system role (Gemma raises); the turn structure is the same without it.
-    return t.render({ ...vars, messages: turns });
-  }
+interface Terminator {
+  token: string;
+  id: number;
+  scenario: string;
+  excerpt: string;
 }
 
-/** Special tokens (leftmost-longest) occurring in a piece of rendered text, in order. */
-export function specialTokensIn(text: string, tokens: Map<string, number>): { token: string; id: number; at: number }[] {
-  const contents = [...tokens.keys()].filter((c) => c.length > 1).sort((a, b) => b.length - a.length);
-  const out: { token: string; id: number; at: number }[] = [];
-  for (let i = 0; i < text.length; ) {
-    const hit = contents.find((c) => text.startsWith(c, i));
-    if (hit) {
-      out.push({ token: hit, id: tokens.get(hit)!, at: i });
-      i += hit.length;
-    } else i++;
-  }
+interface EosSource {
+  file: string;
+  field: string;
+  ids: number[];
+}
+
+/** The first special token after an assistant message, up to the next marker (or the end of the text). */
+function closing(text: string, mark: string, next: string | null, specials: Map<string, number>, scenario: string): Terminator | null {
+  const a = text.indexOf(mark);
+  if (a < 0) return null;
+  const after = text.slice(a + mark.length);
+  const n = next === null ? -1 : after.indexOf(next);
+  const segment = n >= 0 ? after.slice(0, n) : after;
+  const hit = specialTokensIn(segment, specials)[0];
+  if (!hit) return null;
+  return { token: hit.token, id: hit.id, scenario, excerpt: excerpt(text, a, a + mark.length + segment.length) };
+}
+
+/** What closes an assistant turn: after the first reply (followed by a user turn) and after a final reply. */
+function terminators(r: ChatRenders, specials: Map<string, number>): Terminator[] {
+  const out: Terminator[] = [];
+  const conv = firstRendered(r, ['system', 'plain']);
+  const t1 = conv && closing(conv.text, MARK.asst1, MARK.user2, specials, conv.name);
+  if (t1) out.push(t1);
+  const multi = renderedText(r, 'multi');
+  const t2 = multi === null ? null : closing(multi, MARK.asst2, null, specials, 'multi');
+  if (t2 && !out.some((t) => t.id === t2.id)) out.push(t2);
   return out;
+}
+
+/**
+ * The EOS ids runtimes stop on: `generate` uses generation_config.json (config.json when that has none); servers
+ * such as vLLM also stop on the tokenizer's eos_token.
+ */
+function eosSources(snap: Snapshot, added: AddedTokens): { generate: EosSource | null; tokenizer: EosSource[] } {
+  const gen = jsonObject(snap, 'generation_config.json');
+  const cfg = jsonObject(snap, 'config.json');
+  let generate: EosSource | null = null;
+  if (gen && gen.eos_token_id != null) generate = { file: 'generation_config.json', field: 'eos_token_id', ids: idList(gen.eos_token_id) };
+  else if (cfg && cfg.eos_token_id != null) generate = { file: 'config.json', field: 'eos_token_id', ids: idList(cfg.eos_token_id) };
+  const tokenizer: EosSource[] = [];
+  for (const file of ['tokenizer_config.json', 'special_tokens_map.json']) {
+    const s = tokenString(jsonObject(snap, file)?.eos_token);
+    const id = s === null ? null : tokenId(snap, added, s);
+    if (id !== null) tokenizer.push({ file, field: 'eos_token', ids: [id] });
+  }
+  return { generate, tokenizer };
+}
+
+function finding(t: Terminator, all: EosSource[], added: AddedTokens, file: string, partial: boolean): FindingInput {
+  const ids = [...new Set(all.flatMap((e) => e.ids))];
+  const gen = all[0];
+  return {
+    code: 'EOS_MISMATCH',
+    severity: partial ? 'warning' : 'critical',
+    title: partial
+      ? `Assistant turns end with ${t.token} (id ${t.id}), which ${gen.file} ${gen.field} does not list`
+      : `Assistant turns end with ${t.token} (id ${t.id}), which is not an EOS token`,
+    detail: partial
+      ? `The chat template closes assistant turns with ${t.token}. The tokenizer's eos_token is ${t.token}, but transformers' generate() stops only on ${gen.file} ${gen.field} (${gen.ids.join(', ')}), so it generates past the end of the turn. Add ${t.id} to ${gen.file} eos_token_id.`
+      : `The chat template closes every assistant turn with ${t.token}, but generation stops only on the EOS ids ${ids.join(', ')}. Runtimes that honour these files generate past the end of the turn. Add ${t.id} to generation_config.json eos_token_id.`,
+    evidence: {
+      terminator: { token: t.token, id: t.id },
+      eos: all.map((e) => ({ file: e.file, field: e.field, ids: e.ids, tokens: e.ids.map((i) => added.byId.get(i) ?? null) })),
+      templateFile: file,
+      scenario: t.scenario,
+      renderedExcerpt: t.excerpt,
+    },
+    files: [file, ...new Set(all.map((e) => e.file))],
+  };
 }
 
 /**
@@ -53,49 +95,26 @@ export const eosVsTemplate: Check = {
   title: 'Chat template turn terminator is an EOS token',
   queue: 'checks',
   codes: ['EOS_MISMATCH'],
-  run({ release: snap }) {
-    const tpl = chatTemplate(snap);
-    if (!tpl) return { status: 'skipped', reason: 'no chat template' };
+  async run({ release: snap }) {
+    const r = await chatRenders(snap);
+    if (!r) return { status: 'skipped', reason: 'no chat template' };
+    const why = unrenderable(r);
+    if (why) return { status: 'skipped', reason: why };
     const added = addedTokens(snap);
     if (added.byContent.size === 0) return { status: 'skipped', reason: 'no added tokens in tokenizer.json or tokenizer_config.json' };
-    let rendered: string;
-    try {
-      rendered = renderTurns(tpl.template, snap);
-    } catch (e) {
-      return { status: 'skipped', reason: `chat template does not render: ${(e as Error).message}` };
-    }
-    const a = rendered.indexOf(MARK.asst);
-    if (a < 0) return { status: 'skipped', reason: 'the rendered template does not contain the assistant message' };
-    const after = rendered.slice(a + MARK.asst.length);
-    const nextUser = after.indexOf(MARK.user2);
-    const segment = nextUser >= 0 ? after.slice(0, nextUser) : after;
     const specials = new Map([...added.byContent].filter(([, id]) => added.special.size === 0 || added.special.has(id)));
-    const terminator = specialTokensIn(segment, specials)[0];
-    if (!terminator) return { status: 'passed' };
-
-    const eos: { file: string; field: string; ids: number[] }[] = [];
-    const gen = jsonObject(snap, 'generation_config.json');
-    if (gen && gen.eos_token_id !== undefined) eos.push({ file: 'generation_config.json', field: 'eos_token_id', ids: idList(gen.eos_token_id) });
-    for (const file of ['tokenizer_config.json', 'special_tokens_map.json']) {
-      const s = tokenString(jsonObject(snap, file)?.eos_token);
-      const id = s === null ? null : tokenId(snap, added, s);
-      if (id !== null) eos.push({ file, field: 'eos_token', ids: [id] });
+    const ts = terminators(r, specials);
+    if (ts.length === 0) return { status: 'passed' };
+    const { generate, tokenizer } = eosSources(snap, added);
+    const all = [...(generate ? [generate] : []), ...tokenizer];
+    if (all.length === 0) return { status: 'skipped', reason: 'no EOS declared in generation_config.json, config.json or the tokenizer files' };
+    const findings: FindingInput[] = [];
+    for (const t of ts) {
+      if (generate?.ids.includes(t.id)) continue;
+      const inTokenizer = tokenizer.some((e) => e.ids.includes(t.id));
+      if (inTokenizer && !generate) continue;
+      findings.push(finding(t, all, added, r.file, inTokenizer));
     }
-    if (eos.length === 0) return { status: 'skipped', reason: 'no EOS declared in generation_config.json or the tokenizer files' };
-    if (eos.some((e) => e.ids.includes(terminator.id))) return { status: 'passed' };
-    const finding: FindingInput = {
-      code: 'EOS_MISMATCH',
-      severity: 'critical',
-      title: `Assistant turns end with ${terminator.token} (id ${terminator.id}), which is not an EOS token`,
-      detail: `The chat template closes every assistant turn with ${terminator.token}, but generation stops only on the EOS ids ${[...new Set(eos.flatMap((e) => e.ids))].join(', ')}. Runtimes that honour these files will generate past the end of the turn. Add ${terminator.id} to generation_config.json eos_token_id.`,
-      evidence: {
-        terminator: { token: terminator.token, id: terminator.id },
-        eos: eos.map((e) => ({ file: e.file, field: e.field, ids: e.ids, tokens: e.ids.map((i) => added.byId.get(i) ?? null) })),
-        templateFile: tpl.file,
-        renderedExcerpt: rendered.slice(Math.max(0, a - 80), a + MARK.asst.length + segment.length + 40),
-      },
-      files: [tpl.file, ...new Set(eos.map((e) => e.file))],
-    };
-    return { status: 'findings', findings: [finding] };
+    return { status: 'findings', findings };
   },
 };

@@ -1,9 +1,14 @@
+import { tokenizerFingerprint } from '../../checks/tokenizer/fingerprint.ts';
 import type { Snapshot } from '../../checks/types.ts';
 
 /**
- * The tokenizer fingerprint stored with each snapshot. Until the tokenizer checks provide the probe-ids hash,
- * this is null; see checks/tokenizer/fingerprint.ts.
+ * The tokenizer fingerprint stored with each snapshot: llama.cpp's pre-tokenizer hash of the probe ids
+ * (null without a loadable tokenizer.json). Never throws: a tokenizer that does not load has no fingerprint.
  */
-export function fingerprintHash(_snap: Snapshot): string | null {
-  return null;
+export function fingerprintHash(snap: Snapshot): string | null {
+  try {
+    return tokenizerFingerprint(snap)?.hash ?? null;
+  } catch {
+    return null;
+  }
 }

@@ -1,0 +1,29 @@
+/** The tokenizer and chat-template checks, in report order (registered in checks/index.ts). */
+import type { Check } from '../types.ts';
+import { bosCount } from './bos-count.ts';
+import { chatTemplateRenders } from './chat-template.ts';
+import { eosVsTemplate } from './eos-vs-template.ts';
+import { fastVsSlow } from './fast-vs-slow.ts';
+import { legacySpm } from './legacy-spm.ts';
+import { padEqEos } from './pad-eq-eos.ts';
+import { tokenizerRoundtrip } from './roundtrip.ts';
+import { specialTokenNormalized } from './special-normalized.ts';
+import { templateTokens } from './template-tokens.ts';
+import { specialTokenIds } from './token-consistency.ts';
+import { tokenIdRange } from './token-range.ts';
+import { tokenizerChanged } from './tokenizer-changed.ts';
+
+export const TOKENIZER_CHECKS: readonly Check[] = [
+  specialTokenIds,
+  tokenIdRange,
+  chatTemplateRenders,
+  eosVsTemplate,
+  bosCount,
+  templateTokens,
+  padEqEos,
+  fastVsSlow,
+  tokenizerRoundtrip,
+  specialTokenNormalized,
+  legacySpm,
+  tokenizerChanged,
+];
