@@ -11,6 +11,7 @@ import { ropeScaling } from './arch/rope-scaling.ts';
 import { filesWellformed } from './files/files-wellformed.ts';
 import { TOKENIZER_CHECKS } from './tokenizer/tokenizer-checks.ts';
 import type { Check } from './types.ts';
+import { untrainedTokens } from './weights/untrained-tokens.ts';
 
 /**
  * The check catalog: every check the pipeline, the CLI and the runner know. Add new checks here.
@@ -29,6 +30,7 @@ export const ALL_CHECKS: readonly Check[] = [
   configChanged,
   remoteCode,
   ...TOKENIZER_CHECKS,
+  untrainedTokens,
 ];
 
 export function checkById(id: string): Check | undefined {

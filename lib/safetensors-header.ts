@@ -1,5 +1,6 @@
 import type { SafetensorsFileInfo, SafetensorsInventory, TensorInfo } from '../checks/types.ts';
 import type { ByteSource, SourceFile } from './byte-source.ts';
+import { SourceError } from './byte-source.ts';
 
 /** Bytes per element of the safetensors dtypes we understand. */
 export const DTYPE_SIZES: Record<string, number> = {
@@ -16,48 +17,83 @@ export class SafetensorsHeaderError extends Error {
   override name = 'SafetensorsHeaderError';
 }
 
+const fail = (msg: string): never => {
+  throw new SafetensorsHeaderError(msg);
+};
+
+/** `__metadata__` must be a map of strings (the Rust loader deserialises it as HashMap<String, String>). */
+function parseMetadata(v: unknown): Record<string, string> | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) return fail('__metadata__ is not an object');
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof x !== 'string') fail(`__metadata__.${k} is not a string`);
+  }
+  return v as Record<string, string>;
+}
+
+/** One tensor entry: known dtype, integer shape, offsets inside the data section, byte length = shape × item size. */
+function parseTensor(file: string, name: string, v: unknown, dataSize: number): TensorInfo {
+  const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  if (!t || typeof t !== 'object' || Array.isArray(t)) fail(`tensor ${name}: entry is not an object`);
+  if (typeof t.dtype !== 'string' || !Object.hasOwn(DTYPE_SIZES, t.dtype)) fail(`tensor ${name}: unknown dtype ${JSON.stringify(t.dtype)}`);
+  const dtype = t.dtype as string;
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor ${name}: invalid shape ${JSON.stringify(t.shape)}`);
+  const shape = t.shape as number[];
+  const off = t.data_offsets;
+  if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
+    fail(`tensor ${name}: invalid data_offsets ${JSON.stringify(off)}`);
+  }
+  const [begin, end] = off as [number, number];
+  if (end > dataSize) fail(`tensor ${name}: data_offsets ${begin}-${end} run past the end of the data section (${dataSize} bytes)`);
+  const expected = shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[dtype];
+  if (!Number.isSafeInteger(expected)) fail(`tensor ${name}: shape ${JSON.stringify(shape)} overflows`);
+  if (end - begin !== expected) {
+    fail(`tensor ${name}: ${end - begin} bytes in data_offsets but shape ${JSON.stringify(shape)} × ${dtype} needs ${expected}`);
+  }
+  return { name, dtype, shape, file, dataOffsets: [begin, end] };
+}
+
 /**
- * Validates a parsed safetensors header against the file size: dtypes known, offsets inside the data
- * section, byte length = product(shape) × item size, no two tensors overlapping.
- * Throws SafetensorsHeaderError saying what was wrong.
+ * The data section must be covered exactly, as the reference loader (huggingface/safetensors `validate`) demands:
+ * tensors back to back from offset 0 with no overlap and no gap, the last one ending at the end of the file.
+ */
+function checkCoverage(tensors: TensorInfo[], dataSize: number): void {
+  const sorted = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  let at = 0;
+  let prev: string | null = null;
+  for (const t of sorted) {
+    const [begin, end] = t.dataOffsets;
+    if (begin < at) fail(`tensors ${prev} and ${t.name} overlap (${t.name} starts at ${begin}, ${prev} ends at ${at})`);
+    if (begin > at) fail(`${begin - at} bytes of the data section before ${t.name} (offset ${at}-${begin}) belong to no tensor`);
+    at = end;
+    prev = t.name;
+  }
+  if (at !== dataSize) fail(`the data section is ${dataSize} bytes but the tensors cover ${at}`);
+}
+
+/**
+ * Validates a parsed safetensors header against the file size: JSON object starting with '{', dtypes known,
+ * offsets inside the data section, byte length = product(shape) × item size, tensors covering the data section
+ * without overlap or gap. Throws SafetensorsHeaderError saying what was wrong.
  */
 export function parseHeaderJson(file: string, json: string, headerLength: number, fileSize: number): { tensors: TensorInfo[]; metadata: Record<string, string> | null } {
+  if (!json.startsWith('{')) fail(`header does not start with '{' (starts with ${JSON.stringify(json.slice(0, 16))})`);
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch (e) {
-    throw new SafetensorsHeaderError(`header is not valid JSON: ${(e as Error).message}`);
+    fail(`header is not valid JSON: ${(e as Error).message}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new SafetensorsHeaderError('header is not a JSON object');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail('header is not a JSON object');
   const dataSize = fileSize - 8 - headerLength;
+  if (dataSize < 0) fail(`header length ${headerLength} exceeds the file size ${fileSize}`);
   const tensors: TensorInfo[] = [];
   let metadata: Record<string, string> | null = null;
   for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      metadata = v && typeof v === 'object' ? (v as Record<string, string>) : null;
-      continue;
-    }
-    const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (!t || typeof t !== 'object') throw new SafetensorsHeaderError(`tensor ${name}: entry is not an object`);
-    if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_SIZES)) throw new SafetensorsHeaderError(`tensor ${name}: unknown dtype ${JSON.stringify(t.dtype)}`);
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsHeaderError(`tensor ${name}: invalid shape ${JSON.stringify(t.shape)}`);
-    const off = t.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
-      throw new SafetensorsHeaderError(`tensor ${name}: invalid data_offsets ${JSON.stringify(off)}`);
-    }
-    if (off[1] > dataSize) throw new SafetensorsHeaderError(`tensor ${name}: data_offsets ${off[0]}-${off[1]} run past the end of the data section (${dataSize} bytes)`);
-    const expected = (t.shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_SIZES[t.dtype];
-    if (off[1] - off[0] !== expected) {
-      throw new SafetensorsHeaderError(`tensor ${name}: ${off[1] - off[0]} bytes in data_offsets but shape ${JSON.stringify(t.shape)} × ${t.dtype} needs ${expected}`);
-    }
-    tensors.push({ name, dtype: t.dtype, shape: t.shape as number[], file, dataOffsets: [off[0], off[1]] });
+    if (name === '__metadata__') metadata = parseMetadata(v);
+    else tensors.push(parseTensor(file, name, v, dataSize));
   }
-  const sorted = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0]);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].dataOffsets[0] < sorted[i - 1].dataOffsets[1]) {
-      throw new SafetensorsHeaderError(`tensors ${sorted[i - 1].name} and ${sorted[i].name} overlap`);
-    }
-  }
+  checkCoverage(tensors, dataSize);
   return { tensors, metadata };
 }
 
@@ -72,12 +108,19 @@ export async function readSafetensorsHeader(source: ByteSource, file: SourceFile
       throw new SafetensorsHeaderError(`header length ${len} exceeds ${len > BigInt(MAX_HEADER_BYTES) ? `the ${MAX_HEADER_BYTES}-byte cap` : `the file size ${file.size}`}`);
     }
     info.headerLength = Number(len);
-    const json = new TextDecoder().decode(await source.readRange(file.path, 8, 8 + info.headerLength));
+    let json: string;
+    try {
+      json = new TextDecoder('utf-8', { fatal: true }).decode(await source.readRange(file.path, 8, 8 + info.headerLength));
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      throw new SafetensorsHeaderError('header is not valid UTF-8');
+    }
     const parsed = parseHeaderJson(file.path, json, info.headerLength, file.size);
     info.metadata = parsed.metadata;
     return { info, tensors: parsed.tensors };
   } catch (e) {
     info.error = e instanceof Error ? e.message : String(e);
+    info.errorKind = e instanceof SourceError ? 'io' : 'malformed';
     return { info, tensors: [] };
   }
 }

@@ -1,13 +1,27 @@
 import type { Config } from '../lib/config.ts';
+import { HubSource } from '../lib/hub-client.ts';
 import type { CheckEnv } from '../lib/pipeline/run-check-job.ts';
 import type { TensorOpener } from '../lib/scan.ts';
+import { createTensorStatsProvider } from '../lib/tensor-stats.ts';
 
-/** The runner's tensor access for the release being checked (ranged reads from the Hub). */
-export function tensorEnv(_cfg: Config): CheckEnv {
-  return {};
+/**
+ * The runner's tensor access for the release being checked: the same streaming statistics code as the CLI,
+ * over ranged reads of the release's commit on the Hub. Worker threads are closed after each check.
+ */
+export function tensorEnv(cfg: Config): CheckEnv {
+  return {
+    openTensors: async (release, snapshot) => {
+      const source = new HubSource({ hubUrl: cfg.hubUrl, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) }, release.repo, release.sha);
+      const provider = createTensorStatsProvider(source, snapshot);
+      return { provider, close: () => provider.close() };
+    },
+  };
 }
 
-/** The CLI's tensor access: same reader over the scan's byte source (local file or Hub ranges). */
-export function cliTensorOpener(): TensorOpener | null {
-  return null;
+/** The CLI's tensor access: same reader over the scan's byte source (a local file read directly, or Hub ranges). */
+export function cliTensorOpener(): TensorOpener {
+  return async (source, snapshot) => {
+    const provider = createTensorStatsProvider(source, snapshot);
+    return { provider, close: () => provider.close() };
+  };
 }

@@ -1,0 +1,83 @@
+/**
+ * The compute backend interface of the runner: per-row statistics of a row-aligned chunk of a 2-D tensor.
+ * This issue delivers the CPU backend (cpu-backend.ts: WebAssembly SIMD on worker threads); a GPU backend can
+ * implement the same interface later.
+ */
+
+/** Element types the backends understand (safetensors dtype names). */
+export const STATS_DTYPES = ['BF16', 'F16', 'F32', 'F8_E4M3', 'F8_E5M2'] as const;
+export type StatsDtype = (typeof STATS_DTYPES)[number];
+
+export const STATS_ITEM_SIZE: Record<StatsDtype, number> = { BF16: 2, F16: 2, F32: 4, F8_E4M3: 1, F8_E5M2: 1 };
+
+export function isStatsDtype(d: string): d is StatsDtype {
+  return (STATS_DTYPES as readonly string[]).includes(d);
+}
+
+/** One chunk of whole rows, little-endian, as read from the file. */
+export interface ChunkJob {
+  data: Uint8Array;
+  dtype: StatsDtype;
+  rows: number;
+  cols: number;
+}
+
+/** A row holding NaN or ±Inf (its other statistics are over its finite values only). */
+export interface NonFiniteRow {
+  row: number;
+  nan: number;
+  inf: number;
+}
+
+/**
+ * Statistics of each row of a chunk (index 0 = the chunk's first row).
+ * `hash` holds two 32-bit words per row: a fingerprint of the row rounded to 3 decimals (Unsloth's duplicate test).
+ */
+export interface ChunkStats {
+  rows: number;
+  max: Float32Array;
+  absMax: Float32Array;
+  sum: Float64Array;
+  sumSq: Float64Array;
+  hash: Uint32Array;
+  nonFinite: NonFiniteRow[];
+  /** The chunk's bytes, handed back by a backend that took ownership of them, so the caller can reuse the buffer. */
+  input?: Uint8Array;
+}
+
+export function emptyChunkStats(rows: number): ChunkStats {
+  return {
+    rows,
+    max: new Float32Array(rows),
+    absMax: new Float32Array(rows),
+    sum: new Float64Array(rows),
+    sumSq: new Float64Array(rows),
+    hash: new Uint32Array(rows * 2),
+    nonFinite: [],
+  };
+}
+
+/** A compute backend. `rowStats` may take ownership of (detach) the chunk's buffer. */
+export interface ComputeBackend {
+  readonly name: string;
+  rowStats(job: ChunkJob): Promise<ChunkStats>;
+  /** Releases threads or devices; pending jobs are rejected. */
+  close(): Promise<void>;
+}
+
+/**
+ * Folds the 16 per-lane Fletcher words of a row (8 running sums, 8 sums of running sums) into a 64-bit
+ * fingerprint written at out[2*row], out[2*row+1]. Both kernels produce the same words, so the same rows hash alike.
+ */
+export function foldRowHash(words: ArrayLike<number>, base: number, out: Uint32Array, row: number): void {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c;
+  for (let i = 0; i < 16; i++) {
+    const w = words[base + i] | 0;
+    h1 = Math.imul(h1 ^ w, 0x01000193);
+    h2 = Math.imul(h2 ^ (w >>> 7) ^ (w << 25), 0x5bd1e995);
+    h2 ^= h2 >>> 13;
+  }
+  out[2 * row] = h1 >>> 0;
+  out[2 * row + 1] = h2 >>> 0;
+}
