@@ -62,7 +62,8 @@ export async function startStack(cfg: Config, log: Logger, roles: Roles, env: Ch
       workers.push(new Worker(QUEUE.poll, async () => pollAuthors(deps, cfg.watchAuthors), { connection: redisConnection(cfg.redisUrl), prefix: cfg.queuePrefix }));
     }
   }
-  if (roles.runner) workers.push(startCheckWorker(deps, QUEUE.tensor, { ...tensorEnv(cfg), ...env }, 1));
+  const runnerEnv: CheckEnv | null = roles.runner ? { ...tensorEnv(cfg), ...env } : null;
+  if (runnerEnv) workers.push(startCheckWorker(deps, QUEUE.tensor, runnerEnv, 1));
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   if (roles.api) {
@@ -76,6 +77,7 @@ export async function startStack(cfg: Config, log: Logger, roles: Roles, env: Ch
     timers.forEach(clearInterval);
     await app?.close();
     await Promise.all(workers.map((w) => w.close()));
+    await runnerEnv?.close?.();
     await pollQueue?.close();
     await queues.close();
     await pool.end();

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.ts';
 import type { Config } from '../lib/config.ts';
 import type { HubOptions } from '../lib/hub-client.ts';
+import { createRangeFetch } from '../lib/range-fetch.ts';
 import { openTarget, parseTarget, scanSnapshot, UsageError } from '../lib/scan.ts';
 import type { ScanReport } from '../lib/scan.ts';
 import { cliTensorOpener } from './tensor-env.ts';
@@ -39,7 +40,9 @@ export async function runScanCommand(args: string[]): Promise<number> {
     process.stderr.write(`hubwatch scan: ${(e as Error).message}\n`);
     return 2;
   }
-  const hub: HubOptions = { hubUrl: (values['hub-url'] ?? cfg.hubUrl).replace(/\/+$/, ''), ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) };
+  // Weight ranges go through a keep-alive range fetch (plain HTTP; HTTPS falls back to the global fetch).
+  const rangeFetch = createRangeFetch();
+  const hub: HubOptions = { hubUrl: (values['hub-url'] ?? cfg.hubUrl).replace(/\/+$/, ''), fetch: rangeFetch, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) };
   const progress = (m: string): void => void process.stderr.write(`hubwatch: ${m}\n`);
   try {
     progress(`reading ${positionals[0]}`);
@@ -52,5 +55,7 @@ export async function runScanCommand(args: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`hubwatch scan: ${(e as Error).message}\n`);
     return 2;
+  } finally {
+    rangeFetch.close();
   }
 }

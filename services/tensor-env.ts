@@ -1,20 +1,24 @@
 import type { Config } from '../lib/config.ts';
 import { HubSource } from '../lib/hub-client.ts';
 import type { CheckEnv } from '../lib/pipeline/run-check-job.ts';
+import { createRangeFetch } from '../lib/range-fetch.ts';
 import type { TensorOpener } from '../lib/scan.ts';
 import { createTensorStatsProvider } from '../lib/tensor-stats.ts';
 
 /**
  * The runner's tensor access for the release being checked: the same streaming statistics code as the CLI,
- * over ranged reads of the release's commit on the Hub. Worker threads are closed after each check.
+ * over ranged reads of the release's commit on the Hub, through one keep-alive range fetch per process.
+ * Worker threads are closed after each check; the fetch's sockets when the process stops.
  */
 export function tensorEnv(cfg: Config): CheckEnv {
+  const rangeFetch = createRangeFetch();
   return {
     openTensors: async (release, snapshot) => {
-      const source = new HubSource({ hubUrl: cfg.hubUrl, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) }, release.repo, release.sha);
+      const source = new HubSource({ hubUrl: cfg.hubUrl, fetch: rangeFetch, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) }, release.repo, release.sha);
       const provider = createTensorStatsProvider(source, snapshot);
       return { provider, close: () => provider.close() };
     },
+    close: async () => rangeFetch.close(),
   };
 }
 

@@ -16,6 +16,8 @@ import { familyStatsFrom } from '../../checks/arch/family-stats.ts';
 export interface CheckEnv {
   /** Opens a tensor reader for the release (runner only); closed after the check. */
   openTensors?: (release: Release, snapshot: Snapshot) => Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
+  /** Releases what the environment holds for the whole process (sockets), at shutdown. */
+  close?: () => Promise<void>;
 }
 
 /** A small per-process cache: consecutive check jobs of one release share the parsed snapshot (and what checks memoise on it). */
