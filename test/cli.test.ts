@@ -102,6 +102,20 @@ test('a 2 GB tokenizer.json is not read: FILE_TOO_LARGE, tokenizer checks skippe
   assert.equal(r.code, 0);
 });
 
+test('a folder with only tokenizer and config files gets the tokenizer findings', async () => {
+  const dir = join(work, 'tokenizer-only');
+  buildFixture(fixtureByRepo('hubwatch-fixtures/mistral-tokenizer-mismatch'), -1, dir);
+  const r = await hubwatch(['scan', dir, '--json']);
+  const rep = JSON.parse(r.stdout);
+  assert.equal(r.code, 1, r.stderr);
+  const f = rep.findings.find((x: { code: string }) => x.code === 'TOKENIZER_FAST_SLOW_MISMATCH');
+  assert.ok(f, JSON.stringify(rep.findings.map((x: { code: string }) => x.code)));
+  assert.ok(f.files.includes('tokenizer.json') && f.files.includes('tokenizer.model'), f.files.join());
+  const weights = rep.checks.find((c: { check: string }) => c.check === 'untrained-tokens');
+  assert.equal(weights.status, 'skipped');
+  assert.equal(rep.checks.find((c: { check: string }) => c.check === 'config-vs-weights').status, 'skipped');
+});
+
 test('usage and I/O errors exit 2', async () => {
   assert.equal((await hubwatch(['scan'])).code, 2);
   assert.equal((await hubwatch(['scan', 'a', 'b'])).code, 2);
