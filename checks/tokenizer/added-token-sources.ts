@@ -9,21 +9,24 @@ export interface AddedEntry {
   file: string;
   content: string;
   id: number;
+  /** `special: true` in tokenizer.json / tokenizer_config.json; undefined where the file does not say. */
+  special?: boolean;
 }
 
 /** Every added-token entry of every file, in file order. */
 export function addedTokenEntries(snap: Snapshot): AddedEntry[] {
   const out: AddedEntry[] = [];
-  const push = (file: string, content: unknown, id: unknown): void => {
-    if (typeof content === 'string' && typeof id === 'number' && Number.isInteger(id)) out.push({ file, content, id });
+  const push = (file: string, content: unknown, id: unknown, special?: unknown): void => {
+    if (typeof content !== 'string' || typeof id !== 'number' || !Number.isInteger(id)) return;
+    out.push(typeof special === 'boolean' ? { file, content, id, special } : { file, content, id });
   };
   const tj = jsonObject(snap, 'tokenizer.json');
   if (Array.isArray(tj?.added_tokens)) {
-    for (const t of tj.added_tokens as { content?: unknown; id?: unknown }[]) push('tokenizer.json', t?.content, t?.id);
+    for (const t of tj.added_tokens as { content?: unknown; id?: unknown; special?: unknown }[]) push('tokenizer.json', t?.content, t?.id, t?.special);
   }
   const dec = jsonObject(snap, 'tokenizer_config.json')?.added_tokens_decoder;
   if (dec && typeof dec === 'object') {
-    for (const [id, t] of Object.entries(dec as Record<string, { content?: unknown }>)) push('tokenizer_config.json', t?.content, Number(id));
+    for (const [id, t] of Object.entries(dec as Record<string, { content?: unknown; special?: unknown }>)) push('tokenizer_config.json', t?.content, Number(id), t?.special);
   }
   const at = jsonObject(snap, 'added_tokens.json');
   if (at) for (const [content, id] of Object.entries(at)) push('added_tokens.json', content, id);

@@ -1,4 +1,5 @@
 import { idList, jsonObject, tokenString } from '../snapshot-files.ts';
+import { addedTokenEntries } from './added-token-sources.ts';
 import type { Snapshot } from '../types.ts';
 
 export type SpecialRole = 'bos' | 'eos' | 'pad' | 'unk';
@@ -13,28 +14,16 @@ export interface AddedTokens {
   special: Set<number>;
 }
 
-/** Reads added tokens from tokenizer.json `added_tokens` and tokenizer_config.json `added_tokens_decoder`. */
+/** Added tokens from tokenizer.json `added_tokens`, tokenizer_config.json `added_tokens_decoder` and added_tokens.json (first file wins). */
 export function addedTokens(snap: Snapshot): AddedTokens {
   const byContent = new Map<string, number>();
   const byId = new Map<number, string>();
   const special = new Set<number>();
-  const add = (content: unknown, id: unknown, isSpecial: unknown): void => {
-    if (typeof content !== 'string' || typeof id !== 'number' || !Number.isInteger(id)) return;
-    if (!byContent.has(content)) byContent.set(content, id);
-    if (!byId.has(id)) byId.set(id, content);
-    if (isSpecial === true) special.add(id);
-  };
-  const tj = jsonObject(snap, 'tokenizer.json');
-  if (tj && Array.isArray(tj.added_tokens)) {
-    for (const t of tj.added_tokens as { content?: unknown; id?: unknown; special?: unknown }[]) add(t?.content, t?.id, t?.special);
+  for (const e of addedTokenEntries(snap)) {
+    if (!byContent.has(e.content)) byContent.set(e.content, e.id);
+    if (!byId.has(e.id)) byId.set(e.id, e.content);
+    if (e.special === true) special.add(e.id);
   }
-  const tc = jsonObject(snap, 'tokenizer_config.json');
-  const dec = tc?.added_tokens_decoder;
-  if (dec && typeof dec === 'object') {
-    for (const [id, t] of Object.entries(dec as Record<string, { content?: unknown; special?: unknown }>)) add(t?.content, Number(id), t?.special);
-  }
-  const at = jsonObject(snap, 'added_tokens.json');
-  if (at) for (const [content, id] of Object.entries(at)) add(content, id, undefined);
   return { byContent, byId, special };
 }
 
