@@ -81,6 +81,24 @@ describe('webhook endpoint', () => {
   });
 });
 
+describe('when Postgres is down', () => {
+  test('a webhook is refused with 503 + Retry-After (so the Hub redelivers), never accepted and lost', async () => {
+    const deadPool = createPool('postgres://postgres@127.0.0.1:1/nothing');
+    const dead = await buildApp({ pool: deadPool, queues, cfg: env.cfg, log: silentLog });
+    try {
+      const r = await dead.inject({ method: 'POST', url: '/webhooks/huggingface', headers: { 'x-webhook-secret': SECRET }, payload: payload('7'.repeat(40)) });
+      assert.equal(r.statusCode, 503);
+      assert.equal(r.headers['retry-after'], '5');
+      assert.match(r.headers['content-type'] as string, /problem\+json/);
+      const h = await dead.inject('/healthz');
+      assert.equal(h.statusCode, 503);
+    } finally {
+      await dead.close();
+      await deadPool.end();
+    }
+  });
+});
+
 describe('REST and pages', () => {
   test('unknown model: 404 problem+json; malformed names: 400', async () => {
     const r = await app.inject('/v1/models/acme/unknown');
