@@ -2,6 +2,7 @@ import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { ByteSource, SourceFile } from './byte-source.ts';
 import { SourceError } from './byte-source.ts';
+import { chunkBufferPool } from './buffer-pool.ts';
 
 /** A byte source over a local model folder (what `hubwatch scan ./dir` reads). */
 export class LocalFolderSource implements ByteSource {
@@ -42,7 +43,9 @@ export class LocalFolderSource implements ByteSource {
       throw new SourceError(`cannot open ${path}: ${(e as Error).message}`, path);
     }
     try {
-      const buf = Buffer.alloc(end - start);
+      // A pooled buffer (tensor-stats.ts gives chunk buffers back): a zero-filled allocation per 4 MiB chunk cost
+      // page faults and GC unmapping on every read of a 1 GB tensor. Every byte is overwritten below or we throw.
+      const buf = chunkBufferPool.take(end - start);
       let off = 0;
       while (off < buf.length) {
         const { bytesRead } = await fh.read(buf, off, buf.length - off, start + off);

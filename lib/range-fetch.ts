@@ -1,7 +1,7 @@
 /**
  * A `fetch` for @huggingface/hub (HubOptions.fetch) that is fast for what the runner does most: plain-HTTP GETs
- * of byte ranges. Those go over keep-alive sockets whose bytes land, via `onread` into one reused 4 MiB buffer, in one
- * (pooled) buffer per response that `arrayBuffer()` hands over without a copy. Reading a 1 GB tensor from the local
+ * of byte ranges. Those go over keep-alive sockets whose body bytes land, via `onread`, directly in one (pooled)
+ * buffer per response that `arrayBuffer()` hands over without a copy. Reading a 1 GB tensor from the local
  * mirror, Node 20's fetch (undici) and http client spent about 3 CPU seconds per GB here; this path about 0.4.
  * Everything else (HTTPS, requests without Range, bodies without Content-Length) goes to the global fetch.
  */
@@ -11,12 +11,12 @@ import type { BufferPool } from './buffer-pool.ts';
 import { chunkBufferPool } from './buffer-pool.ts';
 
 /**
- * Socket reads of up to 4 MiB: draining fast lets the server write in large pieces (with 1 MiB reads the local
- * mirror spent twice the CPU per GB). One buffer serves every socket: reads and their callbacks run one at a time
- * on the event loop, and each callback copies its bytes out before returning.
+ * Socket reads go straight into the response body once its head is parsed (the buffer handed to `onread` is the
+ * body's unfilled tail), so body bytes are copied once, by the kernel. Heads are read into one shared 64 KiB buffer:
+ * reads and their callbacks run one at a time on the event loop, and each callback copies its bytes out first.
  */
-const READ_BUFFER = 4 << 20;
-let sharedReadBuffer: Buffer | null = null;
+const HEAD_BUFFER = 64 << 10;
+let sharedHeadBuffer: Buffer | null = null;
 const MAX_REDIRECTS = 10;
 
 /** A response whose body is already in memory; arrayBuffer() returns it as is (it owns its ArrayBuffer). */
@@ -66,7 +66,7 @@ class Connection {
   uses = 0;
 
   constructor(host: string, port: number, private readonly pool: BufferPool, private readonly onIdle: (c: Connection) => void) {
-    this.socket = connect({ host, port, noDelay: true, onread: { buffer: (sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER)), callback: (n, buf) => this.onData(Buffer.from(buf.buffer, buf.byteOffset, n)) } });
+    this.socket = connect({ host, port, noDelay: true, onread: { buffer: () => this.readTarget(), callback: (n, buf) => this.onData(Buffer.from(buf.buffer, buf.byteOffset, n)) } });
     const fail = (e: Error): void => {
       this.alive = false;
       this.current?.reject(e);
@@ -84,6 +84,12 @@ class Connection {
       this.filled = 0;
       this.socket.write(text);
     });
+  }
+
+  /** Where the next socket read lands: the body's unfilled tail while a body is awaited, else the head buffer. */
+  private readTarget(): Buffer {
+    if (this.body && this.filled < this.body.length) return this.body.subarray(this.filled);
+    return (sharedHeadBuffer ??= Buffer.allocUnsafe(HEAD_BUFFER));
   }
 
   private onData(chunk: Buffer): boolean {
@@ -104,8 +110,10 @@ class Connection {
         this.body = this.pool.take(length);
         chunk = this.head.subarray(end + 4);
       }
-      const n = Math.min(chunk.length, this.body!.length - this.filled);
-      chunk.copy(this.body!, this.filled, 0, n);
+      const body = this.body!;
+      const n = Math.min(chunk.length, body.length - this.filled);
+      // Bytes read into the body's tail are already in place.
+      if (chunk.buffer !== body.buffer || chunk.byteOffset !== body.byteOffset + this.filled) chunk.copy(body, this.filled, 0, n);
       this.filled += n;
       if (this.filled === this.body!.length) this.finish();
     } catch (e) {

@@ -76,10 +76,10 @@ function mergeChunk(out: RowStats, firstRow: number, s: ChunkStats): void {
  * when done: it terminates the compute worker threads. `bytesRead` counts tensor bytes read so far.
  */
 export function createTensorStatsProvider(source: ByteSource, snapshot: Snapshot, opts: TensorStatsOptions = {}): ClosableStatsProvider {
-  let backend: ComputeBackend | null = null;
+  // Workers start now, so they are ready by the time the first chunk arrives.
+  const backend: ComputeBackend = opts.backend ?? new CpuBackend(opts.threads);
   const counter = { bytes: 0 };
   const pool = opts.pool ?? chunkBufferPool;
-  const getBackend = (): ComputeBackend => (backend ??= opts.backend ?? new CpuBackend(opts.threads));
   return {
     get bytesRead() {
       return counter.bytes;
@@ -87,7 +87,7 @@ export function createTensorStatsProvider(source: ByteSource, snapshot: Snapshot
     async rowStats(tensor: TensorInfo, signal?: AbortSignal): Promise<RowStats> {
       const { layout, cols } = locateTensor(snapshot, tensor);
       const out = emptyRowStats(tensor, layout.rows, cols);
-      const be = getBackend();
+      const be = backend;
       const dtype = tensor.dtype as keyof typeof STATS_ITEM_SIZE;
       await streamTensorRows(source, layout, async (chunk) => {
         const stats = await be.rowStats({ data: chunk.data, dtype, rows: chunk.rows, cols });
@@ -98,7 +98,7 @@ export function createTensorStatsProvider(source: ByteSource, snapshot: Snapshot
       return out;
     },
     async close() {
-      await backend?.close();
+      await backend.close();
     },
   };
 }

@@ -1,16 +1,21 @@
 /**
  * The CPU compute backend: the SIMD kernel on a pool of worker threads, so statistics run while the main thread
- * keeps reading. `threads: 0` runs the kernel inline on the calling thread (no workers).
+ * keeps reading. `threads: 0` runs the kernel inline on the calling thread (no workers). Chunks the SIMD kernel
+ * does not take (other dtypes, widths not a multiple of 8) are computed inline by the scalar kernel.
  */
 import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ChunkJob, ChunkStats, ComputeBackend } from './backend.ts';
+import { STATS_ITEM_SIZE } from './backend.ts';
 import { computeChunk } from './cpu-kernels.ts';
-import { WasmRowKernel } from './row-kernel-wasm.ts';
+import { CPU_WORKER_SOURCE } from './cpu-worker-source.ts';
+import type { SimdDtype } from './row-kernel-wasm.ts';
+import { WasmRowKernel, reduceAccumulators, rowKernelModule, simdSupports } from './row-kernel-wasm.ts';
+
+type SimdJob = ChunkJob & { dtype: SimdDtype };
 
 interface Pending {
+  job: SimdJob;
   resolve: (s: ChunkStats) => void;
   reject: (e: Error) => void;
 }
@@ -20,53 +25,37 @@ interface Slot {
   busy: boolean;
 }
 
-type Reply = { id: number; stats: ChunkStats } | { id: number; error: string };
+type Reply = { id: number; acc: ArrayBuffer; data: Uint8Array } | { id: number; error: string; data: Uint8Array };
 
 /** Default worker count: one per core beyond the one that reads, at least one, at most 8. */
 export function defaultThreads(): number {
   return Math.min(8, Math.max(1, availableParallelism() - 1));
 }
 
-/**
- * Starts a worker on a module. Node 20 does not apply `--import tsx` to a worker's entry module, so a .ts entry is
- * loaded through a tiny bootstrap that registers tsx's ESM hooks inside the worker first.
- */
-function startWorker(entry: URL): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true });
-}
-
-/** Hands a chunk to a worker without copying when it owns its whole (non-shared) buffer. */
-function transferable(job: ChunkJob): { job: ChunkJob; transfer: ArrayBuffer[] } {
-  const { data } = job;
-  if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
-    return { job, transfer: [data.buffer] };
-  }
-  const copy = new Uint8Array(data.byteLength);
-  copy.set(data);
-  return { job: { ...job, data: copy }, transfer: [copy.buffer] };
+/** The chunk as a view owning its whole (non-shared) buffer, so it can be transferred instead of copied. */
+function transferable(data: Uint8Array): Uint8Array {
+  if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data;
+  return data.slice();
 }
 
 export class CpuBackend implements ComputeBackend {
   readonly name: string;
   private readonly slots: Slot[] = [];
-  private readonly queue: { job: ChunkJob; p: Pending }[] = [];
+  private readonly queue: Pending[] = [];
   private readonly pending = new Map<number, { p: Pending; slot: Slot }>();
   private inline: WasmRowKernel | null = null;
   private nextId = 1;
   private failure: Error | null = null;
   private closed = false;
 
+  /** Starts the workers right away, so they are ready by the first chunk. */
   constructor(threads = defaultThreads()) {
     this.name = threads > 0 ? `cpu-wasm-simd×${threads}` : 'cpu-wasm-simd-inline';
-    if (threads <= 0) this.inline = new WasmRowKernel();
     for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = startWorker(new URL(`./cpu-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+    const worker = new Worker(CPU_WORKER_SOURCE, { eval: true, workerData: { module: rowKernelModule() } });
     const slot: Slot = { worker, busy: false };
     worker.unref();
     worker.on('message', (m: Reply) => this.onReply(slot, m));
@@ -83,8 +72,18 @@ export class CpuBackend implements ComputeBackend {
     slot.busy = false;
     slot.worker.unref();
     if (entry) {
-      if ('error' in m) entry.p.reject(new Error(m.error));
-      else entry.p.resolve(m.stats);
+      if ('error' in m) {
+        entry.p.reject(new Error(m.error));
+      } else {
+        try {
+          // The chunk came back with the accumulators: the reduction may need to recount a non-finite row from it.
+          const stats = reduceAccumulators({ ...entry.p.job, data: m.data }, m.acc, 0);
+          stats.input = m.data;
+          entry.p.resolve(stats);
+        } catch (e) {
+          entry.p.reject(e as Error);
+        }
+      }
     }
     this.pump();
   }
@@ -93,35 +92,40 @@ export class CpuBackend implements ComputeBackend {
     this.failure ??= e;
     for (const { p } of this.pending.values()) p.reject(e);
     this.pending.clear();
-    for (const { p } of this.queue.splice(0)) p.reject(e);
+    for (const p of this.queue.splice(0)) p.reject(e);
   }
 
   private pump(): void {
     for (const slot of this.slots) {
       if (slot.busy || this.queue.length === 0) continue;
-      const { job, p } = this.queue.shift()!;
+      const p = this.queue.shift()!;
       const id = this.nextId++;
-      const t = transferable(job);
+      const data = transferable(p.job.data);
+      p.job = { ...p.job, data };
       slot.busy = true;
       slot.worker.ref();
       this.pending.set(id, { p, slot });
-      slot.worker.postMessage({ id, job: t.job }, t.transfer);
+      const rowBytes = p.job.cols * STATS_ITEM_SIZE[p.job.dtype];
+      slot.worker.postMessage({ id, data, dtype: p.job.dtype, rows: p.job.rows, rowBytes }, [data.buffer as ArrayBuffer]);
     }
   }
 
-  /** Per-row statistics of a chunk; the chunk's buffer is transferred to a worker (detached here). */
+  /** Per-row statistics of a chunk; a chunk sent to a worker has its buffer transferred (detached here). */
   rowStats(job: ChunkJob): Promise<ChunkStats> {
     if (this.closed) return Promise.reject(new Error('compute backend is closed'));
     if (this.failure) return Promise.reject(this.failure);
-    if (this.inline) {
+    const need = job.rows * job.cols * STATS_ITEM_SIZE[job.dtype];
+    if (job.data.byteLength < need) return Promise.reject(new Error(`chunk holds ${job.data.byteLength} bytes, ${job.rows} rows × ${job.cols} ${job.dtype} need ${need}`));
+    const { dtype } = job;
+    if (this.slots.length === 0 || !simdSupports(dtype, job.cols)) {
       try {
-        return Promise.resolve(computeChunk(this.inline, job));
+        return Promise.resolve(computeChunk((this.inline ??= new WasmRowKernel()), job));
       } catch (e) {
         return Promise.reject(e as Error);
       }
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, p: { resolve, reject } });
+      this.queue.push({ job: { ...job, dtype }, resolve, reject });
       this.pump();
     });
   }

@@ -10,7 +10,8 @@ import { decodeRow, rowStatsOf } from './row-kernel-js.ts';
 import { FuncBody, I32, V128, encodeModule } from './wasm-asm.ts';
 
 export type SimdDtype = 'BF16' | 'F16' | 'F32';
-const OUT_ROW_BYTES = 128;
+/** Bytes of accumulators the kernel leaves per row (8 vectors of 16 bytes). */
+export const OUT_ROW_BYTES = 128;
 
 // Locals: params 0 in, 1 rows, 2 rowBytes, 3 out; i32 4 p, 5 rowEnd, 6 r;
 // v128 7 vmax, 8 vabs, 9 vsum, 10 vsq, 11 alo, 12 ahi, 13 blo, 14 bhi, 15 x, 16 lo, 17 hi, 18 t, 19 k1000.
@@ -91,12 +92,49 @@ export function simdSupports(dtype: StatsDtype, cols: number): dtype is SimdDtyp
   return (dtype === 'BF16' || dtype === 'F16' || dtype === 'F32') && cols > 0 && cols % 8 === 0;
 }
 
+let compiled: WebAssembly.Module | null = null;
+
+/** The kernel module, compiled once per thread (a Module can be sent to worker threads). */
+export function rowKernelModule(): WebAssembly.Module {
+  return (compiled ??= new WebAssembly.Module(rowKernelModuleBytes()));
+}
+
+/**
+ * Reduces the kernel's per-row accumulators (OUT_ROW_BYTES per row, from `offset` in `buffer`) to the chunk's
+ * statistics; rows whose sums are not finite are recounted exactly from `job.data`.
+ */
+export function reduceAccumulators(job: ChunkJob & { dtype: SimdDtype }, buffer: ArrayBufferLike, offset: number): ChunkStats {
+  const out = emptyChunkStats(job.rows);
+  const fl = new Float32Array(buffer, offset, job.rows * 32);
+  const words = new Int32Array(buffer, offset, job.rows * 32);
+  let scratch: Float32Array | null = null;
+  for (let r = 0; r < job.rows; r++) {
+    const b = r * 32;
+    const sum = fl[b + 8] + fl[b + 9] + fl[b + 10] + fl[b + 11];
+    const sumSq = fl[b + 12] + fl[b + 13] + fl[b + 14] + fl[b + 15];
+    if (!Number.isFinite(sum) || !Number.isFinite(sumSq)) {
+      // NaN, Inf or float32 overflow somewhere in the row: recount it exactly.
+      scratch ??= new Float32Array(job.cols);
+      decodeRow(job.data, r * job.cols * STATS_ITEM_SIZE[job.dtype], job.dtype, job.cols, scratch);
+      const { nan, inf } = rowStatsOf(scratch, job.cols, out, r);
+      if (nan || inf) out.nonFinite.push({ row: r, nan, inf });
+      continue;
+    }
+    out.max[r] = Math.max(fl[b], fl[b + 1], fl[b + 2], fl[b + 3]);
+    out.absMax[r] = Math.max(fl[b + 4], fl[b + 5], fl[b + 6], fl[b + 7]);
+    out.sum[r] = sum;
+    out.sumSq[r] = sumSq;
+    foldRowHash(words, b + 16, out.hash, r);
+  }
+  return out;
+}
+
 /** One instance of the SIMD kernel with its own linear memory (one per thread). */
 export class WasmRowKernel {
   private readonly memory: WebAssembly.Memory;
   private readonly fns: Record<SimdDtype, (inPtr: number, rows: number, rowBytes: number, out: number) => void>;
 
-  constructor(module: WebAssembly.Module = new WebAssembly.Module(rowKernelModuleBytes() )) {
+  constructor(module: WebAssembly.Module = rowKernelModule()) {
     const inst = new WebAssembly.Instance(module, {});
     const ex = inst.exports as Record<string, unknown>;
     this.memory = ex.mem as WebAssembly.Memory;
@@ -116,32 +154,6 @@ export class WasmRowKernel {
     this.ensure(outPtr + job.rows * OUT_ROW_BYTES);
     new Uint8Array(this.memory.buffer, 0, inBytes).set(job.data.subarray(0, inBytes));
     this.fns[job.dtype](0, job.rows, rowBytes, outPtr);
-    return this.reduce(job, outPtr);
-  }
-
-  private reduce(job: ChunkJob, outPtr: number): ChunkStats {
-    const out = emptyChunkStats(job.rows);
-    const fl = new Float32Array(this.memory.buffer, outPtr, job.rows * 32);
-    const words = new Int32Array(this.memory.buffer, outPtr, job.rows * 32);
-    let scratch: Float32Array | null = null;
-    for (let r = 0; r < job.rows; r++) {
-      const b = r * 32;
-      const sum = fl[b + 8] + fl[b + 9] + fl[b + 10] + fl[b + 11];
-      const sumSq = fl[b + 12] + fl[b + 13] + fl[b + 14] + fl[b + 15];
-      if (!Number.isFinite(sum) || !Number.isFinite(sumSq)) {
-        // NaN, Inf or float32 overflow somewhere in the row: recount it exactly.
-        scratch ??= new Float32Array(job.cols);
-        decodeRow(job.data, r * job.cols * STATS_ITEM_SIZE[job.dtype], job.dtype, job.cols, scratch);
-        const { nan, inf } = rowStatsOf(scratch, job.cols, out, r);
-        if (nan || inf) out.nonFinite.push({ row: r, nan, inf });
-        continue;
-      }
-      out.max[r] = Math.max(fl[b], fl[b + 1], fl[b + 2], fl[b + 3]);
-      out.absMax[r] = Math.max(fl[b + 4], fl[b + 5], fl[b + 6], fl[b + 7]);
-      out.sum[r] = sum;
-      out.sumSq[r] = sumSq;
-      foldRowHash(words, b + 16, out.hash, r);
-    }
-    return out;
+    return reduceAccumulators(job, this.memory.buffer, outPtr);
   }
 }
