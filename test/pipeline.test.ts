@@ -80,6 +80,8 @@ describe('webhook to verdict', () => {
     assert.ok(api.checkRuns.length > 0 && api.checkRuns.every((c: { status: string }) => !['queued', 'running'].includes(c.status)));
     const model = await (await fetch(`${stack.url}/v1/models/${BUGGY}`)).json();
     assert.equal(model.verdict, 'critical');
+    const fp = (await stack.deps.pool.query('SELECT s.tokenizer_fingerprint AS fp FROM releases r JOIN snapshots s ON s.id = r.snapshot_id WHERE r.id = $1', [r.id])).rows[0].fp;
+    assert.match(fp, /^[0-9a-f]{64}$/, 'the tokenizer fingerprint is stored with the release');
   });
 
   test('the same webhook delivered 5 times more yields one release and one set of findings', async () => {
