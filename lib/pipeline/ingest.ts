@@ -3,6 +3,7 @@ import type { Pool } from '../db.ts';
 import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues.ts';
 import { jobId } from '../queues.ts';
+import { withTimeout } from '../timeout.ts';
 import { insertDelivery, upsertRelease } from '../releases.repo.ts';
 import type { ReleaseSource } from '../releases.repo.ts';
 import { classifyWebhook } from './webhook-event.ts';
@@ -46,13 +47,11 @@ export async function acceptRelease(deps: { pool: Pool; queues: Queues; log: Log
 async function enqueueRelease(deps: { queues: Queues; log: Logger }, releaseId: number): Promise<void> {
   try {
     // Bounded: with Redis down the client would queue the command until it reconnects; the webhook must answer fast.
-    await withTimeout(deps.queues.release.add('release', { releaseId }, { jobId: jobId.release(releaseId) }), 2000);
+    await withTimeout(deps.queues.release.add('release', { releaseId }, { jobId: jobId.release(releaseId) }), 2000, () => {
+      throw new Error('enqueue timed out after 2000 ms');
+    });
   } catch (e) {
     deps.log.warn({ err: e, releaseId }, 'could not enqueue release; the reconciler will retry');
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
-}

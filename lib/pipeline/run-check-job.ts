@@ -6,6 +6,7 @@ import type { CheckRun } from '../check-runs.repo.ts';
 import { withTransaction } from '../db.ts';
 import type { Pool } from '../db.ts';
 import { jobId } from '../queues.ts';
+import { withTimeout } from '../timeout.ts';
 import { finishRelease, getRelease, lockRelease } from '../releases.repo.ts';
 import type { Release } from '../releases.repo.ts';
 import { familyConfigs, loadSnapshot } from '../snapshots.repo.ts';
@@ -31,14 +32,6 @@ function cachedSnapshot(pool: Pool, id: number): Promise<Snapshot | null> {
     while (cache.size > 4) cache.delete(cache.keys().next().value!);
   }
   return p;
-}
-
-function withTimeout(p: Promise<CheckRunResult>, ms: number, check: string): Promise<CheckRunResult> {
-  let t: NodeJS.Timeout;
-  const timeout = new Promise<CheckRunResult>((res) => {
-    t = setTimeout(() => res({ check, status: 'error', error: `check timed out after ${ms} ms`, findings: [], durationMs: ms }), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }
 
 /**
@@ -72,7 +65,8 @@ export async function processCheckRun(deps: PipelineDeps, env: CheckEnv, checkRu
     const ac = new AbortController();
     ctx.signal = ac.signal;
     try {
-      result = await withTimeout(runCheck(check, ctx), deps.cfg.checkTimeoutMs, check.id);
+      const ms = deps.cfg.checkTimeoutMs;
+      result = await withTimeout(runCheck(check, ctx), ms, () => ({ check: check.id, status: 'error', error: `check timed out after ${ms} ms`, findings: [], durationMs: ms }));
     } finally {
       ac.abort();
       await tensors?.close();
