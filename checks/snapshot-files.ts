@@ -43,10 +43,6 @@ export function jsonObject(snapshot: Snapshot, path: string): Record<string, unk
   return r.value as Record<string, unknown>;
 }
 
-export function hasFile(snapshot: Snapshot, path: string): boolean {
-  return snapshot.files.some((f) => f.path === path);
-}
-
 /** A list of ids from a config field that may be a number, a list of numbers, or absent. */
 export function idList(v: unknown): number[] {
   if (typeof v === 'number' && Number.isInteger(v)) return [v];

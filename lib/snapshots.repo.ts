@@ -76,8 +76,3 @@ export async function familyConfigs(db: Db, modelType: string, excludeRepo: stri
   );
   return r.rows.map((x) => x.config);
 }
-
-export async function snapshotFingerprint(db: Db, id: number): Promise<string | null> {
-  const r = await db.query<{ tokenizer_fingerprint: string | null }>('SELECT tokenizer_fingerprint FROM snapshots WHERE id = $1', [id]);
-  return r.rows[0]?.tokenizer_fingerprint ?? null;
-}

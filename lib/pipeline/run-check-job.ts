@@ -21,18 +21,27 @@ export interface CheckEnv {
   close?: () => Promise<void>;
 }
 
-/** A small per-process cache: consecutive check jobs of one release share the parsed snapshot (and what checks memoise on it). */
-const cache = new Map<number, Promise<Snapshot | null>>();
-function cachedSnapshot(pool: Pool, id: number): Promise<Snapshot | null> {
-  let p = cache.get(id);
-  if (!p) {
-    p = loadSnapshot(pool, id);
-    p.catch(() => cache.delete(id));
-    cache.set(id, p);
-    while (cache.size > 4) cache.delete(cache.keys().next().value!);
-  }
-  return p;
+/**
+ * A small per-process memo of the last few keys: consecutive check jobs of one release share the parsed snapshot
+ * (and what checks memoise on it) and the family statistics. A failed load is forgotten so the next job retries.
+ */
+function boundedMemo<V>(max: number): (key: number, load: () => Promise<V>) => Promise<V> {
+  const entries = new Map<number, Promise<V>>();
+  return (key, load) => {
+    let p = entries.get(key);
+    if (!p) {
+      p = load();
+      p.catch(() => entries.delete(key));
+      entries.set(key, p);
+      while (entries.size > max) entries.delete(entries.keys().next().value!);
+    }
+    return p;
+  };
 }
+
+const snapshots = boundedMemo<Snapshot | null>(4);
+const families = boundedMemo<FamilyStats | null>(4);
+const cachedSnapshot = (pool: Pool, id: number): Promise<Snapshot | null> => snapshots(id, () => loadSnapshot(pool, id));
 
 /**
  * Runs one check run: loads the release's snapshot (and the previous revision's and the base's), runs the
@@ -59,7 +68,7 @@ export async function processCheckRun(deps: PipelineDeps, env: CheckEnv, checkRu
       if (prev?.snapshotId) ctx.previous = await cachedSnapshot(deps.pool, prev.snapshotId);
     }
     if (release.baseSnapshotId !== null) ctx.base = await cachedSnapshot(deps.pool, release.baseSnapshotId);
-    ctx.family = await familyFor(deps.pool, snapshot);
+    ctx.family = await families(release.snapshotId, () => familyFor(deps.pool, snapshot));
     const tensors = check.queue === 'tensor' && env.openTensors ? await env.openTensors(release, snapshot) : null;
     if (tensors) ctx.tensors = tensors.provider;
     const ac = new AbortController();
