@@ -12,10 +12,11 @@ test('a throwing check is recorded as error, never as a pass', async () => {
   assert.equal(r.error, 'boom');
 });
 
-test('findings get the check id; an empty findings list counts as passed', async () => {
-  const r = await runCheck(mk(() => ({ status: 'findings', findings: [{ code: 'CHECK_ERROR', severity: 'warning', title: 'x', detail: 'y', evidence: {}, files: [] }] })), { release: snap });
+test('findings get the check id and each file once; an empty findings list counts as passed', async () => {
+  const r = await runCheck(mk(() => ({ status: 'findings', findings: [{ code: 'CHECK_ERROR', severity: 'warning', title: 'x', detail: 'y', evidence: {}, files: ['b.json', 'a.json', 'b.json'] }] })), { release: snap });
   assert.equal(r.status, 'findings');
   assert.equal(r.findings[0].check, 't');
+  assert.deepEqual(r.findings[0].files, ['b.json', 'a.json']);
   assert.equal((await runCheck(mk(() => ({ status: 'findings', findings: [] })), { release: snap })).status, 'passed');
 });
 

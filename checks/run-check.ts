@@ -21,7 +21,8 @@ export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRu
       case 'error':
         return done({ status: 'error', error: outcome.error, findings: [] });
       case 'findings': {
-        const findings: Finding[] = outcome.findings.map((f) => ({ ...f, check: check.id }));
+        // Each file once, in first-mention order, whatever a check assembled.
+        const findings: Finding[] = outcome.findings.map((f) => ({ ...f, files: [...new Set(f.files)], check: check.id }));
         return done({ status: findings.length ? 'findings' : 'passed', findings });
       }
     }

@@ -81,7 +81,7 @@ function finding(t: Terminator, all: EosSource[], added: AddedTokens, file: stri
       scenario: t.scenario,
       renderedExcerpt: t.excerpt,
     },
-    files: [file, ...new Set(all.map((e) => e.file))],
+    files: [...new Set([file, ...all.map((e) => e.file)])],
   };
 }
 
