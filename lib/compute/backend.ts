@@ -4,11 +4,14 @@
  * implement the same interface later.
  */
 
+import { DTYPE_SIZES } from '../safetensors-header.ts';
+
 /** Element types the backends understand (safetensors dtype names). */
 export const STATS_DTYPES = ['BF16', 'F16', 'F32', 'F8_E4M3', 'F8_E5M2'] as const;
 export type StatsDtype = (typeof STATS_DTYPES)[number];
 
-export const STATS_ITEM_SIZE: Record<StatsDtype, number> = { BF16: 2, F16: 2, F32: 4, F8_E4M3: 1, F8_E5M2: 1 };
+/** Bytes per element, from the one dtype table (safetensors-header.ts). */
+export const STATS_ITEM_SIZE = Object.fromEntries(STATS_DTYPES.map((d) => [d, DTYPE_SIZES[d]])) as Record<StatsDtype, number>;
 
 export function isStatsDtype(d: string): d is StatsDtype {
   return (STATS_DTYPES as readonly string[]).includes(d);

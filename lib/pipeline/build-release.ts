@@ -7,6 +7,7 @@ import type { Pool } from '../db.ts';
 import { HubSource, resolveRevision } from '../hub-client.ts';
 import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues.ts';
+import { isRepoId } from '../repo-id.ts';
 import { jobId } from '../queues.ts';
 import { getRelease, markChecking, previousCheckedRelease } from '../releases.repo.ts';
 import { buildSnapshot } from '../snapshot-builder.ts';
@@ -43,7 +44,7 @@ export async function processRelease(deps: PipelineDeps, releaseId: number): Pro
   const { id: snapshotId, snapshot } = await snapshotFromHub(deps, release.repo, release.sha);
   const cardData = snapshot?.cardData ?? (await cardDataOf(deps.pool, snapshotId));
   let baseSnapshotId: number | null = null;
-  for (const base of declaredBaseModels({ cardData, repo: release.repo }).filter((b) => /^[\w.-]+\/[\w.-]+$/.test(b))) {
+  for (const base of declaredBaseModels({ cardData, repo: release.repo }).filter(isRepoId)) {
     try {
       baseSnapshotId = (await snapshotFromHub(deps, base, 'main')).id;
       break;

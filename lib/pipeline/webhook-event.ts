@@ -1,3 +1,5 @@
+import { isRepoId } from '../repo-id.ts';
+
 /**
  * Classifies a Hub webhook payload (hub-docs webhooks.md, payload version 3). Events that mean "a release to check":
  * a new model repo, a push to refs/heads/main, and a repo turned public (how big labs release).
@@ -5,8 +7,6 @@
 export type WebhookDecision =
   | { kind: 'release'; repo: string; sha: string; scope: string; action: string }
   | { kind: 'ignored'; reason: string; repo: string | null; sha: string | null; scope: string | null; action: string | null };
-
-const REPO_RE = /^[A-Za-z0-9][\w.-]{0,95}\/[A-Za-z0-9][\w.-]{0,95}$/;
 
 export function classifyWebhook(body: unknown, opts: { canReadPrivate: boolean }): WebhookDecision {
   const p = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
@@ -19,7 +19,7 @@ export function classifyWebhook(body: unknown, opts: { canReadPrivate: boolean }
   const ignored = (reason: string, sha: string | null = headSha): WebhookDecision => ({ kind: 'ignored', reason, repo: name, sha, scope, action });
   if (!scope || !action) return ignored('payload has no event scope/action');
   if (repo.type !== 'model') return ignored(`repo type ${JSON.stringify(repo.type)} is not a model`);
-  if (!name || !REPO_RE.test(name)) return ignored('payload has no valid repo name');
+  if (!name || !isRepoId(name)) return ignored('payload has no valid repo name');
   const isSha = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{40}$/.test(s);
 
   let sha: string | null = null;
