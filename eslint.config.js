@@ -1,16 +1,49 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tmp/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', fetch: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly', Blob: 'readonly', performance: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', SharedArrayBuffer: 'readonly', Atomics: 'readonly', WebAssembly: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        fetch: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+        Blob: 'readonly',
+        performance: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        SharedArrayBuffer: 'readonly',
+        Atomics: 'readonly',
+        WebAssembly: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Read configuration through lib/config.ts only.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: 'Read configuration through lib/config.ts only.',
+        },
+      ],
     },
   },
   {
@@ -21,9 +54,31 @@ export default tseslint.config(
     files: ['checks/**/*.ts'],
     ignores: ['checks/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['pg', 'bullmq', 'ioredis', 'fastify', 'node:fs', 'node:fs/promises', 'fs', 'node:http', '@huggingface/hub', '../lib/*', '../../lib/*'], message: 'checks/ is pure: no I/O imports (types from lib via import type are fine).', allowTypeImports: true },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'pg',
+                'bullmq',
+                'ioredis',
+                'fastify',
+                'node:fs',
+                'node:fs/promises',
+                'fs',
+                'node:http',
+                '@huggingface/hub',
+                '../lib/*',
+                '../../lib/*',
+              ],
+              message: 'checks/ is pure: no I/O imports (types from lib via import type are fine).',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
     },
   },
+  prettier,
 );

@@ -33,8 +33,11 @@ const ZERO_ROWS = [7, 5000, 77777, ...Array.from({ length: 254 }, (_, i) => 1280
 
 const { values: args } = parseArgs({
   options: {
-    child: { type: 'string' }, runs: { type: 'string', default: '2' }, threads: { type: 'string' },
-    parallel: { type: 'string' }, 'chunk-mib': { type: 'string' },
+    child: { type: 'string' },
+    runs: { type: 'string', default: '2' },
+    threads: { type: 'string' },
+    parallel: { type: 'string' },
+    'chunk-mib': { type: 'string' },
   },
 });
 
@@ -82,46 +85,87 @@ async function child(spec: string): Promise<void> {
   });
   const rssSnapshot = process.memoryUsage().rss;
   let statsSeconds = 0;
-  const timed = { rowStats: async (...a: Parameters<typeof provider.rowStats>) => {
-    const s = performance.now();
-    try {
-      return await provider.rowStats(...a);
-    } finally {
-      statsSeconds += (performance.now() - s) / 1000;
-    }
-  } };
+  const timed = {
+    rowStats: async (...a: Parameters<typeof provider.rowStats>) => {
+      const s = performance.now();
+      try {
+        return await provider.rowStats(...a);
+      } finally {
+        statsSeconds += (performance.now() - s) / 1000;
+      }
+    },
+  };
   const result = await runCheck(untrainedTokens, { release: snapshot, tensors: timed });
   const t2 = performance.now();
   await provider.close();
   rangeFetch.close();
   const cpu = process.cpuUsage(cpu0);
   const ids = (r: [number, number][]) => r.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
-  console.log(JSON.stringify({
-    status: result.status, error: result.error, snapshotSeconds: (t1 - t0) / 1000, checkSeconds: (t2 - t1) / 1000,
-    statsSeconds, rssAfterSnapshotMB: rssSnapshot / 2 ** 20,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6, bytesRead: provider.bytesRead, maxRssMB: process.resourceUsage().maxRSS / 1024,
-    findings: result.findings.map((f) => ({ code: f.code, severity: f.severity, ids: ids(f.evidence.ids as [number, number][]) })),
-  }));
+  console.log(
+    JSON.stringify({
+      status: result.status,
+      error: result.error,
+      snapshotSeconds: (t1 - t0) / 1000,
+      checkSeconds: (t2 - t1) / 1000,
+      statsSeconds,
+      rssAfterSnapshotMB: rssSnapshot / 2 ** 20,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      bytesRead: provider.bytesRead,
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+      findings: result.findings.map((f) => ({
+        code: f.code,
+        severity: f.severity,
+        ids: ids(f.evidence.ids as [number, number][]),
+      })),
+    }),
+  );
 }
 
-const run = async (cmd: string, argv: string[]): Promise<string> => (await promisify(execFile)(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout;
+const run = async (cmd: string, argv: string[]): Promise<string> =>
+  (await promisify(execFile)(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout;
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const gbps = (seconds: number): number => TENSOR_BYTES / seconds / 1e9;
 
 interface ChildResult {
-  status: string; error?: string; snapshotSeconds: number; checkSeconds: number; cpuSeconds: number; statsSeconds: number; rssAfterSnapshotMB: number;
-  bytesRead: number; maxRssMB: number; findings: { code: string; severity: string; ids: number[] }[];
+  status: string;
+  error?: string;
+  snapshotSeconds: number;
+  checkSeconds: number;
+  cpuSeconds: number;
+  statsSeconds: number;
+  rssAfterSnapshotMB: number;
+  bytesRead: number;
+  maxRssMB: number;
+  findings: { code: string; severity: string; ids: number[] }[];
 }
 
-interface NumpyResult { seconds: number; cpuSeconds: number; gbps: number; zeroRows: number[] }
-interface Run { hw: ChildResult; local: ChildResult; served: number; weightServed: number; np: NumpyResult; loads: string[]; mirrorCpuSeconds: number }
+interface NumpyResult {
+  seconds: number;
+  cpuSeconds: number;
+  gbps: number;
+  zeroRows: number[];
+}
+interface Run {
+  hw: ChildResult;
+  local: ChildResult;
+  served: number;
+  weightServed: number;
+  np: NumpyResult;
+  loads: string[];
+  mirrorCpuSeconds: number;
+}
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'hubwatch-bench-'));
   const mirror = await startHubMirror({ root: join(tmp, 'store') });
   try {
     const release = join(tmp, 'release');
-    writeTinyModel(release, { corrected: true, tied: true, omit: ['model.safetensors'], config: { hidden_size: COLS } });
+    writeTinyModel(release, {
+      corrected: true,
+      tied: true,
+      omit: ['model.safetensors'],
+      config: { hidden_size: COLS },
+    });
     let t = performance.now();
     const dataStart = writeEmbedding(join(release, 'model.safetensors'));
     console.error(`wrote ${(TENSOR_BYTES / 1e9).toFixed(2)} GB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -129,21 +173,60 @@ async function main(): Promise<void> {
     const { sha } = await mirror.publish(REPO, release);
     console.error(`published to the mirror in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const self = fileURLToPath(import.meta.url);
-    const passArgs = (['threads', 'parallel', 'chunk-mib'] as const).flatMap((k) => (args[k] === undefined ? [] : [`--${k}`, args[k]!]));
+    const passArgs = (['threads', 'parallel', 'chunk-mib'] as const).flatMap((k) =>
+      args[k] === undefined ? [] : [`--${k}`, args[k]!],
+    );
     const runs: Run[] = [];
     for (let i = 0; i < Number(args.runs); i++) {
       mirror.resetStats();
       const loadHw = load();
       const cpu0 = process.cpuUsage();
       // Asynchronously: the mirror serving the child runs on this process's event loop.
-      const out = await run(process.execPath, [...process.execArgv, self, '--child', JSON.stringify({ url: mirror.url, sha }), ...passArgs]);
+      const out = await run(process.execPath, [
+        ...process.execArgv,
+        self,
+        '--child',
+        JSON.stringify({ url: mirror.url, sha }),
+        ...passArgs,
+      ]);
       const hw = JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
       const mirrorCpu = process.cpuUsage(cpu0);
-      const weightServed = mirror.stats.requests.filter((r) => r.path.includes('model.safetensors')).reduce((a, r) => a + r.bytes, 0);
+      const weightServed = mirror.stats.requests
+        .filter((r) => r.path.includes('model.safetensors'))
+        .reduce((a, r) => a + r.bytes, 0);
       const loadNp = load();
-      const np = JSON.parse(await run('python3', [join(self, '..', 'numpy_baseline.py'), join(release, 'model.safetensors'), String(dataStart), String(ROWS), String(COLS)])) as NumpyResult;
-      const local = JSON.parse((await run(process.execPath, [...process.execArgv, self, '--child', JSON.stringify({ dir: release, sha: 'local' }), ...passArgs])).trim().split('\n').pop()!) as ChildResult;
-      runs.push({ hw, local, served: mirror.stats.bytesServed, weightServed, np, loads: [loadHw, loadNp], mirrorCpuSeconds: (mirrorCpu.user + mirrorCpu.system) / 1e6 });
+      const np = JSON.parse(
+        await run('python3', [
+          join(self, '..', 'numpy_baseline.py'),
+          join(release, 'model.safetensors'),
+          String(dataStart),
+          String(ROWS),
+          String(COLS),
+        ]),
+      ) as NumpyResult;
+      const local = JSON.parse(
+        (
+          await run(process.execPath, [
+            ...process.execArgv,
+            self,
+            '--child',
+            JSON.stringify({ dir: release, sha: 'local' }),
+            ...passArgs,
+          ])
+        )
+          .trim()
+          .split('\n')
+          .pop()!,
+      ) as ChildResult;
+      runs.push({
+        hw,
+        local,
+        served: mirror.stats.bytesServed,
+        weightServed,
+        np,
+        loads: [loadHw, loadNp],
+        mirrorCpuSeconds: (mirrorCpu.user + mirrorCpu.system) / 1e6,
+      });
     }
     report(runs, dataStart);
   } finally {
@@ -154,18 +237,33 @@ async function main(): Promise<void> {
 
 function report(runs: Run[], dataStart: number): void {
   for (const [i, r] of runs.entries()) {
-    const hwIds = r.hw.findings.filter((f) => f.code.startsWith('UNTRAINED')).flatMap((f) => f.ids).sort((a, b) => a - b);
-    console.log(`run ${i + 1}: hubwatch ${gbps(r.hw.checkSeconds).toFixed(2)} GB/s (check ${r.hw.checkSeconds.toFixed(2)} s of which row stats ${r.hw.statsSeconds.toFixed(2)} s, cpu ${r.hw.cpuSeconds.toFixed(2)} s, snapshot ${r.hw.snapshotSeconds.toFixed(2)} s, status ${r.hw.status}${r.hw.error ? ` ${r.hw.error}` : ''}) | numpy ${r.np.gbps.toFixed(2)} GB/s (${r.np.seconds.toFixed(2)} s) | ratio ${(gbps(r.hw.checkSeconds) / r.np.gbps).toFixed(2)}× | load before: hubwatch ${r.loads[0]}, numpy ${r.loads[1]}`);
-    console.log(`       bytes: tensor ${TENSOR_BYTES}, read by the check ${r.hw.bytesRead}, served from model.safetensors ${r.weightServed} (${(r.weightServed / TENSOR_BYTES).toFixed(6)} × tensor; header ${dataStart} B), all requests ${r.served} | runner peak RSS ${r.hw.maxRssMB.toFixed(0)} MB (${r.hw.rssAfterSnapshotMB.toFixed(0)} MB after the snapshot)`);
+    const hwIds = r.hw.findings
+      .filter((f) => f.code.startsWith('UNTRAINED'))
+      .flatMap((f) => f.ids)
+      .sort((a, b) => a - b);
+    console.log(
+      `run ${i + 1}: hubwatch ${gbps(r.hw.checkSeconds).toFixed(2)} GB/s (check ${r.hw.checkSeconds.toFixed(2)} s of which row stats ${r.hw.statsSeconds.toFixed(2)} s, cpu ${r.hw.cpuSeconds.toFixed(2)} s, snapshot ${r.hw.snapshotSeconds.toFixed(2)} s, status ${r.hw.status}${r.hw.error ? ` ${r.hw.error}` : ''}) | numpy ${r.np.gbps.toFixed(2)} GB/s (${r.np.seconds.toFixed(2)} s) | ratio ${(gbps(r.hw.checkSeconds) / r.np.gbps).toFixed(2)}× | load before: hubwatch ${r.loads[0]}, numpy ${r.loads[1]}`,
+    );
+    console.log(
+      `       bytes: tensor ${TENSOR_BYTES}, read by the check ${r.hw.bytesRead}, served from model.safetensors ${r.weightServed} (${(r.weightServed / TENSOR_BYTES).toFixed(6)} × tensor; header ${dataStart} B), all requests ${r.served} | runner peak RSS ${r.hw.maxRssMB.toFixed(0)} MB (${r.hw.rssAfterSnapshotMB.toFixed(0)} MB after the snapshot)`,
+    );
     const gb = TENSOR_BYTES / 1e9;
-    console.log(`       CPU s per GB: runner ${(r.hw.cpuSeconds / gb).toFixed(2)} (whole child after start-up: snapshot, workers, check), mirror server ${(r.mirrorCpuSeconds / gb).toFixed(2)}, numpy ${(r.np.cpuSeconds / gb).toFixed(2)} | row stats alone ${gbps(r.hw.statsSeconds).toFixed(2)} GB/s`);
-    console.log(`       same check on the local folder (LocalFolderSource, no HTTP): ${gbps(r.local.checkSeconds).toFixed(2)} GB/s (row stats ${gbps(r.local.statsSeconds).toFixed(2)} GB/s), RSS ${r.local.maxRssMB.toFixed(0)} MB, status ${r.local.status}`);
-    console.log(`       findings: ${r.hw.findings.map((f) => `${f.code}/${f.severity} ${f.ids.length}`).join(', ')} | untrained ids = planted zero rows: ${JSON.stringify(hwIds) === JSON.stringify(ZERO_ROWS)} | numpy zero rows = planted: ${JSON.stringify(r.np.zeroRows) === JSON.stringify(ZERO_ROWS)}`);
+    console.log(
+      `       CPU s per GB: runner ${(r.hw.cpuSeconds / gb).toFixed(2)} (whole child after start-up: snapshot, workers, check), mirror server ${(r.mirrorCpuSeconds / gb).toFixed(2)}, numpy ${(r.np.cpuSeconds / gb).toFixed(2)} | row stats alone ${gbps(r.hw.statsSeconds).toFixed(2)} GB/s`,
+    );
+    console.log(
+      `       same check on the local folder (LocalFolderSource, no HTTP): ${gbps(r.local.checkSeconds).toFixed(2)} GB/s (row stats ${gbps(r.local.statsSeconds).toFixed(2)} GB/s), RSS ${r.local.maxRssMB.toFixed(0)} MB, status ${r.local.status}`,
+    );
+    console.log(
+      `       findings: ${r.hw.findings.map((f) => `${f.code}/${f.severity} ${f.ids.length}`).join(', ')} | untrained ids = planted zero rows: ${JSON.stringify(hwIds) === JSON.stringify(ZERO_ROWS)} | numpy zero rows = planted: ${JSON.stringify(r.np.zeroRows) === JSON.stringify(ZERO_ROWS)}`,
+    );
   }
   const best = (xs: number[]): number => Math.max(...xs);
   const hw = best(runs.map((r) => gbps(r.hw.checkSeconds)));
   const np = best(runs.map((r) => r.np.gbps));
-  console.log(`best: hubwatch ${hw.toFixed(2)} GB/s, numpy ${np.toFixed(2)} GB/s, ratio ${(hw / np).toFixed(2)}×, peak RSS ${Math.max(...runs.map((r) => r.hw.maxRssMB)).toFixed(0)} MB, bytes/tensor ${Math.max(...runs.map((r) => r.weightServed / TENSOR_BYTES)).toFixed(6)}`);
+  console.log(
+    `best: hubwatch ${hw.toFixed(2)} GB/s, numpy ${np.toFixed(2)} GB/s, ratio ${(hw / np).toFixed(2)}×, peak RSS ${Math.max(...runs.map((r) => r.hw.maxRssMB)).toFixed(0)} MB, bytes/tensor ${Math.max(...runs.map((r) => r.weightServed / TENSOR_BYTES)).toFixed(6)}`,
+  );
 }
 
 if (args.child) await child(args.child);

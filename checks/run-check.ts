@@ -22,7 +22,11 @@ export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRu
         return done({ status: 'error', error: outcome.error, findings: [] });
       case 'findings': {
         // Each file once, in first-mention order, whatever a check assembled.
-        const findings: Finding[] = outcome.findings.map((f) => ({ ...f, files: [...new Set(f.files)], check: check.id }));
+        const findings: Finding[] = outcome.findings.map((f) => ({
+          ...f,
+          files: [...new Set(f.files)],
+          check: check.id,
+        }));
         return done({ status: findings.length ? 'findings' : 'passed', findings });
       }
     }
@@ -47,5 +51,8 @@ export function verdictFrom(severities: Iterable<Severity>, anyError: boolean): 
 
 /** The verdict of a set of check runs (see verdictFrom). */
 export function verdictOf(runs: Pick<CheckRunResult, 'status' | 'findings'>[]): Verdict {
-  return verdictFrom(runs.flatMap((r) => r.findings.map((f) => f.severity)), runs.some((r) => r.status === 'error'));
+  return verdictFrom(
+    runs.flatMap((r) => r.findings.map((f) => f.severity)),
+    runs.some((r) => r.status === 'error'),
+  );
 }

@@ -24,7 +24,11 @@ export interface ByteSource {
 export class SourceError extends Error {
   /** HTTP status when the source answered with an error (404: repo, revision or file missing). */
   status?: number;
-  constructor(message: string, readonly path?: string, status?: number) {
+  constructor(
+    message: string,
+    readonly path?: string,
+    status?: number,
+  ) {
     super(message);
     if (status !== undefined) this.status = status;
     this.name = 'SourceError';

@@ -22,15 +22,38 @@ export interface StoredFinding extends Finding {
   releaseId: number;
 }
 
-interface RunRow { id: string; release_id: string; check_id: string; queue: CheckQueue; status: CheckRun['status']; reason: string | null; error: string | null; duration_ms: number | null; attempts: number; finished_at: Date | null }
+interface RunRow {
+  id: string;
+  release_id: string;
+  check_id: string;
+  queue: CheckQueue;
+  status: CheckRun['status'];
+  reason: string | null;
+  error: string | null;
+  duration_ms: number | null;
+  attempts: number;
+  finished_at: Date | null;
+}
 
 const toRun = (r: RunRow): CheckRun => ({
-  id: Number(r.id), releaseId: Number(r.release_id), checkId: r.check_id, queue: r.queue, status: r.status, reason: r.reason,
-  error: r.error, durationMs: r.duration_ms, attempts: r.attempts, finishedAt: r.finished_at,
+  id: Number(r.id),
+  releaseId: Number(r.release_id),
+  checkId: r.check_id,
+  queue: r.queue,
+  status: r.status,
+  reason: r.reason,
+  error: r.error,
+  durationMs: r.duration_ms,
+  attempts: r.attempts,
+  finishedAt: r.finished_at,
 });
 
 /** Creates one queued check run per check (idempotent) and returns the release's unfinished runs. */
-export async function createCheckRuns(db: Db, releaseId: number, checks: { id: string; queue: CheckQueue }[]): Promise<CheckRun[]> {
+export async function createCheckRuns(
+  db: Db,
+  releaseId: number,
+  checks: { id: string; queue: CheckQueue }[],
+): Promise<CheckRun[]> {
   if (checks.length) {
     await db.query(
       `INSERT INTO check_runs (release_id, check_id, queue)
@@ -39,7 +62,10 @@ export async function createCheckRuns(db: Db, releaseId: number, checks: { id: s
       [releaseId, checks.map((c) => c.id), checks.map((c) => c.queue)],
     );
   }
-  const r = await db.query<RunRow>(`SELECT * FROM check_runs WHERE release_id = $1 AND status IN ('queued', 'running') ORDER BY id`, [releaseId]);
+  const r = await db.query<RunRow>(
+    `SELECT * FROM check_runs WHERE release_id = $1 AND status IN ('queued', 'running') ORDER BY id`,
+    [releaseId],
+  );
   return r.rows.map(toRun);
 }
 
@@ -49,7 +75,10 @@ export async function getCheckRun(db: Db, id: number): Promise<CheckRun | null> 
 }
 
 export async function markRunning(db: Db, id: number): Promise<boolean> {
-  const r = await db.query(`UPDATE check_runs SET status = 'running', attempts = attempts + 1, started_at = now() WHERE id = $1 AND status IN ('queued', 'running')`, [id]);
+  const r = await db.query(
+    `UPDATE check_runs SET status = 'running', attempts = attempts + 1, started_at = now() WHERE id = $1 AND status IN ('queued', 'running')`,
+    [id],
+  );
   return (r.rowCount ?? 0) > 0;
 }
 
@@ -75,13 +104,18 @@ export async function storeResult(c: PoolClient, run: CheckRun, result: CheckRun
 }
 
 /** Status counts and finding severities of a release, for its verdict. */
-export async function releaseOutcome(db: Db, releaseId: number): Promise<{ open: number; errors: number; severities: Severity[] }> {
+export async function releaseOutcome(
+  db: Db,
+  releaseId: number,
+): Promise<{ open: number; errors: number; severities: Severity[] }> {
   const r = await db.query<{ open: string; errors: string }>(
     `SELECT count(*) FILTER (WHERE status IN ('queued', 'running')) AS open, count(*) FILTER (WHERE status = 'error') AS errors
      FROM check_runs WHERE release_id = $1`,
     [releaseId],
   );
-  const s = await db.query<{ severity: Severity }>('SELECT DISTINCT severity FROM findings WHERE release_id = $1', [releaseId]);
+  const s = await db.query<{ severity: Severity }>('SELECT DISTINCT severity FROM findings WHERE release_id = $1', [
+    releaseId,
+  ]);
   return { open: Number(r.rows[0].open), errors: Number(r.rows[0].errors), severities: s.rows.map((x) => x.severity) };
 }
 
@@ -91,12 +125,32 @@ export async function listCheckRuns(db: Db, releaseId: number): Promise<CheckRun
 }
 
 export async function listFindings(db: Db, releaseId: number): Promise<StoredFinding[]> {
-  const r = await db.query<{ id: string; release_id: string; code: Finding['code']; severity: Severity; check_id: string; title: string; detail: string; evidence: Record<string, unknown>; files: string[] }>(
+  const r = await db.query<{
+    id: string;
+    release_id: string;
+    code: Finding['code'];
+    severity: Severity;
+    check_id: string;
+    title: string;
+    detail: string;
+    evidence: Record<string, unknown>;
+    files: string[];
+  }>(
     `SELECT * FROM findings WHERE release_id = $1
      ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, id`,
     [releaseId],
   );
-  return r.rows.map((x) => ({ id: Number(x.id), releaseId: Number(x.release_id), code: x.code, severity: x.severity, check: x.check_id, title: x.title, detail: x.detail, evidence: x.evidence, files: x.files }));
+  return r.rows.map((x) => ({
+    id: Number(x.id),
+    releaseId: Number(x.release_id),
+    code: x.code,
+    severity: x.severity,
+    check: x.check_id,
+    title: x.title,
+    detail: x.detail,
+    evidence: x.evidence,
+    files: x.files,
+  }));
 }
 
 /** Unfinished check runs of releases being checked (to re-enqueue after a restart). */

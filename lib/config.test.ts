@@ -12,14 +12,21 @@ test('defaults need no environment', () => {
 });
 
 test('values are parsed and every problem is reported at once', () => {
-  const c = loadConfig({ HUBWATCH_PORT: '9000', HUBWATCH_WATCH_AUTHORS: 'google, meta-llama ,', HUBWATCH_HUB_URL: 'http://127.0.0.1:1234/' });
+  const c = loadConfig({
+    HUBWATCH_PORT: '9000',
+    HUBWATCH_WATCH_AUTHORS: 'google, meta-llama ,',
+    HUBWATCH_HUB_URL: 'http://127.0.0.1:1234/',
+  });
   assert.equal(c.port, 9000);
   assert.deepEqual(c.watchAuthors, ['google', 'meta-llama']);
   assert.equal(c.hubUrl, 'http://127.0.0.1:1234');
-  assert.throws(() => loadConfig({ HUBWATCH_PORT: 'x', HUBWATCH_HUB_URL: 'not a url', HUBWATCH_QUEUE_PREFIX: 'a:b' }), (e: Error) => {
-    assert.match(e.message, /HUBWATCH_PORT/);
-    assert.match(e.message, /HUBWATCH_HUB_URL/);
-    assert.match(e.message, /HUBWATCH_QUEUE_PREFIX/);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig({ HUBWATCH_PORT: 'x', HUBWATCH_HUB_URL: 'not a url', HUBWATCH_QUEUE_PREFIX: 'a:b' }),
+    (e: Error) => {
+      assert.match(e.message, /HUBWATCH_PORT/);
+      assert.match(e.message, /HUBWATCH_HUB_URL/);
+      assert.match(e.message, /HUBWATCH_QUEUE_PREFIX/);
+      return true;
+    },
+  );
 });

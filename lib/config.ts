@@ -67,7 +67,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxFileBytes: int(env, 'HUBWATCH_MAX_FILE_BYTES', 64 * 1024 * 1024, errors, 1),
     checkTimeoutMs: int(env, 'HUBWATCH_CHECK_TIMEOUT_MS', 120_000, errors, 100),
     workerConcurrency: int(env, 'HUBWATCH_WORKER_CONCURRENCY', 2, errors, 1),
-    watchAuthors: (env.HUBWATCH_WATCH_AUTHORS || '').split(',').map((s) => s.trim()).filter(Boolean),
+    watchAuthors: (env.HUBWATCH_WATCH_AUTHORS || '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     pollIntervalMs: int(env, 'HUBWATCH_POLL_INTERVAL_MS', 300_000, errors, 1000),
     slackWebhookUrl: url(env, 'HUBWATCH_SLACK_WEBHOOK_URL', undefined, errors),
     logLevel: env.HUBWATCH_LOG_LEVEL || 'info',

@@ -1,12 +1,6 @@
 /** The closed list of application error codes; the API maps each to an HTTP status in one place. */
 export type AppErrorCode =
-  | 'config_invalid'
-  | 'not_found'
-  | 'bad_request'
-  | 'unauthorized'
-  | 'unavailable'
-  | 'source_unreachable'
-  | 'internal';
+  'config_invalid' | 'not_found' | 'bad_request' | 'unauthorized' | 'unavailable' | 'source_unreachable' | 'internal';
 
 const STATUS: Record<AppErrorCode, number> = {
   config_invalid: 500,
@@ -20,7 +14,11 @@ const STATUS: Record<AppErrorCode, number> = {
 
 export class AppError extends Error {
   override name = 'AppError';
-  constructor(readonly code: AppErrorCode, message: string, readonly details?: Record<string, unknown>) {
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
   }
   get status(): number {

@@ -13,7 +13,11 @@ export interface HubOptions {
 }
 
 function creds(o: HubOptions): { hubUrl: string; accessToken?: string; fetch?: typeof fetch } {
-  return { hubUrl: o.hubUrl, ...(o.accessToken ? { accessToken: o.accessToken } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) };
+  return {
+    hubUrl: o.hubUrl,
+    ...(o.accessToken ? { accessToken: o.accessToken } : {}),
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  };
 }
 
 export interface RevisionInfo {
@@ -30,10 +34,19 @@ export async function resolveRevision(o: HubOptions, repo: string, revision = 'm
     const sha = (info as { sha?: string }).sha;
     if (!sha) throw new SourceError(`hub returned no sha for ${repo}@${revision}`);
     const cardData = (info as { cardData?: unknown }).cardData;
-    return { repo, sha, private: info.private, cardData: cardData && typeof cardData === 'object' ? (cardData as Record<string, unknown>) : null };
+    return {
+      repo,
+      sha,
+      private: info.private,
+      cardData: cardData && typeof cardData === 'object' ? (cardData as Record<string, unknown>) : null,
+    };
   } catch (e) {
     if (e instanceof SourceError) throw e;
-    throw new SourceError(`cannot resolve ${repo}@${revision}: ${(e as Error).message}`, undefined, (e as { statusCode?: number }).statusCode);
+    throw new SourceError(
+      `cannot resolve ${repo}@${revision}: ${(e as Error).message}`,
+      undefined,
+      (e as { statusCode?: number }).statusCode,
+    );
   }
 }
 
@@ -46,7 +59,13 @@ export interface ListedModel {
 /** Lists the most recently modified models of an author (the poller's view). */
 export async function listAuthorModels(o: HubOptions, author: string, limit = 50): Promise<ListedModel[]> {
   const out: ListedModel[] = [];
-  for await (const m of listModels({ ...creds(o), search: { owner: author }, sort: 'lastModified', limit, additionalFields: ['sha'] })) {
+  for await (const m of listModels({
+    ...creds(o),
+    search: { owner: author },
+    sort: 'lastModified',
+    limit,
+    additionalFields: ['sha'],
+  })) {
     const x = m as { name: string; sha?: string; lastModified?: string };
     out.push({ repo: x.name, sha: x.sha ?? null, lastModified: x.lastModified ?? null });
   }
@@ -57,14 +76,23 @@ export async function listAuthorModels(o: HubOptions, author: string, limit = 50
 export class HubSource implements ByteSource {
   readonly label: string;
   private blobs = new Map<string, Promise<Blob>>();
-  constructor(private readonly o: HubOptions, readonly repo: string, readonly sha: string) {
+  constructor(
+    private readonly o: HubOptions,
+    readonly repo: string,
+    readonly sha: string,
+  ) {
     this.label = `${repo}@${sha}`;
   }
 
   async listFiles(): Promise<SourceFile[]> {
     const out: SourceFile[] = [];
     try {
-      for await (const f of listFiles({ ...creds(this.o), repo: { type: 'model', name: this.repo }, revision: this.sha, recursive: true })) {
+      for await (const f of listFiles({
+        ...creds(this.o),
+        repo: { type: 'model', name: this.repo },
+        revision: this.sha,
+        recursive: true,
+      })) {
         if (f.type === 'file') out.push({ path: f.path, size: f.lfs?.size ?? f.size });
       }
     } catch (e) {
@@ -76,7 +104,13 @@ export class HubSource implements ByteSource {
   private blob(path: string): Promise<Blob> {
     let b = this.blobs.get(path);
     if (!b) {
-      b = downloadFile({ ...creds(this.o), repo: { type: 'model', name: this.repo }, path, revision: this.sha, xet: false }).then(
+      b = downloadFile({
+        ...creds(this.o),
+        repo: { type: 'model', name: this.repo },
+        path,
+        revision: this.sha,
+        xet: false,
+      }).then(
         (blob) => {
           if (!blob) throw new SourceError(`${path} not found in ${this.label}`, path);
           return blob;

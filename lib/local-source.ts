@@ -18,7 +18,8 @@ export class LocalFolderSource implements ByteSource {
         if (e.name === '.git' || e.name === '.cache') continue;
         const p = join(dir, e.name);
         if (e.isDirectory()) await walk(p);
-        else if (e.isFile()) out.push({ path: relative(this.root, p).split(sep).join('/'), size: (await stat(p)).size });
+        else if (e.isFile())
+          out.push({ path: relative(this.root, p).split(sep).join('/'), size: (await stat(p)).size });
       }
     };
     try {
@@ -49,7 +50,8 @@ export class LocalFolderSource implements ByteSource {
       let off = 0;
       while (off < buf.length) {
         const { bytesRead } = await fh.read(buf, off, buf.length - off, start + off);
-        if (bytesRead === 0) throw new SourceError(`short read of ${path}: wanted ${start}-${end}, file ends at ${start + off}`, path);
+        if (bytesRead === 0)
+          throw new SourceError(`short read of ${path}: wanted ${start}-${end}, file ends at ${start + off}`, path);
         off += bytesRead;
       }
       return buf;
@@ -72,7 +74,7 @@ export class LocalFolderSource implements ByteSource {
     });
     try {
       const chunk = 4 << 20;
-      for (let pos = start; pos < end; ) {
+      for (let pos = start; pos < end;) {
         const buf = Buffer.allocUnsafe(Math.min(chunk, end - pos));
         const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
         if (bytesRead === 0) throw new SourceError(`short read of ${path} at ${pos}`, path);

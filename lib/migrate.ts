@@ -13,13 +13,19 @@ const LOCK_KEY = 724_613_001;
  * Returns the names applied now.
  */
 export async function migrate(pool: Pool): Promise<string[]> {
-  const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{4}-[\w-]+\.sql$/.test(f)).sort();
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => /^\d{4}-[\w-]+\.sql$/.test(f))
+    .sort();
   const c = await pool.connect();
   const applied: string[] = [];
   try {
     await c.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
-    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
-    const done = new Set((await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    await c.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set(
+      (await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+    );
     for (const f of files) {
       const version = Number(f.slice(0, 4));
       if (done.has(version)) continue;

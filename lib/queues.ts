@@ -2,12 +2,24 @@
 import { Queue } from 'bullmq';
 import type { ConnectionOptions, JobsOptions } from 'bullmq';
 
-export const QUEUE = { release: 'release', checks: 'checks', tensor: 'tensor', notify: 'notify', poll: 'poll' } as const;
+export const QUEUE = {
+  release: 'release',
+  checks: 'checks',
+  tensor: 'tensor',
+  notify: 'notify',
+  poll: 'poll',
+} as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
-export interface ReleaseJob { releaseId: number }
-export interface CheckJob { checkRunId: number }
-export interface NotifyJob { releaseId: number }
+export interface ReleaseJob {
+  releaseId: number;
+}
+export interface CheckJob {
+  checkRunId: number;
+}
+export interface NotifyJob {
+  releaseId: number;
+}
 
 export const jobId = {
   release: (releaseId: number): string => `release-${releaseId}`,

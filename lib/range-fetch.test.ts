@@ -8,7 +8,9 @@ import { createRangeFetch } from './range-fetch.ts';
 
 const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string; connections: () => number }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string; connections: () => number }> {
   let connections = 0;
   const server = createServer(handler);
   server.on('connection', () => connections++);
@@ -30,7 +32,11 @@ function serveRange(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   const [a, b] = m ? [Number(m[1]), Number(m[2])] : [0, body.length - 1];
-  res.writeHead(m ? 206 : 200, { 'Content-Length': String(b - a + 1), 'X-Seen-Auth': req.headers.authorization ?? 'none', 'Content-Range': `bytes ${a}-${b}/${body.length}` });
+  res.writeHead(m ? 206 : 200, {
+    'Content-Length': String(b - a + 1),
+    'X-Seen-Auth': req.headers.authorization ?? 'none',
+    'Content-Range': `bytes ${a}-${b}/${body.length}`,
+  });
   res.end(body.subarray(a, b + 1));
 }
 
@@ -48,7 +54,11 @@ describe('range fetch (raw keep-alive sockets for ranged GETs)', () => {
     const pool = new BufferPool();
     const f = createRangeFetch({ pool });
     const before = srv.connections();
-    for (const [a, b] of [[0, 199_999], [5, 9], [100_000, 299_999]]) {
+    for (const [a, b] of [
+      [0, 199_999],
+      [5, 9],
+      [100_000, 299_999],
+    ]) {
       const r = await f(`${srv.url}/file`, { headers: { Range: `bytes=${a}-${b}` } });
       assert.equal(r.status, 206);
       assert.equal(r.headers.get('content-range'), `bytes ${a}-${b}/${body.length}`);
@@ -69,10 +79,12 @@ describe('range fetch (raw keep-alive sockets for ranged GETs)', () => {
       res.end();
     });
     const seen: string[] = [];
-    const f = createRangeFetch({ fallback: async (input) => {
-      seen.push(String(input));
-      return new Response('fallback');
-    } });
+    const f = createRangeFetch({
+      fallback: async (input) => {
+        seen.push(String(input));
+        return new Response('fallback');
+      },
+    });
     const same = await f(`${srv.url}/moved`, { headers: { Range: 'bytes=0-3', Authorization: 'Bearer t' } });
     assert.equal(same.headers.get('x-seen-auth'), 'Bearer t');
     const cross = await f(`${other.url}/x`, { headers: { Range: 'bytes=0-3', Authorization: 'Bearer t' } });
@@ -98,7 +110,10 @@ describe('range fetch (raw keep-alive sockets for ranged GETs)', () => {
 
   it('rejects when the connection drops mid-body, and when the signal aborts', async () => {
     const f = createRangeFetch();
-    await assert.rejects(f(`${srv.url}/cut`, { headers: { Range: 'bytes=0-999' } }), /closed after 100 of 1000 body bytes/);
+    await assert.rejects(
+      f(`${srv.url}/cut`, { headers: { Range: 'bytes=0-999' } }),
+      /closed after 100 of 1000 body bytes/,
+    );
     const ac = new AbortController();
     const p = f(`${srv.url}/cut`, { headers: { Range: 'bytes=0-999' }, signal: ac.signal });
     ac.abort(new Error('time limit'));
@@ -119,7 +134,11 @@ describe('buffer pool', () => {
     const given = [Buffer.allocUnsafeSlow(200 << 10), Buffer.allocUnsafeSlow(200 << 10)];
     given.forEach((b) => pool.give(b));
     const taken = [pool.take(200 << 10), pool.take(200 << 10)].map((b) => b.buffer);
-    assert.deepEqual(taken.map((ab) => given.some((g) => g.buffer === ab)), [true, false], 'only one fits under the 300 KiB cap');
+    assert.deepEqual(
+      taken.map((ab) => given.some((g) => g.buffer === ab)),
+      [true, false],
+      'only one fits under the 300 KiB cap',
+    );
     const tiny = Buffer.allocUnsafeSlow(1000);
     pool.give(tiny);
     assert.notEqual(pool.take(1000).buffer, tiny.buffer, 'small buffers are not pooled');

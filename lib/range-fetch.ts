@@ -21,25 +21,50 @@ const MAX_REDIRECTS = 10;
 
 /** A response whose body is already in memory; arrayBuffer() returns it as is (it owns its ArrayBuffer). */
 class BufferedResponse extends Response {
-  constructor(private readonly data: Buffer, init: ResponseInit, private readonly at: string) {
+  constructor(
+    private readonly data: Buffer,
+    init: ResponseInit,
+    private readonly at: string,
+  ) {
     super(null, init);
   }
-  override get url(): string { return this.at; }
+  override get url(): string {
+    return this.at;
+  }
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> {
     const view = new Uint8Array(this.own());
-    return new ReadableStream({ start(c) { c.enqueue(view); c.close(); } });
+    return new ReadableStream({
+      start(c) {
+        c.enqueue(view);
+        c.close();
+      },
+    });
   }
   private own(): ArrayBuffer {
     const b = this.data;
-    return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength
+      ? (b.buffer as ArrayBuffer)
+      : (b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
   }
-  override async arrayBuffer(): Promise<ArrayBuffer> { return this.own(); }
-  override async text(): Promise<string> { return this.data.toString('utf8'); }
-  override async json(): Promise<unknown> { return JSON.parse(this.data.toString('utf8')); }
-  override async blob(): Promise<Blob> { return new Blob([this.own()]); }
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    return this.own();
+  }
+  override async text(): Promise<string> {
+    return this.data.toString('utf8');
+  }
+  override async json(): Promise<unknown> {
+    return JSON.parse(this.data.toString('utf8'));
+  }
+  override async blob(): Promise<Blob> {
+    return new Blob([this.own()]);
+  }
 }
 
-interface Head { status: number; statusText: string; headers: Headers; }
+interface Head {
+  status: number;
+  statusText: string;
+  headers: Headers;
+}
 
 /** Parses `HTTP/1.1 206 Partial Content\r\nName: value\r\n...`. */
 function parseHead(text: string): Head {
@@ -59,21 +84,46 @@ class Connection {
   private head: Buffer = Buffer.alloc(0);
   private body: Buffer | null = null;
   private filled = 0;
-  private current: { head?: Head; resolve: (r: { head: Head; body: Buffer }) => void; reject: (e: Error) => void } | null = null;
+  private current: {
+    head?: Head;
+    resolve: (r: { head: Head; body: Buffer }) => void;
+    reject: (e: Error) => void;
+  } | null = null;
   readonly socket: Socket;
   alive = true;
   /** Exchanges completed on this socket (a failure on a reused socket before any reply is retried once). */
   uses = 0;
 
-  constructor(host: string, port: number, private readonly pool: BufferPool, private readonly onIdle: (c: Connection) => void) {
-    this.socket = connect({ host, port, noDelay: true, onread: { buffer: () => this.readTarget(), callback: (n, buf) => this.onData(Buffer.from(buf.buffer, buf.byteOffset, n)) } });
+  constructor(
+    host: string,
+    port: number,
+    private readonly pool: BufferPool,
+    private readonly onIdle: (c: Connection) => void,
+  ) {
+    this.socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: () => this.readTarget(),
+        callback: (n, buf) => this.onData(Buffer.from(buf.buffer, buf.byteOffset, n)),
+      },
+    });
     const fail = (e: Error): void => {
       this.alive = false;
       this.current?.reject(e);
       this.current = null;
     };
     this.socket.on('error', fail);
-    this.socket.on('close', () => fail(new Error(this.body ? `connection closed after ${this.filled} of ${this.body.length} body bytes` : 'connection closed before a response')));
+    this.socket.on('close', () =>
+      fail(
+        new Error(
+          this.body
+            ? `connection closed after ${this.filled} of ${this.body.length} body bytes`
+            : 'connection closed before a response',
+        ),
+      ),
+    );
   }
 
   request(text: string): Promise<{ head: Head; body: Buffer }> {
@@ -105,7 +155,8 @@ class Connection {
         }
         const head = parseHead(this.head.toString('latin1', 0, end));
         const length = Number(head.headers.get('content-length'));
-        if (!Number.isSafeInteger(length) || head.headers.get('transfer-encoding')) throw new Error('response without Content-Length');
+        if (!Number.isSafeInteger(length) || head.headers.get('transfer-encoding'))
+          throw new Error('response without Content-Length');
         this.current.head = head;
         this.body = this.pool.take(length);
         chunk = this.head.subarray(end + 4);
@@ -113,7 +164,8 @@ class Connection {
       const body = this.body!;
       const n = Math.min(chunk.length, body.length - this.filled);
       // Bytes read into the body's tail are already in place.
-      if (chunk.buffer !== body.buffer || chunk.byteOffset !== body.byteOffset + this.filled) chunk.copy(body, this.filled, 0, n);
+      if (chunk.buffer !== body.buffer || chunk.byteOffset !== body.byteOffset + this.filled)
+        chunk.copy(body, this.filled, 0, n);
       this.filled += n;
       if (this.filled === this.body!.length) this.finish();
     } catch (e) {
@@ -156,28 +208,42 @@ export function createRangeFetch(opts: RangeFetchOptions = {}): RangeFetch {
     const list = idle.get(u.host) ?? [];
     let c = list.pop();
     while (c && !c.alive) c = list.pop();
-    return c ?? new Connection(u.hostname, Number(u.port || 80), pool, (conn) => {
-      if (!idle.has(u.host)) idle.set(u.host, []);
-      idle.get(u.host)!.push(conn);
-      conn.socket.unref();
-    });
+    return (
+      c ??
+      new Connection(u.hostname, Number(u.port || 80), pool, (conn) => {
+        if (!idle.has(u.host)) idle.set(u.host, []);
+        idle.get(u.host)!.push(conn);
+        conn.socket.unref();
+      })
+    );
   };
-  const exchange = async (u: URL, text: string, signal: AbortSignal | null | undefined): Promise<{ head: Head; body: Buffer }> => {
+  const exchange = async (
+    u: URL,
+    text: string,
+    signal: AbortSignal | null | undefined,
+  ): Promise<{ head: Head; body: Buffer }> => {
     const conn = take(u);
     conn.socket.ref();
-    const abort = (): void => void conn.socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const abort = (): void =>
+      void conn.socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal?.addEventListener('abort', abort, { once: true });
     try {
       return await conn.request(text);
     } catch (e) {
       // The server may close an idle keep-alive socket just as we send on it: retry once on a new one.
-      if (conn.uses > 0 && !signal?.aborted && /before a response/.test((e as Error).message)) return exchange(u, text, signal);
+      if (conn.uses > 0 && !signal?.aborted && /before a response/.test((e as Error).message))
+        return exchange(u, text, signal);
       throw e;
     } finally {
       signal?.removeEventListener('abort', abort);
     }
   };
-  const get = async (u: URL, headers: Headers, signal: AbortSignal | null | undefined, hops: number): Promise<Response> => {
+  const get = async (
+    u: URL,
+    headers: Headers,
+    signal: AbortSignal | null | undefined,
+    hops: number,
+  ): Promise<Response> => {
     const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, 'Connection: keep-alive'];
     headers.forEach((v, k) => lines.push(`${k}: ${v}`));
     const { head, body } = await exchange(u, `${lines.join('\r\n')}\r\n\r\n`, signal);
@@ -187,7 +253,11 @@ export function createRangeFetch(opts: RangeFetchOptions = {}): RangeFetch {
       if (next.origin !== u.origin) headers.delete('authorization');
       return next.protocol === 'http:' ? get(next, headers, signal, hops + 1) : fallback(next, { headers, signal });
     }
-    return new BufferedResponse(body, { status: head.status, statusText: head.statusText, headers: head.headers }, u.href);
+    return new BufferedResponse(
+      body,
+      { status: head.status, statusText: head.statusText, headers: head.headers },
+      u.href,
+    );
   };
   const rangeFetch = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const u = new URL(input instanceof Request ? input.url : input);

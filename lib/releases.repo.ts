@@ -33,27 +33,66 @@ export interface Model {
 }
 
 interface ReleaseRow {
-  id: string; model_id: string; repo: string; sha: string; source: ReleaseSource; received_at: Date; status: ReleaseStatus;
-  verdict: Verdict | null; error: string | null; snapshot_id: string | null; previous_release_id: string | null;
-  base_snapshot_id: string | null; finished_at: Date | null;
+  id: string;
+  model_id: string;
+  repo: string;
+  sha: string;
+  source: ReleaseSource;
+  received_at: Date;
+  status: ReleaseStatus;
+  verdict: Verdict | null;
+  error: string | null;
+  snapshot_id: string | null;
+  previous_release_id: string | null;
+  base_snapshot_id: string | null;
+  finished_at: Date | null;
 }
 
 const num = (v: string | null): number | null => (v === null ? null : Number(v));
 
 function toRelease(r: ReleaseRow): Release {
   return {
-    id: Number(r.id), modelId: Number(r.model_id), repo: r.repo, sha: r.sha, source: r.source, receivedAt: r.received_at,
-    status: r.status, verdict: r.verdict, error: r.error, snapshotId: num(r.snapshot_id),
-    previousReleaseId: num(r.previous_release_id), baseSnapshotId: num(r.base_snapshot_id), finishedAt: r.finished_at,
+    id: Number(r.id),
+    modelId: Number(r.model_id),
+    repo: r.repo,
+    sha: r.sha,
+    source: r.source,
+    receivedAt: r.received_at,
+    status: r.status,
+    verdict: r.verdict,
+    error: r.error,
+    snapshotId: num(r.snapshot_id),
+    previousReleaseId: num(r.previous_release_id),
+    baseSnapshotId: num(r.base_snapshot_id),
+    finishedAt: r.finished_at,
   };
 }
 
-function toModel(r: { id: string; repo: string; author: string; verdict: Verdict | null; latest_release_id: string | null; updated_at: Date }): Model {
-  return { id: Number(r.id), repo: r.repo, author: r.author, verdict: r.verdict, latestReleaseId: num(r.latest_release_id), updatedAt: r.updated_at };
+function toModel(r: {
+  id: string;
+  repo: string;
+  author: string;
+  verdict: Verdict | null;
+  latest_release_id: string | null;
+  updated_at: Date;
+}): Model {
+  return {
+    id: Number(r.id),
+    repo: r.repo,
+    author: r.author,
+    verdict: r.verdict,
+    latestReleaseId: num(r.latest_release_id),
+    updatedAt: r.updated_at,
+  };
 }
 
 /** Inserts the release for (repo, sha) unless it exists. Returns it and whether it was created now. */
-export async function upsertRelease(db: Db, repo: string, sha: string, source: ReleaseSource): Promise<{ release: Release; created: boolean }> {
+export async function upsertRelease(
+  db: Db,
+  repo: string,
+  sha: string,
+  source: ReleaseSource,
+): Promise<{ release: Release; created: boolean }> {
   const author = repo.split('/')[0];
   const m = await db.query<{ id: string }>(
     `INSERT INTO models (repo, author) VALUES ($1, $2)
@@ -97,7 +136,10 @@ export async function getRelease(db: Db, id: number): Promise<Release | null> {
 }
 
 export async function findRelease(db: Db, repo: string, sha: string): Promise<Release | null> {
-  const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE repo = $1 AND (sha = $2 OR (length($2) >= 7 AND sha LIKE $2 || \'%\')) ORDER BY id LIMIT 1', [repo, sha]);
+  const r = await db.query<ReleaseRow>(
+    "SELECT * FROM releases WHERE repo = $1 AND (sha = $2 OR (length($2) >= 7 AND sha LIKE $2 || '%')) ORDER BY id LIMIT 1",
+    [repo, sha],
+  );
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
 
@@ -111,7 +153,13 @@ export async function previousCheckedRelease(db: Db, release: Release): Promise<
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
 
-export async function markChecking(db: Db, id: number, snapshotId: number, previousReleaseId: number | null, baseSnapshotId: number | null): Promise<void> {
+export async function markChecking(
+  db: Db,
+  id: number,
+  snapshotId: number,
+  previousReleaseId: number | null,
+  baseSnapshotId: number | null,
+): Promise<void> {
   await db.query(
     `UPDATE releases SET status = 'checking', snapshot_id = $2, previous_release_id = $3, base_snapshot_id = $4,
        attempts = attempts + 1, updated_at = now() WHERE id = $1 AND status IN ('pending', 'checking')`,
@@ -136,7 +184,10 @@ export async function lockRelease(db: PoolClient, id: number): Promise<Release |
 }
 
 export async function finishRelease(db: Db, id: number, verdict: Verdict): Promise<void> {
-  await db.query(`UPDATE releases SET status = 'done', verdict = $2, finished_at = now(), updated_at = now() WHERE id = $1`, [id, verdict]);
+  await db.query(
+    `UPDATE releases SET status = 'done', verdict = $2, finished_at = now(), updated_at = now() WHERE id = $1`,
+    [id, verdict],
+  );
   await setModelVerdictFromLatest(db, id);
 }
 
@@ -158,11 +209,20 @@ export async function getModel(db: Db, repo: string): Promise<Model | null> {
 }
 
 export async function listReleases(db: Db, modelId: number, limit = 100): Promise<Release[]> {
-  const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE model_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2', [modelId, limit]);
+  const r = await db.query<ReleaseRow>(
+    'SELECT * FROM releases WHERE model_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2',
+    [modelId, limit],
+  );
   return r.rows.map(toRelease);
 }
 
-export interface ModelListFilter { author?: string; verdict?: Verdict; code?: string; after?: string; limit: number }
+export interface ModelListFilter {
+  author?: string;
+  verdict?: Verdict;
+  code?: string;
+  after?: string;
+  limit: number;
+}
 
 /** Models ordered by repo, with keyset pagination on repo. */
 export async function listModels(db: Db, f: ModelListFilter): Promise<Model[]> {

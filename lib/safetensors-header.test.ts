@@ -31,7 +31,10 @@ function withHeader(header: unknown, dataBytes: number, lengthOverride?: bigint)
 }
 
 async function errorOf(bytes: Uint8Array): Promise<string | undefined> {
-  const r = await readSafetensorsHeader(memSource({ 'm.safetensors': bytes }), { path: 'm.safetensors', size: bytes.byteLength });
+  const r = await readSafetensorsHeader(memSource({ 'm.safetensors': bytes }), {
+    path: 'm.safetensors',
+    size: bytes.byteLength,
+  });
   if (r.info.error) assert.equal(r.tensors.length, 0);
   return r.info.error;
 }
@@ -41,28 +44,57 @@ const t = (dtype: string, shape: number[], off: [number, number]) => ({ dtype, s
 describe('safetensors header validation', () => {
   it('accepts a well-formed file and returns its tensors', async () => {
     const bytes = encodeSafetensors({ a: bf16Matrix(4, 8, 1), b: bf16Matrix(2, 8, 2) });
-    const r = await readSafetensorsHeader(memSource({ 'm.safetensors': bytes }), { path: 'm.safetensors', size: bytes.length });
+    const r = await readSafetensorsHeader(memSource({ 'm.safetensors': bytes }), {
+      path: 'm.safetensors',
+      size: bytes.length,
+    });
     assert.equal(r.info.error, undefined);
-    assert.deepEqual(r.tensors.map((x) => [x.name, x.dataOffsets]), [['a', [0, 64]], ['b', [64, 96]]]);
+    assert.deepEqual(
+      r.tensors.map((x) => [x.name, x.dataOffsets]),
+      [
+        ['a', [0, 64]],
+        ['b', [64, 96]],
+      ],
+    );
     assert.deepEqual(r.info.metadata, { format: 'pt' });
   });
 
   const lies: [string, Buffer, RegExp][] = [
     ['offsets outside the file', withHeader({ a: t('F32', [4], [0, 16]) }, 8), /run past the end of the data section/],
     ['overlapping tensors', withHeader({ a: t('F32', [4], [0, 16]), b: t('F32', [4], [8, 24]) }, 24), /overlap/],
-    ['wrong byte length', withHeader({ a: t('BF16', [4, 4], [0, 16]) }, 16), /16 bytes in data_offsets but shape \[4,4\] × BF16 needs 32/],
+    [
+      'wrong byte length',
+      withHeader({ a: t('BF16', [4, 4], [0, 16]) }, 16),
+      /16 bytes in data_offsets but shape \[4,4\] × BF16 needs 32/,
+    ],
     ['unknown dtype', withHeader({ a: t('BF17', [4], [0, 8]) }, 8), /unknown dtype "BF17"/],
     ['huge header length', withHeader({}, 0, 1n << 40n), /exceeds the 100000000-byte cap/],
     ['header length past the file', withHeader({}, 0, 4096n), /exceeds the file size/],
-    ['a gap nobody owns', withHeader({ a: t('F32', [2], [0, 8]), b: t('F32', [2], [16, 24]) }, 24), /8 bytes of the data section before b/],
-    ['trailing bytes after the last tensor', withHeader({ a: t('F32', [2], [0, 8]) }, 12), /data section is 12 bytes but the tensors cover 8/],
+    [
+      'a gap nobody owns',
+      withHeader({ a: t('F32', [2], [0, 8]), b: t('F32', [2], [16, 24]) }, 24),
+      /8 bytes of the data section before b/,
+    ],
+    [
+      'trailing bytes after the last tensor',
+      withHeader({ a: t('F32', [2], [0, 8]) }, 12),
+      /data section is 12 bytes but the tensors cover 8/,
+    ],
     ['negative shape', withHeader({ a: t('F32', [-2], [0, 8]) }, 8), /invalid shape/],
     ['reversed offsets', withHeader({ a: t('F32', [0], [8, 0]) }, 8), /invalid data_offsets/],
     ['shape overflow', withHeader({ a: t('F32', [2 ** 40, 2 ** 40], [0, 8]) }, 8), /overflows/],
     ['non-string metadata', withHeader({ __metadata__: { n: 1 } }, 0), /__metadata__.n is not a string/],
     ['not JSON', Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a:')]), /not valid JSON/],
-    ['a JSON array', Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('[]')]), /does not start with '\{'/],
-    ['invalid UTF-8', Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0x7b, 0xff, 0x7d])]), /not valid UTF-8/],
+    [
+      'a JSON array',
+      Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('[]')]),
+      /does not start with '\{'/,
+    ],
+    [
+      'invalid UTF-8',
+      Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0x7b, 0xff, 0x7d])]),
+      /not valid UTF-8/,
+    ],
     ['shorter than 8 bytes', Buffer.from([1, 2, 3]), /shorter than the 8-byte header length/],
   ];
   for (const [what, bytes, message] of lies) {
@@ -73,10 +105,16 @@ describe('safetensors header validation', () => {
 
   it('tells a failed read (io) from a lying header (malformed)', async () => {
     const bytes = encodeSafetensors({ a: bf16Matrix(2, 8, 1) });
-    const io = await readSafetensorsHeader(memSource({ 'm.safetensors': bytes }, 'm.safetensors'), { path: 'm.safetensors', size: bytes.length });
+    const io = await readSafetensorsHeader(memSource({ 'm.safetensors': bytes }, 'm.safetensors'), {
+      path: 'm.safetensors',
+      size: bytes.length,
+    });
     assert.equal(io.info.errorKind, 'io');
     const lying = withHeader({ a: t('X', [1], [0, 1]) }, 1);
-    const bad = await readSafetensorsHeader(memSource({ 'm.safetensors': lying }), { path: 'm.safetensors', size: lying.length });
+    const bad = await readSafetensorsHeader(memSource({ 'm.safetensors': lying }), {
+      path: 'm.safetensors',
+      size: lying.length,
+    });
     assert.equal(bad.info.errorKind, 'malformed');
   });
 
@@ -84,10 +122,18 @@ describe('safetensors header validation', () => {
     const s1 = encodeSafetensors({ e: bf16Matrix(4, 8, 1) });
     const s2 = encodeSafetensors({ h: bf16Matrix(4, 8, 2) });
     const files = { 'model-1.safetensors': s1, 'model-2.safetensors': s2 };
-    const index = JSON.stringify({ weight_map: { e: 'model-1.safetensors', h: 'model-2.safetensors', x: 'model-3.safetensors' } });
+    const index = JSON.stringify({
+      weight_map: { e: 'model-1.safetensors', h: 'model-2.safetensors', x: 'model-3.safetensors' },
+    });
     const src = memSource(files);
     const inv = await readSafetensorsInventory(src, await src.listFiles(), index);
-    assert.deepEqual(Object.values(inv!.tensors).map((x) => [x.name, x.file]), [['e', 'model-1.safetensors'], ['h', 'model-2.safetensors']]);
+    assert.deepEqual(
+      Object.values(inv!.tensors).map((x) => [x.name, x.file]),
+      [
+        ['e', 'model-1.safetensors'],
+        ['h', 'model-2.safetensors'],
+      ],
+    );
     assert.deepEqual(inv!.errors, ['index names shard model-3.safetensors, which is not in the repo']);
   });
 });

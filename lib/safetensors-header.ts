@@ -4,10 +4,22 @@ import { SourceError } from './byte-source.ts';
 
 /** Bytes per element of the safetensors dtypes we understand. */
 export const DTYPE_SIZES: Record<string, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1, F8_E8M0: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4,
-  I64: 8, U64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  F8_E8M0: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
 };
 
 /** Upper bound on a header we are willing to read (the Hub's own parser uses 25 MB). */
@@ -35,20 +47,30 @@ function parseMetadata(v: unknown): Record<string, string> | null {
 function parseTensor(file: string, name: string, v: unknown, dataSize: number): TensorInfo {
   const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (!t || typeof t !== 'object' || Array.isArray(t)) fail(`tensor ${name}: entry is not an object`);
-  if (typeof t.dtype !== 'string' || !Object.hasOwn(DTYPE_SIZES, t.dtype)) fail(`tensor ${name}: unknown dtype ${JSON.stringify(t.dtype)}`);
+  if (typeof t.dtype !== 'string' || !Object.hasOwn(DTYPE_SIZES, t.dtype))
+    fail(`tensor ${name}: unknown dtype ${JSON.stringify(t.dtype)}`);
   const dtype = t.dtype as string;
-  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor ${name}: invalid shape ${JSON.stringify(t.shape)}`);
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    fail(`tensor ${name}: invalid shape ${JSON.stringify(t.shape)}`);
   const shape = t.shape as number[];
   const off = t.data_offsets;
-  if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
+  if (
+    !Array.isArray(off) ||
+    off.length !== 2 ||
+    !off.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+    off[0] > off[1]
+  ) {
     fail(`tensor ${name}: invalid data_offsets ${JSON.stringify(off)}`);
   }
   const [begin, end] = off as [number, number];
-  if (end > dataSize) fail(`tensor ${name}: data_offsets ${begin}-${end} run past the end of the data section (${dataSize} bytes)`);
+  if (end > dataSize)
+    fail(`tensor ${name}: data_offsets ${begin}-${end} run past the end of the data section (${dataSize} bytes)`);
   const expected = shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[dtype];
   if (!Number.isSafeInteger(expected)) fail(`tensor ${name}: shape ${JSON.stringify(shape)} overflows`);
   if (end - begin !== expected) {
-    fail(`tensor ${name}: ${end - begin} bytes in data_offsets but shape ${JSON.stringify(shape)} × ${dtype} needs ${expected}`);
+    fail(
+      `tensor ${name}: ${end - begin} bytes in data_offsets but shape ${JSON.stringify(shape)} × ${dtype} needs ${expected}`,
+    );
   }
   return { name, dtype, shape, file, dataOffsets: [begin, end] };
 }
@@ -58,13 +80,16 @@ function parseTensor(file: string, name: string, v: unknown, dataSize: number): 
  * tensors back to back from offset 0 with no overlap and no gap, the last one ending at the end of the file.
  */
 function checkCoverage(tensors: TensorInfo[], dataSize: number): void {
-  const sorted = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  const sorted = [...tensors].sort(
+    (a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1],
+  );
   let at = 0;
   let prev: string | null = null;
   for (const t of sorted) {
     const [begin, end] = t.dataOffsets;
     if (begin < at) fail(`tensors ${prev} and ${t.name} overlap (${t.name} starts at ${begin}, ${prev} ends at ${at})`);
-    if (begin > at) fail(`${begin - at} bytes of the data section before ${t.name} (offset ${at}-${begin}) belong to no tensor`);
+    if (begin > at)
+      fail(`${begin - at} bytes of the data section before ${t.name} (offset ${at}-${begin}) belong to no tensor`);
     at = end;
     prev = t.name;
   }
@@ -76,7 +101,12 @@ function checkCoverage(tensors: TensorInfo[], dataSize: number): void {
  * offsets inside the data section, byte length = product(shape) × item size, tensors covering the data section
  * without overlap or gap. Throws SafetensorsHeaderError saying what was wrong.
  */
-export function parseHeaderJson(file: string, json: string, headerLength: number, fileSize: number): { tensors: TensorInfo[]; metadata: Record<string, string> | null } {
+export function parseHeaderJson(
+  file: string,
+  json: string,
+  headerLength: number,
+  fileSize: number,
+): { tensors: TensorInfo[]; metadata: Record<string, string> | null } {
   if (!json.startsWith('{')) fail(`header does not start with '{' (starts with ${JSON.stringify(json.slice(0, 16))})`);
   let raw: unknown;
   try {
@@ -98,19 +128,27 @@ export function parseHeaderJson(file: string, json: string, headerLength: number
 }
 
 /** Reads and validates one safetensors header with two ranged reads. Never throws: errors are recorded. */
-export async function readSafetensorsHeader(source: ByteSource, file: SourceFile): Promise<{ info: SafetensorsFileInfo; tensors: TensorInfo[] }> {
+export async function readSafetensorsHeader(
+  source: ByteSource,
+  file: SourceFile,
+): Promise<{ info: SafetensorsFileInfo; tensors: TensorInfo[] }> {
   const info: SafetensorsFileInfo = { path: file.path, size: file.size, headerLength: 0, metadata: null };
   try {
-    if (file.size < 8) throw new SafetensorsHeaderError(`file is ${file.size} bytes, shorter than the 8-byte header length`);
+    if (file.size < 8)
+      throw new SafetensorsHeaderError(`file is ${file.size} bytes, shorter than the 8-byte header length`);
     const lenBytes = await source.readRange(file.path, 0, 8);
     const len = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
     if (len > BigInt(Math.min(MAX_HEADER_BYTES, file.size - 8))) {
-      throw new SafetensorsHeaderError(`header length ${len} exceeds ${len > BigInt(MAX_HEADER_BYTES) ? `the ${MAX_HEADER_BYTES}-byte cap` : `the file size ${file.size}`}`);
+      throw new SafetensorsHeaderError(
+        `header length ${len} exceeds ${len > BigInt(MAX_HEADER_BYTES) ? `the ${MAX_HEADER_BYTES}-byte cap` : `the file size ${file.size}`}`,
+      );
     }
     info.headerLength = Number(len);
     let json: string;
     try {
-      json = new TextDecoder('utf-8', { fatal: true }).decode(await source.readRange(file.path, 8, 8 + info.headerLength));
+      json = new TextDecoder('utf-8', { fatal: true }).decode(
+        await source.readRange(file.path, 8, 8 + info.headerLength),
+      );
     } catch (e) {
       if (e instanceof SourceError) throw e;
       throw new SafetensorsHeaderError('header is not valid UTF-8');
@@ -129,7 +167,11 @@ export async function readSafetensorsHeader(source: ByteSource, file: SourceFile
  * Reads every safetensors header of a revision: the files named by `model.safetensors.index.json` when
  * present (missing shards are recorded), otherwise every `*.safetensors` file at the top level.
  */
-export async function readSafetensorsInventory(source: ByteSource, files: SourceFile[], indexText: string | null): Promise<SafetensorsInventory | null> {
+export async function readSafetensorsInventory(
+  source: ByteSource,
+  files: SourceFile[],
+  indexText: string | null,
+): Promise<SafetensorsInventory | null> {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const errors: string[] = [];
   let index: string | null = null;
@@ -146,7 +188,8 @@ export async function readSafetensorsInventory(source: ByteSource, files: Source
       errors.push(`${index}: ${(e as Error).message}`);
     }
     shardNames = shardNames.filter((s) => byPath.has(s));
-    if (shardNames.length === 0) shardNames = files.filter((f) => f.path.endsWith('.safetensors') && !f.path.includes('/')).map((f) => f.path);
+    if (shardNames.length === 0)
+      shardNames = files.filter((f) => f.path.endsWith('.safetensors') && !f.path.includes('/')).map((f) => f.path);
   } else {
     shardNames = files.filter((f) => f.path.endsWith('.safetensors') && !f.path.includes('/')).map((f) => f.path);
   }

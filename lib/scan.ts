@@ -35,11 +35,17 @@ export interface OpenedTarget {
 export async function openTarget(t: ScanTarget, hub: HubOptions, maxFileBytes: number): Promise<OpenedTarget> {
   if (t.kind === 'dir') {
     const source = new LocalFolderSource(t.path);
-    return { source, snapshot: await buildSnapshot(source, { repo: `local/${basename(t.path)}`, sha: 'local' }, { maxFileBytes }) };
+    return {
+      source,
+      snapshot: await buildSnapshot(source, { repo: `local/${basename(t.path)}`, sha: 'local' }, { maxFileBytes }),
+    };
   }
   const rev = await resolveRevision(hub, t.repo, t.revision);
   const source = new HubSource(hub, t.repo, rev.sha);
-  return { source, snapshot: await buildSnapshot(source, { repo: t.repo, sha: rev.sha, cardData: rev.cardData }, { maxFileBytes }) };
+  return {
+    source,
+    snapshot: await buildSnapshot(source, { repo: t.repo, sha: rev.sha, cardData: rev.cardData }, { maxFileBytes }),
+  };
 }
 
 export interface CheckSummary {
@@ -62,24 +68,47 @@ export interface ScanReport {
 }
 
 export interface TensorOpener {
-  (source: ByteSource, snapshot: Snapshot): Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
+  (
+    source: ByteSource,
+    snapshot: Snapshot,
+  ): Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
 }
 
 /**
  * Runs every check of the catalog over a snapshot, with no database or queue. Weight checks run when a tensor
  * opener is given (the CLI without --no-weights); otherwise they are reported as skipped.
  */
-export async function scanSnapshot(opened: OpenedTarget, opts: { previous?: Snapshot | null; base?: Snapshot | null; openTensors?: TensorOpener | null; onProgress?: (msg: string) => void }): Promise<ScanReport> {
+export async function scanSnapshot(
+  opened: OpenedTarget,
+  opts: {
+    previous?: Snapshot | null;
+    base?: Snapshot | null;
+    openTensors?: TensorOpener | null;
+    onProgress?: (msg: string) => void;
+  },
+): Promise<ScanReport> {
   const results: CheckRunResult[] = [];
   const tensors = opts.openTensors ? await opts.openTensors(opened.source, opened.snapshot) : null;
   try {
     for (const check of ALL_CHECKS) {
       opts.onProgress?.(`running ${check.id}`);
       if (check.queue === 'tensor' && !tensors) {
-        results.push({ check: check.id, status: 'skipped', reason: 'weights not read (--no-weights)', findings: [], durationMs: 0 });
+        results.push({
+          check: check.id,
+          status: 'skipped',
+          reason: 'weights not read (--no-weights)',
+          findings: [],
+          durationMs: 0,
+        });
         continue;
       }
-      const ctx: CheckContext = { release: opened.snapshot, previous: opts.previous ?? null, base: opts.base ?? null, family: null, tensors: tensors?.provider ?? null };
+      const ctx: CheckContext = {
+        release: opened.snapshot,
+        previous: opts.previous ?? null,
+        base: opts.base ?? null,
+        family: null,
+        tensors: tensors?.provider ?? null,
+      };
       results.push(await runCheck(check, ctx));
     }
   } finally {
@@ -91,7 +120,16 @@ export async function scanSnapshot(opened: OpenedTarget, opts: { previous?: Snap
     verdict: verdictOf(results),
     checks: results.map((r) => {
       const c = ALL_CHECKS.find((x) => x.id === r.check)!;
-      return { check: r.check, title: c.title, queue: c.queue, status: r.status, ...(r.reason ? { reason: r.reason } : {}), ...(r.error ? { error: r.error } : {}), durationMs: r.durationMs, findings: r.findings.length };
+      return {
+        check: r.check,
+        title: c.title,
+        queue: c.queue,
+        status: r.status,
+        ...(r.reason ? { reason: r.reason } : {}),
+        ...(r.error ? { error: r.error } : {}),
+        durationMs: r.durationMs,
+        findings: r.findings.length,
+      };
     }),
     findings: results.flatMap((r) => r.findings),
   };

@@ -44,7 +44,16 @@ export async function buildSnapshot(
   limits: SnapshotLimits,
 ): Promise<Snapshot> {
   const files = await source.listFiles();
-  const snap: Snapshot = { repo: ident.repo, sha: ident.sha, files, texts: {}, binaries: {}, omitted: {}, safetensors: null, cardData: ident.cardData ?? null };
+  const snap: Snapshot = {
+    repo: ident.repo,
+    sha: ident.sha,
+    files,
+    texts: {},
+    binaries: {},
+    omitted: {},
+    safetensors: null,
+    cardData: ident.cardData ?? null,
+  };
   const wanted = files.filter((f) => isWantedText(f.path) || WANTED_BINARIES.has(f.path));
   await mapLimit(wanted, 8, async (f: SourceFile) => {
     if (f.size > limits.maxFileBytes) {
@@ -52,7 +61,8 @@ export async function buildSnapshot(
       return;
     }
     try {
-      if (WANTED_BINARIES.has(f.path)) snap.binaries[f.path] = Buffer.from(await source.readRange(f.path, 0, f.size)).toString('base64');
+      if (WANTED_BINARIES.has(f.path))
+        snap.binaries[f.path] = Buffer.from(await source.readRange(f.path, 0, f.size)).toString('base64');
       else snap.texts[f.path] = await source.readText(f.path);
     } catch (e) {
       snap.omitted[f.path] = `could not be read: ${(e as Error).message}`;

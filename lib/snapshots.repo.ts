@@ -27,7 +27,14 @@ export async function saveSnapshot(pool: Pool, s: Snapshot, tokenizerFingerprint
     const ins = await c.query<{ id: string }>(
       `INSERT INTO snapshots (repo, sha, model_type, config, meta, tokenizer_fingerprint) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (repo, sha) DO NOTHING RETURNING id`,
-      [s.repo, s.sha, modelType, config === null ? null : JSON.stringify(config), JSON.stringify(meta), tokenizerFingerprint],
+      [
+        s.repo,
+        s.sha,
+        modelType,
+        config === null ? null : JSON.stringify(config),
+        JSON.stringify(meta),
+        tokenizerFingerprint,
+      ],
     );
     if (!ins.rows[0]) {
       const r = await c.query<{ id: string }>('SELECT id FROM snapshots WHERE repo = $1 AND sha = $2', [s.repo, s.sha]);
@@ -39,7 +46,12 @@ export async function saveSnapshot(pool: Pool, s: Snapshot, tokenizerFingerprint
       ...Object.entries(s.binaries).map(([p, b]): [string, string, Buffer] => [p, 'binary', Buffer.from(b, 'base64')]),
     ];
     for (const [path, kind, content] of rows) {
-      await c.query('INSERT INTO snapshot_files (snapshot_id, path, kind, content) VALUES ($1, $2, $3, $4)', [id, path, kind, content]);
+      await c.query('INSERT INTO snapshot_files (snapshot_id, path, kind, content) VALUES ($1, $2, $3, $4)', [
+        id,
+        path,
+        kind,
+        content,
+      ]);
     }
     return id;
   });
@@ -52,14 +64,32 @@ export async function findSnapshotId(db: Db, repo: string, sha: string): Promise
 
 /** Loads a snapshot with its files; null when it does not exist. */
 export async function loadSnapshot(db: Db, id: number): Promise<Snapshot | null> {
-  const r = await db.query<{ repo: string; sha: string; meta: { files: Snapshot['files']; omitted: Snapshot['omitted']; safetensors: Snapshot['safetensors']; cardData: Snapshot['cardData'] } }>(
-    'SELECT repo, sha, meta FROM snapshots WHERE id = $1',
-    [id],
-  );
+  const r = await db.query<{
+    repo: string;
+    sha: string;
+    meta: {
+      files: Snapshot['files'];
+      omitted: Snapshot['omitted'];
+      safetensors: Snapshot['safetensors'];
+      cardData: Snapshot['cardData'];
+    };
+  }>('SELECT repo, sha, meta FROM snapshots WHERE id = $1', [id]);
   const row = r.rows[0];
   if (!row) return null;
-  const snap: Snapshot = { repo: row.repo, sha: row.sha, files: row.meta.files, texts: {}, binaries: {}, omitted: row.meta.omitted, safetensors: row.meta.safetensors, cardData: row.meta.cardData };
-  const f = await db.query<{ path: string; kind: string; content: Buffer }>('SELECT path, kind, content FROM snapshot_files WHERE snapshot_id = $1', [id]);
+  const snap: Snapshot = {
+    repo: row.repo,
+    sha: row.sha,
+    files: row.meta.files,
+    texts: {},
+    binaries: {},
+    omitted: row.meta.omitted,
+    safetensors: row.meta.safetensors,
+    cardData: row.meta.cardData,
+  };
+  const f = await db.query<{ path: string; kind: string; content: Buffer }>(
+    'SELECT path, kind, content FROM snapshot_files WHERE snapshot_id = $1',
+    [id],
+  );
   for (const x of f.rows) {
     if (x.kind === 'text') snap.texts[x.path] = x.content.toString('utf8');
     else snap.binaries[x.path] = x.content.toString('base64');
@@ -68,7 +98,12 @@ export async function loadSnapshot(db: Db, id: number): Promise<Snapshot | null>
 }
 
 /** config.json of the latest snapshot of every other repo with this model_type (input for family consensus). */
-export async function familyConfigs(db: Db, modelType: string, excludeRepo: string, limit = 500): Promise<Record<string, unknown>[]> {
+export async function familyConfigs(
+  db: Db,
+  modelType: string,
+  excludeRepo: string,
+  limit = 500,
+): Promise<Record<string, unknown>[]> {
   const r = await db.query<{ config: Record<string, unknown> }>(
     `SELECT DISTINCT ON (repo) config FROM snapshots
      WHERE model_type = $1 AND repo <> $2 AND config IS NOT NULL ORDER BY repo, id DESC LIMIT $3`,

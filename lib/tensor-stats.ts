@@ -38,25 +38,41 @@ export function locateTensor(snapshot: Snapshot, tensor: TensorInfo): { layout: 
   };
   if (!file) return fail('the file has no header in the snapshot');
   if (file.error) return fail(`invalid header: ${file.error}`);
-  if (!Array.isArray(tensor.shape) || tensor.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`invalid shape ${JSON.stringify(tensor.shape)}`);
-  if (!isStatsDtype(tensor.dtype)) throw new UnsupportedTensorError(`${tensor.name} is ${tensor.dtype}; row statistics support ${STATS_DTYPES.join(', ')}`);
-  if (tensor.shape.length !== 2 || tensor.shape.some((d) => d === 0)) throw new UnsupportedTensorError(`${tensor.name} has shape ${JSON.stringify(tensor.shape)}, not a non-empty matrix`);
+  if (!Array.isArray(tensor.shape) || tensor.shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+    fail(`invalid shape ${JSON.stringify(tensor.shape)}`);
+  if (!isStatsDtype(tensor.dtype))
+    throw new UnsupportedTensorError(
+      `${tensor.name} is ${tensor.dtype}; row statistics support ${STATS_DTYPES.join(', ')}`,
+    );
+  if (tensor.shape.length !== 2 || tensor.shape.some((d) => d === 0))
+    throw new UnsupportedTensorError(
+      `${tensor.name} has shape ${JSON.stringify(tensor.shape)}, not a non-empty matrix`,
+    );
   const [rows, cols] = tensor.shape;
   const [b, e] = tensor.dataOffsets;
   const bytes = rows * cols * DTYPE_SIZES[tensor.dtype];
   if (!Number.isSafeInteger(b) || b < 0) fail(`data_offsets start ${b} is not a byte offset`);
   if (e - b !== bytes) fail(`data_offsets ${b}-${e} hold ${e - b} bytes, shape × ${tensor.dtype} needs ${bytes}`);
   const layout = tensorLayout(tensor, file.headerLength, STATS_ITEM_SIZE[tensor.dtype]);
-  if (layout.start + bytes > file.size) fail(`data ends at byte ${layout.start + bytes}, past the end of the file (${file.size} bytes)`);
+  if (layout.start + bytes > file.size)
+    fail(`data ends at byte ${layout.start + bytes}, past the end of the file (${file.size} bytes)`);
   return { layout, cols };
 }
 
 /** Allocates a tensor's statistics, filled chunk by chunk. */
 function emptyRowStats(tensor: TensorInfo, rows: number, cols: number): RowStats {
   return {
-    tensor: tensor.name, file: tensor.file, dtype: tensor.dtype, rows, cols,
-    max: new Float32Array(rows), absMax: new Float32Array(rows), norm: new Float32Array(rows), mean: new Float32Array(rows),
-    roundedHash: new Uint32Array(rows * 2), nonFinite: [],
+    tensor: tensor.name,
+    file: tensor.file,
+    dtype: tensor.dtype,
+    rows,
+    cols,
+    max: new Float32Array(rows),
+    absMax: new Float32Array(rows),
+    norm: new Float32Array(rows),
+    mean: new Float32Array(rows),
+    roundedHash: new Uint32Array(rows * 2),
+    nonFinite: [],
   };
 }
 
@@ -75,7 +91,11 @@ function mergeChunk(out: RowStats, firstRow: number, s: ChunkStats): void {
  * Creates the statistics provider over a byte source and the snapshot that describes its files. Call close()
  * when done: it terminates the compute worker threads. `bytesRead` counts tensor bytes read so far.
  */
-export function createTensorStatsProvider(source: ByteSource, snapshot: Snapshot, opts: TensorStatsOptions = {}): ClosableStatsProvider {
+export function createTensorStatsProvider(
+  source: ByteSource,
+  snapshot: Snapshot,
+  opts: TensorStatsOptions = {},
+): ClosableStatsProvider {
   // Workers start now, so they are ready by the time the first chunk arrives.
   const backend: ComputeBackend = opts.backend ?? new CpuBackend(opts.threads);
   const counter = { bytes: 0 };
@@ -89,11 +109,17 @@ export function createTensorStatsProvider(source: ByteSource, snapshot: Snapshot
       const out = emptyRowStats(tensor, layout.rows, cols);
       const be = backend;
       const dtype = tensor.dtype as keyof typeof STATS_ITEM_SIZE;
-      await streamTensorRows(source, layout, async (chunk) => {
-        const stats = await be.rowStats({ data: chunk.data, dtype, rows: chunk.rows, cols });
-        mergeChunk(out, chunk.firstRow, stats);
-        pool.give(stats.input ?? chunk.data);
-      }, { chunkBytes: opts.chunkBytes, parallel: opts.parallel, signal }, counter);
+      await streamTensorRows(
+        source,
+        layout,
+        async (chunk) => {
+          const stats = await be.rowStats({ data: chunk.data, dtype, rows: chunk.rows, cols });
+          mergeChunk(out, chunk.firstRow, stats);
+          pool.give(stats.input ?? chunk.data);
+        },
+        { chunkBytes: opts.chunkBytes, parallel: opts.parallel, signal },
+        counter,
+      );
       out.nonFinite.sort((a, b) => a.row - b.row);
       return out;
     },

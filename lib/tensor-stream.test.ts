@@ -32,7 +32,10 @@ const file = Uint8Array.from({ length: 100 + 240 + 50 }, (_, i) => i & 0xff);
 
 describe('streaming ranged tensor reads', () => {
   it('plans row-aligned chunks of at most chunkBytes (at least one row)', () => {
-    assert.deepEqual(chunkPlan(layout, 50), [0, 2, 4, 6, 8].map((r) => ({ firstRow: r, rows: 2 })));
+    assert.deepEqual(
+      chunkPlan(layout, 50),
+      [0, 2, 4, 6, 8].map((r) => ({ firstRow: r, rows: 2 })),
+    );
     assert.deepEqual(chunkPlan(layout, 1).length, 10);
     assert.deepEqual(chunkPlan(layout, 1 << 20), [{ firstRow: 0, rows: 10 }]);
   });
@@ -45,7 +48,9 @@ describe('streaming ranged tensor reads', () => {
     assert.equal(counter.bytes, 240);
     assert.equal(s.maxInFlight(), 3);
     assert.ok(s.reads.every(([a, b]) => a >= 100 && b <= 340 && (a - 100) % 24 === 0 && (b - a) % 24 === 0));
-    const rows = chunks.sort((a, b) => a.firstRow - b.firstRow).flatMap((c) => Array.from({ length: c.rows }, (_, i) => c.firstRow + i));
+    const rows = chunks
+      .sort((a, b) => a.firstRow - b.firstRow)
+      .flatMap((c) => Array.from({ length: c.rows }, (_, i) => c.firstRow + i));
     assert.deepEqual(rows, [...Array(10).keys()]);
     const c0 = chunks[0];
     assert.deepEqual([...c0.data.subarray(0, 3)], [100, 101, 102]);
@@ -64,12 +69,28 @@ describe('streaming ranged tensor reads', () => {
     const ac = new AbortController();
     const s = source(file);
     let seen = 0;
-    await assert.rejects(streamTensorRows(s.src, layout, () => {
-      if (++seen === 2) ac.abort(new Error('time limit'));
-    }, { chunkBytes: 24, parallel: 1, signal: ac.signal }), /time limit/);
+    await assert.rejects(
+      streamTensorRows(
+        s.src,
+        layout,
+        () => {
+          if (++seen === 2) ac.abort(new Error('time limit'));
+        },
+        { chunkBytes: 24, parallel: 1, signal: ac.signal },
+      ),
+      /time limit/,
+    );
     assert.equal(s.reads.length, 2);
-    await assert.rejects(streamTensorRows(source(file).src, layout, async () => {
-      throw new Error('backend down');
-    }, { chunkBytes: 24, parallel: 2 }), /backend down/);
+    await assert.rejects(
+      streamTensorRows(
+        source(file).src,
+        layout,
+        async () => {
+          throw new Error('backend down');
+        },
+        { chunkBytes: 24, parallel: 2 },
+      ),
+      /backend down/,
+    );
   });
 });

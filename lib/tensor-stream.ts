@@ -35,7 +35,10 @@ export interface TensorLayout {
 }
 
 /** The row-aligned ranges a tensor is read in: [firstRow, rows] pairs. */
-export function chunkPlan(layout: TensorLayout, chunkBytes = DEFAULT_CHUNK_BYTES): { firstRow: number; rows: number }[] {
+export function chunkPlan(
+  layout: TensorLayout,
+  chunkBytes = DEFAULT_CHUNK_BYTES,
+): { firstRow: number; rows: number }[] {
   const perChunk = Math.max(1, Math.floor(chunkBytes / Math.max(1, layout.rowBytes)));
   const plan: { firstRow: number; rows: number }[] = [];
   for (let r = 0; r < layout.rows; r += perChunk) plan.push({ firstRow: r, rows: Math.min(perChunk, layout.rows - r) });
@@ -44,7 +47,10 @@ export function chunkPlan(layout: TensorLayout, chunkBytes = DEFAULT_CHUNK_BYTES
 
 /** The layout of a tensor given its file's header length; the caller has validated the header. */
 export function tensorLayout(tensor: TensorInfo, headerLength: number, itemSize: number): TensorLayout {
-  const [rows, cols] = tensor.shape.length === 1 ? [1, tensor.shape[0]] : [tensor.shape[0], tensor.shape.slice(1).reduce((a, b) => a * b, 1)];
+  const [rows, cols] =
+    tensor.shape.length === 1
+      ? [1, tensor.shape[0]]
+      : [tensor.shape[0], tensor.shape.slice(1).reduce((a, b) => a * b, 1)];
   return { file: tensor.file, start: 8 + headerLength + tensor.dataOffsets[0], rows, rowBytes: cols * itemSize };
 }
 
@@ -72,17 +78,24 @@ export async function streamTensorRows(
       const want = rows * layout.rowBytes;
       const data = await source.readRange(layout.file, from, from + want);
       if (data.byteLength !== want) {
-        throw new SourceError(`short read of ${layout.file}: asked for bytes ${from}-${from + want - 1}, got ${data.byteLength} bytes`, layout.file);
+        throw new SourceError(
+          `short read of ${layout.file}: asked for bytes ${from}-${from + want - 1}, got ${data.byteLength} bytes`,
+          layout.file,
+        );
       }
       counter.bytes += want;
       await onChunk({ data, firstRow, rows });
     }
   };
   // Settle every lane before returning, so no read or callback outlives a failure.
-  const results = await Promise.allSettled(Array.from({ length: lanes }, () => lane().catch((e: unknown) => {
-    failed = true;
-    throw e;
-  })));
+  const results = await Promise.allSettled(
+    Array.from({ length: lanes }, () =>
+      lane().catch((e: unknown) => {
+        failed = true;
+        throw e;
+      }),
+    ),
+  );
   const firstError = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (firstError) throw firstError.reason;
 }

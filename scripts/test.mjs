@@ -5,17 +5,30 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['checks', 'lib', 'infra', 'services', 'workers', 'test'];
+const roots = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['checks', 'lib', 'infra', 'services', 'workers', 'test'];
 const files = [];
 function walk(p) {
   let st;
-  try { st = statSync(p); } catch { return; }
+  try {
+    st = statSync(p);
+  } catch {
+    return;
+  }
   if (st.isDirectory()) {
     if (p.includes('node_modules')) return;
     for (const e of readdirSync(p).sort()) walk(join(p, e));
   } else if (p.endsWith('.test.ts')) files.push(p);
 }
 roots.forEach(walk);
-if (files.length === 0) { console.error('no test files found'); process.exit(1); }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=240000', ...files], { stdio: 'inherit' });
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=240000', ...files],
+  { stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);

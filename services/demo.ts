@@ -21,12 +21,15 @@ const DEMO_DB = 'hubwatch_demo';
 const DEMO_PREFIX = 'hubwatch-demo';
 
 async function freePort(preferred: number): Promise<number> {
-  const tryPort = (p: number): Promise<number> => new Promise((res, rej) => {
-    const s = createServer().once('error', rej).listen(p, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
+  const tryPort = (p: number): Promise<number> =>
+    new Promise((res, rej) => {
+      const s = createServer()
+        .once('error', rej)
+        .listen(p, '127.0.0.1', () => {
+          const port = (s.address() as { port: number }).port;
+          s.close(() => res(port));
+        });
     });
-  });
   return tryPort(preferred).catch(() => tryPort(0));
 }
 
@@ -53,7 +56,8 @@ async function waitForVerdict(pool: pg.Pool, repo: string, sha: string, timeoutM
   for (;;) {
     const r = await findRelease(pool, repo, sha);
     if (r && (r.status === 'done' || r.status === 'failed')) return r;
-    if (Date.now() > until) throw new Error(`no verdict for ${repo}@${sha} after ${timeoutMs} ms (status ${r?.status ?? 'not received'})`);
+    if (Date.now() > until)
+      throw new Error(`no verdict for ${repo}@${sha} after ${timeoutMs} ms (status ${r?.status ?? 'not received'})`);
     await new Promise((res) => setTimeout(res, 200));
   }
 }
@@ -64,7 +68,10 @@ async function waitForVerdict(pool: pg.Pool, repo: string, sha: string, timeoutM
  * With --keep everything keeps serving until interrupted; --verbose logs at HUBWATCH_LOG_LEVEL instead of warn.
  */
 export async function runDemo(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { keep: { type: 'boolean' }, port: { type: 'string' }, verbose: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args,
+    options: { keep: { type: 'boolean' }, port: { type: 'string' }, verbose: { type: 'boolean' } },
+  });
   const base = loadConfig();
   await ensureServices(base.databaseUrl, base.redisUrl);
   const dbUrl = new URL(base.databaseUrl);
@@ -73,8 +80,21 @@ export async function runDemo(args: string[]): Promise<number> {
   const port = await freePort(values.port ? Number(values.port) : 8080);
   const secret = randomBytes(16).toString('hex');
   const work = mkdtempSync(join(tmpdir(), 'hubwatch-demo-'));
-  const mirror = await startHubMirror({ root: join(work, 'mirror'), webhook: { url: `http://127.0.0.1:${port}/webhooks/huggingface`, secret } });
-  const cfg = { ...base, databaseUrl: dbUrl.toString(), queuePrefix: DEMO_PREFIX, hubUrl: mirror.url, webhookSecret: secret, host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, watchAuthors: [] };
+  const mirror = await startHubMirror({
+    root: join(work, 'mirror'),
+    webhook: { url: `http://127.0.0.1:${port}/webhooks/huggingface`, secret },
+  });
+  const cfg = {
+    ...base,
+    databaseUrl: dbUrl.toString(),
+    queuePrefix: DEMO_PREFIX,
+    hubUrl: mirror.url,
+    webhookSecret: secret,
+    host: '127.0.0.1',
+    port,
+    publicUrl: `http://127.0.0.1:${port}`,
+    watchAuthors: [],
+  };
   const log = createLogger(values.verbose ? cfg.logLevel : 'warn');
   const stack = await startStack(cfg, log, { api: true, workers: true, runner: true });
   const rows: { repo: string; sha: string; verdict: string; codes: string }[] = [];

@@ -59,7 +59,12 @@ export async function startStack(cfg: Config, log: Logger, roles: Roles, env: Ch
     if (cfg.watchAuthors.length) {
       pollQueue = new Queue(QUEUE.poll, { connection: redisConnection(cfg.redisUrl), prefix: cfg.queuePrefix });
       await pollQueue.upsertJobScheduler('poll-authors', { every: cfg.pollIntervalMs }, { name: 'poll', data: {} });
-      workers.push(new Worker(QUEUE.poll, async () => pollAuthors(deps, cfg.watchAuthors), { connection: redisConnection(cfg.redisUrl), prefix: cfg.queuePrefix }));
+      workers.push(
+        new Worker(QUEUE.poll, async () => pollAuthors(deps, cfg.watchAuthors), {
+          connection: redisConnection(cfg.redisUrl),
+          prefix: cfg.queuePrefix,
+        }),
+      );
     }
   }
   const runnerEnv: CheckEnv | null = roles.runner ? { ...tensorEnv(cfg), ...env } : null;
@@ -70,17 +75,21 @@ export async function startStack(cfg: Config, log: Logger, roles: Roles, env: Ch
     app = await buildApp(deps);
     await app.listen({ host: cfg.host, port: cfg.port });
     const addr = app.server.address();
-    url = typeof addr === 'object' && addr ? `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${addr.port}` : null;
+    url =
+      typeof addr === 'object' && addr
+        ? `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${addr.port}`
+        : null;
   }
   let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => (closing ??= (async () => {
-    timers.forEach(clearInterval);
-    await app?.close();
-    await Promise.all(workers.map((w) => w.close()));
-    await runnerEnv?.close?.();
-    await pollQueue?.close();
-    await queues.close();
-    await pool.end();
-  })());
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      timers.forEach(clearInterval);
+      await app?.close();
+      await Promise.all(workers.map((w) => w.close()));
+      await runnerEnv?.close?.();
+      await pollQueue?.close();
+      await queues.close();
+      await pool.end();
+    })());
   return { deps, app, url, close };
 }

@@ -10,10 +10,17 @@ import { cliTensorOpener } from './tensor-env.ts';
 function render(r: ScanReport): string {
   const lines = [`${r.repo}@${r.sha}: ${r.verdict.toUpperCase()}`, ''];
   const w = Math.max(...r.checks.map((c) => c.check.length));
-  for (const c of r.checks) lines.push(`  ${c.check.padEnd(w)}  ${c.status.padEnd(8)} ${c.reason ?? c.error ?? (c.findings ? `${c.findings} finding(s)` : '')}`);
+  for (const c of r.checks)
+    lines.push(
+      `  ${c.check.padEnd(w)}  ${c.status.padEnd(8)} ${c.reason ?? c.error ?? (c.findings ? `${c.findings} finding(s)` : '')}`,
+    );
   if (r.findings.length) lines.push('', 'findings:');
   for (const f of r.findings) {
-    lines.push(`  [${f.severity}] ${f.code} — ${f.title}`, `      ${f.detail}`, `      files: ${f.files.join(', ') || '—'}`);
+    lines.push(
+      `  [${f.severity}] ${f.code} — ${f.title}`,
+      `      ${f.detail}`,
+      `      files: ${f.files.join(', ') || '—'}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -25,11 +32,20 @@ export async function runScanCommand(args: string[]): Promise<number> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: { json: { type: 'boolean' }, base: { type: 'string' }, previous: { type: 'string' }, 'hub-url': { type: 'string' }, 'no-weights': { type: 'boolean' } },
+      options: {
+        json: { type: 'boolean' },
+        base: { type: 'string' },
+        previous: { type: 'string' },
+        'hub-url': { type: 'string' },
+        'no-weights': { type: 'boolean' },
+      },
     });
-    if (parsed.positionals.length !== 1) throw new UsageError('scan takes exactly one target: a folder or org/name[@rev]');
+    if (parsed.positionals.length !== 1)
+      throw new UsageError('scan takes exactly one target: a folder or org/name[@rev]');
   } catch (e) {
-    process.stderr.write(`hubwatch scan: ${(e as Error).message}\nusage: hubwatch scan <dir | org/name[@rev]> [--json] [--base …] [--previous …] [--hub-url URL] [--no-weights]\n`);
+    process.stderr.write(
+      `hubwatch scan: ${(e as Error).message}\nusage: hubwatch scan <dir | org/name[@rev]> [--json] [--base …] [--previous …] [--hub-url URL] [--no-weights]\n`,
+    );
     return 2;
   }
   const { values, positionals } = parsed;
@@ -42,14 +58,25 @@ export async function runScanCommand(args: string[]): Promise<number> {
   }
   // Weight ranges go through a keep-alive range fetch (plain HTTP; HTTPS falls back to the global fetch).
   const rangeFetch = createRangeFetch();
-  const hub: HubOptions = { hubUrl: (values['hub-url'] ?? cfg.hubUrl).replace(/\/+$/, ''), fetch: rangeFetch, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) };
+  const hub: HubOptions = {
+    hubUrl: (values['hub-url'] ?? cfg.hubUrl).replace(/\/+$/, ''),
+    fetch: rangeFetch,
+    ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}),
+  };
   const progress = (m: string): void => void process.stderr.write(`hubwatch: ${m}\n`);
   try {
     progress(`reading ${positionals[0]}`);
     const opened = await openTarget(parseTarget(positionals[0]), hub, cfg.maxFileBytes);
-    const previous = values.previous ? (await openTarget(parseTarget(values.previous), hub, cfg.maxFileBytes)).snapshot : null;
+    const previous = values.previous
+      ? (await openTarget(parseTarget(values.previous), hub, cfg.maxFileBytes)).snapshot
+      : null;
     const base = values.base ? (await openTarget(parseTarget(values.base), hub, cfg.maxFileBytes)).snapshot : null;
-    const report = await scanSnapshot(opened, { previous, base, openTensors: values['no-weights'] ? null : cliTensorOpener(), onProgress: progress });
+    const report = await scanSnapshot(opened, {
+      previous,
+      base,
+      openTensors: values['no-weights'] ? null : cliTensorOpener(),
+      onProgress: progress,
+    });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
     return report.verdict === 'critical' ? 1 : 0;
   } catch (e) {

@@ -14,7 +14,11 @@ export function tensorEnv(cfg: Config): CheckEnv {
   const rangeFetch = createRangeFetch();
   return {
     openTensors: async (release, snapshot) => {
-      const source = new HubSource({ hubUrl: cfg.hubUrl, fetch: rangeFetch, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) }, release.repo, release.sha);
+      const source = new HubSource(
+        { hubUrl: cfg.hubUrl, fetch: rangeFetch, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) },
+        release.repo,
+        release.sha,
+      );
       const provider = createTensorStatsProvider(source, snapshot);
       return { provider, close: () => provider.close() };
     },

@@ -34,16 +34,30 @@ after(async () => {
 
 const payload = (sha: string) => ({
   event: { action: 'create', scope: 'repo' },
-  repo: { type: 'model', name: 'acme/widget', id: '1', private: false, headSha: sha, url: { web: 'x', api: 'y' }, owner: { id: 'o' } },
+  repo: {
+    type: 'model',
+    name: 'acme/widget',
+    id: '1',
+    private: false,
+    headSha: sha,
+    url: { web: 'x', api: 'y' },
+    owner: { id: 'o' },
+  },
   webhook: { id: 'wh1', version: 3 },
 });
 
-const count = async (table: string): Promise<number> => (await pool.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
+const count = async (table: string): Promise<number> =>
+  (await pool.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
 
 describe('webhook endpoint', () => {
   test('missing or wrong secret: 401 problem+json, nothing stored', async () => {
     for (const headers of [{}, { 'x-webhook-secret': 'nope' }, { 'x-webhook-secret': SECRET + 'x' }]) {
-      const r = await app.inject({ method: 'POST', url: '/webhooks/huggingface', headers, payload: payload('c'.repeat(40)) });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/webhooks/huggingface',
+        headers,
+        payload: payload('c'.repeat(40)),
+      });
       assert.equal(r.statusCode, 401);
       assert.match(r.headers['content-type'] as string, /application\/problem\+json/);
       assert.equal(r.json().status, 401);
@@ -53,10 +67,20 @@ describe('webhook endpoint', () => {
   });
 
   test('a body that is not a JSON object is a 4xx problem', async () => {
-    const bad = await app.inject({ method: 'POST', url: '/webhooks/huggingface', headers: { 'x-webhook-secret': SECRET, 'content-type': 'application/json' }, payload: '{"broken' });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/webhooks/huggingface',
+      headers: { 'x-webhook-secret': SECRET, 'content-type': 'application/json' },
+      payload: '{"broken',
+    });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.headers['content-type'] as string, /problem\+json/);
-    const arr = await app.inject({ method: 'POST', url: '/webhooks/huggingface', headers: { 'x-webhook-secret': SECRET }, payload: [1, 2] });
+    const arr = await app.inject({
+      method: 'POST',
+      url: '/webhooks/huggingface',
+      headers: { 'x-webhook-secret': SECRET },
+      payload: [1, 2],
+    });
     assert.equal(arr.statusCode, 400);
   });
 
@@ -64,18 +88,30 @@ describe('webhook endpoint', () => {
     const sha = 'd'.repeat(40);
     const outcomes = [];
     for (let i = 0; i < 5; i++) {
-      const r = await app.inject({ method: 'POST', url: '/webhooks/huggingface', headers: { 'x-webhook-secret': SECRET }, payload: payload(sha) });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/webhooks/huggingface',
+        headers: { 'x-webhook-secret': SECRET },
+        payload: payload(sha),
+      });
       assert.equal(r.statusCode, 202);
       outcomes.push(r.json().outcome);
     }
     assert.deepEqual(outcomes, ['release', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
     assert.equal((await pool.query('SELECT count(*)::int AS n FROM releases WHERE sha = $1', [sha])).rows[0].n, 1);
-    assert.equal((await pool.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE sha = $1', [sha])).rows[0].n, 5);
+    assert.equal(
+      (await pool.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE sha = $1', [sha])).rows[0].n,
+      5,
+    );
     assert.equal(await queues.release.count(), 1);
   });
 
   test('the secret may come as ?secret= as the Hub allows', async () => {
-    const r = await app.inject({ method: 'POST', url: `/webhooks/huggingface?secret=${SECRET}`, payload: { event: { scope: 'discussion', action: 'create' }, repo: { type: 'model', name: 'acme/widget' } } });
+    const r = await app.inject({
+      method: 'POST',
+      url: `/webhooks/huggingface?secret=${SECRET}`,
+      payload: { event: { scope: 'discussion', action: 'create' }, repo: { type: 'model', name: 'acme/widget' } },
+    });
     assert.equal(r.statusCode, 202);
     assert.equal(r.json().outcome, 'ignored');
   });
@@ -86,7 +122,12 @@ describe('when Postgres is down', () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/nothing');
     const dead = await buildApp({ pool: deadPool, queues, cfg: env.cfg, log: silentLog });
     try {
-      const r = await dead.inject({ method: 'POST', url: '/webhooks/huggingface', headers: { 'x-webhook-secret': SECRET }, payload: payload('7'.repeat(40)) });
+      const r = await dead.inject({
+        method: 'POST',
+        url: '/webhooks/huggingface',
+        headers: { 'x-webhook-secret': SECRET },
+        payload: payload('7'.repeat(40)),
+      });
       assert.equal(r.statusCode, 503);
       assert.equal(r.headers['retry-after'], '5');
       assert.match(r.headers['content-type'] as string, /problem\+json/);
@@ -119,7 +160,22 @@ describe('REST and pages', () => {
     const { release } = await upsertRelease(pool, 'acme/evil', sha, 'manual');
     const [run] = await createCheckRuns(pool, release.id, [{ id: 'eos-vs-template', queue: 'checks' }]);
     await withTransaction(pool, async (c) => {
-      await storeResult(c, run, { check: 'eos-vs-template', status: 'findings', durationMs: 3, findings: [{ code: 'EOS_MISMATCH', severity: 'critical', check: 'eos-vs-template', title: 'ends with <script>alert(1)</script>', detail: 'd & "q"', evidence: { token: '<img src=x onerror=alert(1)>' }, files: ['tokenizer_config.json'] }] });
+      await storeResult(c, run, {
+        check: 'eos-vs-template',
+        status: 'findings',
+        durationMs: 3,
+        findings: [
+          {
+            code: 'EOS_MISMATCH',
+            severity: 'critical',
+            check: 'eos-vs-template',
+            title: 'ends with <script>alert(1)</script>',
+            detail: 'd & "q"',
+            evidence: { token: '<img src=x onerror=alert(1)>' },
+            files: ['tokenizer_config.json'],
+          },
+        ],
+      });
       await finishRelease(c, release.id, 'critical');
     });
     const m = await app.inject('/v1/models/acme/evil');
@@ -137,6 +193,9 @@ describe('REST and pages', () => {
     assert.match(page.body, /&#60;script&#62;alert\(1\)&#60;\/script&#62;/);
     assert.match(page.body, /data-verdict="critical"/);
     const list = await app.inject('/v1/models?verdict=critical&code=EOS_MISMATCH');
-    assert.deepEqual(list.json().models.map((x: { repo: string }) => x.repo), ['acme/evil']);
+    assert.deepEqual(
+      list.json().models.map((x: { repo: string }) => x.repo),
+      ['acme/evil'],
+    );
   });
 });

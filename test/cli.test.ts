@@ -16,9 +16,14 @@ let mirror: HubMirror;
 
 function hubwatch(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/hubwatch.mjs', ...args], { maxBuffer: 64 << 20, env: { ...process.env, HUBWATCH_LOG_LEVEL: 'silent' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/hubwatch.mjs', ...args],
+      { maxBuffer: 64 << 20, env: { ...process.env, HUBWATCH_LOG_LEVEL: 'silent' } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -36,7 +41,8 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const key = (f: { code: string; severity: string; check: string; title: string }) => `${f.check}|${f.code}|${f.severity}|${f.title}`;
+const key = (f: { code: string; severity: string; check: string; title: string }) =>
+  `${f.check}|${f.code}|${f.severity}|${f.title}`;
 
 test('scan --json of a buggy folder: critical, exit 1, the report shape', async () => {
   const r = await hubwatch(['scan', join(work, 'tiny-llama3-base-untrained'), '--json']);
@@ -44,8 +50,13 @@ test('scan --json of a buggy folder: critical, exit 1, the report shape', async 
   const rep = JSON.parse(r.stdout);
   assert.deepEqual(Object.keys(rep).sort(), ['checks', 'findings', 'repo', 'sha', 'verdict']);
   assert.equal(rep.verdict, 'critical');
-  for (const code of fixtureByRepo(BUGGY).expectedCodes) assert.ok(rep.findings.some((f: { code: string }) => f.code === code), code);
-  for (const f of rep.findings) for (const k of ['code', 'severity', 'check', 'title', 'detail', 'evidence']) assert.ok(k in f, `finding has ${k}`);
+  for (const code of fixtureByRepo(BUGGY).expectedCodes)
+    assert.ok(
+      rep.findings.some((f: { code: string }) => f.code === code),
+      code,
+    );
+  for (const f of rep.findings)
+    for (const k of ['code', 'severity', 'check', 'title', 'detail', 'evidence']) assert.ok(k in f, `finding has ${k}`);
   assert.match(r.stderr, /running/, 'progress goes to stderr');
 });
 
@@ -57,7 +68,10 @@ test('the same release scanned from a folder and from the mirror gives the same 
   assert.equal(rep.repo, BUGGY);
   assert.match(rep.sha, /^[0-9a-f]{40}$/);
   assert.deepEqual(rep.findings.map(key).sort(), local.findings.map(key).sort());
-  assert.deepEqual(rep.checks.map((c: { check: string; status: string }) => `${c.check}:${c.status}`), local.checks.map((c: { check: string; status: string }) => `${c.check}:${c.status}`));
+  assert.deepEqual(
+    rep.checks.map((c: { check: string; status: string }) => `${c.check}:${c.status}`),
+    local.checks.map((c: { check: string; status: string }) => `${c.check}:${c.status}`),
+  );
 });
 
 test('a clean release exits 0; a revision can be named with @', async () => {
@@ -83,7 +97,11 @@ test('a malformed config.json is a finding, not a crash', async () => {
   writeFileSync(join(dir, 'config.json'), '{"model_type": "llama",');
   const r = await hubwatch(['scan', dir, '--json']);
   const rep = JSON.parse(r.stdout);
-  assert.ok(rep.findings.some((f: { code: string; files: string[] }) => f.code === 'FILE_MALFORMED' && f.files.includes('config.json')));
+  assert.ok(
+    rep.findings.some(
+      (f: { code: string; files: string[] }) => f.code === 'FILE_MALFORMED' && f.files.includes('config.json'),
+    ),
+  );
   assert.equal(r.code, 1);
 });
 

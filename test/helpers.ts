@@ -62,7 +62,14 @@ export async function testEnv(overrides: Partial<Config> = {}): Promise<TestEnv>
   const name = `hubwatch_test_${randomBytes(5).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`));
   const queuePrefix = `hwtest-${randomBytes(4).toString('hex')}`;
-  const cfg: Config = { ...loadConfig({}), databaseUrl: dbUrl(name), queuePrefix, port: 0, logLevel: 'silent', ...overrides };
+  const cfg: Config = {
+    ...loadConfig({}),
+    databaseUrl: dbUrl(name),
+    queuePrefix,
+    port: 0,
+    logLevel: 'silent',
+    ...overrides,
+  };
   return {
     cfg,
     databaseUrl: cfg.databaseUrl,
@@ -81,7 +88,11 @@ export async function testEnv(overrides: Partial<Config> = {}): Promise<TestEnv>
 export const silentLog = createLogger('silent');
 
 /** Polls `fn` until it returns a truthy value or the timeout passes. */
-export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

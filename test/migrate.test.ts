@@ -22,11 +22,15 @@ test('two processes migrating a new database at once apply each migration exactl
   try {
     const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
     const applied = [...ra, ...rb];
-    const rows = (await a.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY version')).rows.map((r) => r.name);
+    const rows = (await a.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY version')).rows.map(
+      (r) => r.name,
+    );
     assert.deepEqual(applied.sort(), rows.sort(), 'every migration applied by exactly one of the two');
     assert.ok(rows.includes('0001-init.sql'));
     assert.deepEqual(await migrate(a), [], 'a third run applies nothing');
-    const t = await a.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('models','releases','webhook_deliveries','snapshots','check_runs','findings','alerts','watches')`);
+    const t = await a.query(
+      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('models','releases','webhook_deliveries','snapshots','check_runs','findings','alerts','watches')`,
+    );
     assert.equal(t.rows[0].n, 8);
   } finally {
     await a.end();

@@ -41,7 +41,12 @@ before(async () => {
   });
   await new Promise<void>((r) => slack.listen(0, '127.0.0.1', r));
   slackUrl = `http://127.0.0.1:${(slack.address() as { port: number }).port}/hook`;
-  deps = { pool, queues: createQueues(env.cfg.redisUrl, env.queuePrefix), cfg: { ...env.cfg, publicUrl: 'http://hubwatch.test' }, log: silentLog };
+  deps = {
+    pool,
+    queues: createQueues(env.cfg.redisUrl, env.queuePrefix),
+    cfg: { ...env.cfg, publicUrl: 'http://hubwatch.test' },
+    log: silentLog,
+  };
 });
 
 after(async () => {
@@ -51,12 +56,35 @@ after(async () => {
   await env.cleanup();
 });
 
-async function finished(repo: string, sha: string, severity: 'critical' | null, previousId: number | null): Promise<number> {
+async function finished(
+  repo: string,
+  sha: string,
+  severity: 'critical' | null,
+  previousId: number | null,
+): Promise<number> {
   const { release } = await upsertRelease(pool, repo, sha, 'webhook');
-  if (previousId !== null) await pool.query('UPDATE releases SET previous_release_id = $2 WHERE id = $1', [release.id, previousId]);
+  if (previousId !== null)
+    await pool.query('UPDATE releases SET previous_release_id = $2 WHERE id = $1', [release.id, previousId]);
   const [run] = await createCheckRuns(pool, release.id, [{ id: 'eos-vs-template', queue: 'checks' }]);
   await withTransaction(pool, async (c) => {
-    await storeResult(c, run, { check: 'eos-vs-template', status: severity ? 'findings' : 'passed', durationMs: 1, findings: severity ? [{ code: 'EOS_MISMATCH', severity, check: 'eos-vs-template', title: 'turns end with <|eot_id|> & more', detail: '', evidence: {}, files: [] }] : [] });
+    await storeResult(c, run, {
+      check: 'eos-vs-template',
+      status: severity ? 'findings' : 'passed',
+      durationMs: 1,
+      findings: severity
+        ? [
+            {
+              code: 'EOS_MISMATCH',
+              severity,
+              check: 'eos-vs-template',
+              title: 'turns end with <|eot_id|> & more',
+              detail: '',
+              evidence: {},
+              files: [],
+            },
+          ]
+        : [],
+    });
     await finishRelease(c, release.id, severity ?? 'ok');
   });
   return release.id;
@@ -77,7 +105,10 @@ test('alerts go out on transitions only, once per release and verdict, and honou
 
   const fixed = await finished('acme/model', 'c'.repeat(40), null, same);
   answer429 = 1;
-  await assert.rejects(notifyRelease(deps, fixed), (e: unknown) => e instanceof SlackRateLimited && e.retryAfterMs === 7000);
+  await assert.rejects(
+    notifyRelease(deps, fixed),
+    (e: unknown) => e instanceof SlackRateLimited && e.retryAfterMs === 7000,
+  );
   assert.deepEqual(await notifyRelease(deps, fixed), { sent: 1, reason: 'transition' }, 'the retry sends it');
   assert.equal(received.length, 2);
   assert.match(received[1].text, /ok \(was critical\)/);

@@ -26,15 +26,24 @@ let stack: Stack;
 let mirror: HubMirror;
 let work: string;
 
-async function releaseRow(repo: string, sha: string): Promise<{ id: string; status: string; verdict: string | null } | undefined> {
-  return (await stack.deps.pool.query('SELECT id, status, verdict FROM releases WHERE repo = $1 AND sha = $2', [repo, sha])).rows[0];
+async function releaseRow(
+  repo: string,
+  sha: string,
+): Promise<{ id: string; status: string; verdict: string | null } | undefined> {
+  return (
+    await stack.deps.pool.query('SELECT id, status, verdict FROM releases WHERE repo = $1 AND sha = $2', [repo, sha])
+  ).rows[0];
 }
 
 async function done(repo: string, sha: string): Promise<{ id: string; status: string; verdict: string | null }> {
-  return eventually(async () => {
-    const r = await releaseRow(repo, sha);
-    return r && (r.status === 'done' || r.status === 'failed') ? r : null;
-  }, 90_000, `verdict of ${repo}@${sha}`);
+  return eventually(
+    async () => {
+      const r = await releaseRow(repo, sha);
+      return r && (r.status === 'done' || r.status === 'failed') ? r : null;
+    },
+    90_000,
+    `verdict of ${repo}@${sha}`,
+  );
 }
 
 function build(repo: string, rev = -1): string {
@@ -50,7 +59,11 @@ before(async () => {
   mirror = await startHubMirror({ root: join(work, 'mirror') });
   stack = await startStack({ ...env.cfg, hubUrl: mirror.url }, silentLog, { api: true, workers: true, runner: true });
   await mirror.close();
-  mirror = await startHubMirror({ root: join(work, 'mirror'), port: Number(new URL(mirror.url).port), webhook: { url: `${stack.url}/webhooks/huggingface`, secret: SECRET } });
+  mirror = await startHubMirror({
+    root: join(work, 'mirror'),
+    port: Number(new URL(mirror.url).port),
+    webhook: { url: `${stack.url}/webhooks/huggingface`, secret: SECRET },
+  });
 });
 
 after(async () => {
@@ -70,43 +83,107 @@ describe('webhook to verdict', () => {
     const r = await done(BUGGY, sha);
     assert.equal(r.status, 'done');
     assert.equal(r.verdict, 'critical');
-    const codes = (await stack.deps.pool.query('SELECT code, severity FROM findings WHERE release_id = $1', [r.id])).rows;
-    for (const code of fixtureByRepo(BUGGY).expectedCodes) assert.ok(codes.some((c) => c.code === code), `${code} stored`);
+    const codes = (await stack.deps.pool.query('SELECT code, severity FROM findings WHERE release_id = $1', [r.id]))
+      .rows;
+    for (const code of fixtureByRepo(BUGGY).expectedCodes)
+      assert.ok(
+        codes.some((c) => c.code === code),
+        `${code} stored`,
+      );
     assert.ok(codes.some((c) => c.code === 'EOS_MISMATCH' && c.severity === 'critical'));
 
     const api = await (await fetch(`${stack.url}/v1/models/${BUGGY}/releases/${sha}`)).json();
     assert.equal(api.verdict, 'critical');
-    assert.ok(api.findings.some((f: { code: string; evidence: { terminator?: { token: string } } }) => f.code === 'EOS_MISMATCH' && f.evidence.terminator?.token === '<|eot_id|>'));
-    assert.ok(api.checkRuns.length > 0 && api.checkRuns.every((c: { status: string }) => !['queued', 'running'].includes(c.status)));
+    assert.ok(
+      api.findings.some(
+        (f: { code: string; evidence: { terminator?: { token: string } } }) =>
+          f.code === 'EOS_MISMATCH' && f.evidence.terminator?.token === '<|eot_id|>',
+      ),
+    );
+    assert.ok(
+      api.checkRuns.length > 0 &&
+        api.checkRuns.every((c: { status: string }) => !['queued', 'running'].includes(c.status)),
+    );
     const model = await (await fetch(`${stack.url}/v1/models/${BUGGY}`)).json();
     assert.equal(model.verdict, 'critical');
-    const fp = (await stack.deps.pool.query('SELECT s.tokenizer_fingerprint AS fp FROM releases r JOIN snapshots s ON s.id = r.snapshot_id WHERE r.id = $1', [r.id])).rows[0].fp;
+    const fp = (
+      await stack.deps.pool.query(
+        'SELECT s.tokenizer_fingerprint AS fp FROM releases r JOIN snapshots s ON s.id = r.snapshot_id WHERE r.id = $1',
+        [r.id],
+      )
+    ).rows[0].fp;
     assert.match(fp, /^[0-9a-f]{64}$/, 'the tokenizer fingerprint is stored with the release');
   });
 
   test('the same webhook delivered 5 times more yields one release and one set of findings', async () => {
     const before = (await stack.deps.pool.query('SELECT count(*)::int AS n FROM findings')).rows[0].n;
-    const body = { event: { action: 'create', scope: 'repo' }, repo: { type: 'model', name: BUGGY, id: 'x', private: false, headSha: sha, url: { web: '', api: '' }, owner: { id: 'o' } }, webhook: { id: 'w', version: 3 } };
-    const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(`${stack.url}/webhooks/huggingface`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': SECRET }, body: JSON.stringify(body) })));
-    assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 202, 202]);
+    const body = {
+      event: { action: 'create', scope: 'repo' },
+      repo: {
+        type: 'model',
+        name: BUGGY,
+        id: 'x',
+        private: false,
+        headSha: sha,
+        url: { web: '', api: '' },
+        owner: { id: 'o' },
+      },
+      webhook: { id: 'w', version: 3 },
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        fetch(`${stack.url}/webhooks/huggingface`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-webhook-secret': SECRET },
+          body: JSON.stringify(body),
+        }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [202, 202, 202, 202, 202],
+    );
     const outcomes = await Promise.all(answers.map(async (a) => (await a.json()).outcome));
     assert.deepEqual(outcomes, ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal((await stack.deps.pool.query('SELECT count(*)::int AS n FROM releases WHERE repo = $1', [BUGGY])).rows[0].n, 1);
+    assert.equal(
+      (await stack.deps.pool.query('SELECT count(*)::int AS n FROM releases WHERE repo = $1', [BUGGY])).rows[0].n,
+      1,
+    );
     assert.equal((await stack.deps.pool.query('SELECT count(*)::int AS n FROM findings')).rows[0].n, before);
-    assert.equal((await stack.deps.pool.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE repo = $1', [BUGGY])).rows[0].n, 6);
+    assert.equal(
+      (await stack.deps.pool.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE repo = $1', [BUGGY]))
+        .rows[0].n,
+      6,
+    );
   });
 
   test('wrong or missing secret over HTTP: 401 and nothing stored', async () => {
     const deliveries = (await stack.deps.pool.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n;
-    const variants: Record<string, string>[] = [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', 'x-webhook-secret': 'wrong' }];
+    const variants: Record<string, string>[] = [
+      { 'content-type': 'application/json' },
+      { 'content-type': 'application/json', 'x-webhook-secret': 'wrong' },
+    ];
     for (const headers of variants) {
-      const r = await fetch(`${stack.url}/webhooks/huggingface`, { method: 'POST', headers, body: JSON.stringify({ event: { scope: 'repo', action: 'create' }, repo: { type: 'model', name: 'x/y', headSha: 'f'.repeat(40) } }) });
+      const r = await fetch(`${stack.url}/webhooks/huggingface`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          event: { scope: 'repo', action: 'create' },
+          repo: { type: 'model', name: 'x/y', headSha: 'f'.repeat(40) },
+        }),
+      });
       assert.equal(r.status, 401);
       assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
     }
-    assert.equal((await stack.deps.pool.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n, deliveries);
-    assert.equal((await stack.deps.pool.query(`SELECT count(*)::int AS n FROM releases WHERE repo = 'x/y'`)).rows[0].n, 0);
+    assert.equal(
+      (await stack.deps.pool.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n,
+      deliveries,
+    );
+    assert.equal(
+      (await stack.deps.pool.query(`SELECT count(*)::int AS n FROM releases WHERE repo = 'x/y'`)).rows[0].n,
+      0,
+    );
   });
 
   test('a clean release is ok; its second revision is compared with the first', async () => {
@@ -115,7 +192,12 @@ describe('webhook to verdict', () => {
     const second = await mirror.publish(CLEAN, build(CLEAN, 1));
     assert.notEqual(second.sha, first.sha);
     assert.equal((await done(CLEAN, second.sha)).verdict, 'ok');
-    const prev = (await stack.deps.pool.query('SELECT p.sha FROM releases r JOIN releases p ON p.id = r.previous_release_id WHERE r.sha = $1', [second.sha])).rows[0];
+    const prev = (
+      await stack.deps.pool.query(
+        'SELECT p.sha FROM releases r JOIN releases p ON p.id = r.previous_release_id WHERE r.sha = $1',
+        [second.sha],
+      )
+    ).rows[0];
     assert.equal(prev?.sha, first.sha);
   });
 
@@ -131,7 +213,10 @@ describe('webhook to verdict', () => {
     assert.equal(api.previousSha, r0.sha);
     const codes = api.findings.map((f: { code: string }) => f.code);
     for (const code of fixtureByRepo(FT).expectedCodes) assert.ok(codes.includes(code), `${code} in ${codes}`);
-    const base = await stack.deps.pool.query('SELECT s.repo FROM releases r JOIN snapshots s ON s.id = r.base_snapshot_id WHERE r.repo = $1 AND r.sha = $2', [FT, r1.sha]);
+    const base = await stack.deps.pool.query(
+      'SELECT s.repo FROM releases r JOIN snapshots s ON s.id = r.base_snapshot_id WHERE r.repo = $1 AND r.sha = $2',
+      [FT, r1.sha],
+    );
     assert.equal(base.rows[0]?.repo, CLEAN);
   });
 
@@ -151,7 +236,12 @@ describe('manual scan requests', () => {
     const quiet = await startHubMirror({ root: join(work, 'mirror') });
     const pub = await quiet.publish(repo, build(BUGGY));
     await quiet.close();
-    const post = (headers: Record<string, string>, body: unknown) => fetch(`${stack.url}/v1/scans`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const post = (headers: Record<string, string>, body: unknown) =>
+      fetch(`${stack.url}/v1/scans`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
     assert.equal((await post({}, { repo })).status, 401);
     assert.equal((await post({ authorization: 'Bearer nope' }, { repo })).status, 401);
     const bad = await post({ authorization: `Bearer ${TOKEN}` }, { repo: 'no-slash' });
@@ -163,7 +253,10 @@ describe('manual scan requests', () => {
     const body = await ok.json();
     assert.equal(body.sha, pub.sha);
     assert.equal(body.created, true);
-    assert.equal((await (await post({ authorization: `Bearer ${TOKEN}` }, { repo, revision: pub.sha })).json()).created, false);
+    assert.equal(
+      (await (await post({ authorization: `Bearer ${TOKEN}` }, { repo, revision: pub.sha })).json()).created,
+      false,
+    );
     assert.equal((await done(repo, pub.sha)).verdict, 'critical');
   });
 });
@@ -171,8 +264,16 @@ describe('manual scan requests', () => {
 describe('releases that cannot be read', () => {
   test('a webhook for a repo the Hub does not have ends as a failed release with verdict error, and the workers go on', async () => {
     const sha = '9'.repeat(40);
-    const body = { event: { action: 'create', scope: 'repo' }, repo: { type: 'model', name: 'ghost/missing', id: 'g', private: false, headSha: sha }, webhook: { id: 'w', version: 3 } };
-    const r = await fetch(`${stack.url}/webhooks/huggingface`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': SECRET }, body: JSON.stringify(body) });
+    const body = {
+      event: { action: 'create', scope: 'repo' },
+      repo: { type: 'model', name: 'ghost/missing', id: 'g', private: false, headSha: sha },
+      webhook: { id: 'w', version: 3 },
+    };
+    const r = await fetch(`${stack.url}/webhooks/huggingface`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': SECRET },
+      body: JSON.stringify(body),
+    });
     assert.equal(r.status, 202);
     const rel = await done('ghost/missing', sha);
     assert.equal(rel.status, 'failed');
@@ -193,8 +294,17 @@ describe('nothing accepted is lost', () => {
       const r = await pollAuthors(stack.deps, ['quiet-org']);
       assert.deepEqual(r, { seen: 1, accepted: 1 });
       assert.equal((await done('quiet-org/missed-webhook', pub.sha)).verdict, 'ok');
-      assert.deepEqual(await pollAuthors(stack.deps, ['quiet-org']), { seen: 1, accepted: 0 }, 'a second poll accepts nothing new');
-      const src = (await stack.deps.pool.query('SELECT source FROM releases WHERE repo = $1 AND sha = $2', ['quiet-org/missed-webhook', pub.sha])).rows[0].source;
+      assert.deepEqual(
+        await pollAuthors(stack.deps, ['quiet-org']),
+        { seen: 1, accepted: 0 },
+        'a second poll accepts nothing new',
+      );
+      const src = (
+        await stack.deps.pool.query('SELECT source FROM releases WHERE repo = $1 AND sha = $2', [
+          'quiet-org/missed-webhook',
+          pub.sha,
+        ])
+      ).rows[0].source;
       assert.equal(src, 'poller');
     } finally {
       await quiet.close();

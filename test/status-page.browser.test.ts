@@ -44,7 +44,22 @@ test('a critical model page shows the verdict, findings with evidence, and never
   const [run] = await createCheckRuns(pool, release.id, [{ id: 'eos-vs-template', queue: 'checks' }]);
   const evil = '<img src=x onerror="window.__pwned=1">';
   await withTransaction(pool, async (c) => {
-    await storeResult(c, run, { check: 'eos-vs-template', status: 'findings', durationMs: 1, findings: [{ code: 'EOS_MISMATCH', severity: 'critical', check: 'eos-vs-template', title: `Assistant turns end with ${evil}`, detail: 'not an EOS', evidence: { terminator: { token: evil, id: 128009 } }, files: ['tokenizer_config.json'] }] });
+    await storeResult(c, run, {
+      check: 'eos-vs-template',
+      status: 'findings',
+      durationMs: 1,
+      findings: [
+        {
+          code: 'EOS_MISMATCH',
+          severity: 'critical',
+          check: 'eos-vs-template',
+          title: `Assistant turns end with ${evil}`,
+          detail: 'not an EOS',
+          evidence: { terminator: { token: evil, id: 128009 } },
+          files: ['tokenizer_config.json'],
+        },
+      ],
+    });
     await finishRelease(c, release.id, 'critical');
   });
   const page = await browser.newPage();
@@ -59,7 +74,10 @@ test('a critical model page shows the verdict, findings with evidence, and never
     assert.match(await finding.locator('pre').innerText(), /"id": 128009/);
     assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
     assert.equal(await page.locator('img').count(), 0);
-    await page.screenshot({ path: `${process.env.HUBWATCH_SCREENSHOT_DIR ?? '/tmp'}/hubwatch-status-page.png`, fullPage: true });
+    await page.screenshot({
+      path: `${process.env.HUBWATCH_SCREENSHOT_DIR ?? '/tmp'}/hubwatch-status-page.png`,
+      fullPage: true,
+    });
   } finally {
     await page.close();
   }

@@ -12,7 +12,12 @@ import type { CheckJob } from '../lib/queues.ts';
  * A check that fails is recorded as status `error` by the check runner itself; what is retried here is
  * infrastructure trouble (database down, snapshot not yet visible).
  */
-export function startCheckWorker(deps: PipelineDeps, queue: typeof QUEUE.checks | typeof QUEUE.tensor, env: CheckEnv = {}, concurrency = deps.cfg.workerConcurrency): Worker<CheckJob> {
+export function startCheckWorker(
+  deps: PipelineDeps,
+  queue: typeof QUEUE.checks | typeof QUEUE.tensor,
+  env: CheckEnv = {},
+  concurrency = deps.cfg.workerConcurrency,
+): Worker<CheckJob> {
   const w = new Worker<CheckJob>(
     queue,
     async (job: Job<CheckJob>) => {
@@ -25,7 +30,12 @@ export function startCheckWorker(deps: PipelineDeps, queue: typeof QUEUE.checks 
         await failCheckRun({ ...deps, log }, job.data.checkRunId, `check could not run: ${(e as Error).message}`);
       }
     },
-    { connection: redisConnection(deps.cfg.redisUrl), prefix: deps.cfg.queuePrefix, concurrency, lockDuration: 120_000 },
+    {
+      connection: redisConnection(deps.cfg.redisUrl),
+      prefix: deps.cfg.queuePrefix,
+      concurrency,
+      lockDuration: 120_000,
+    },
   );
   w.on('error', (e) => deps.log.error({ err: e, queue }, 'worker error'));
   w.on('failed', (job, e) => deps.log.warn({ err: e, queue, jobId: job?.id }, 'check job failed'));

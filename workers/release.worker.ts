@@ -31,7 +31,11 @@ export function startReleaseWorker(deps: PipelineDeps): Worker<ReleaseJob> {
         throw e;
       }
     },
-    { connection: redisConnection(deps.cfg.redisUrl), prefix: deps.cfg.queuePrefix, concurrency: deps.cfg.workerConcurrency },
+    {
+      connection: redisConnection(deps.cfg.redisUrl),
+      prefix: deps.cfg.queuePrefix,
+      concurrency: deps.cfg.workerConcurrency,
+    },
   );
   w.on('error', (e) => deps.log.error({ err: e, queue: QUEUE.release }, 'worker error'));
   return w;

@@ -5,7 +5,10 @@ import { tableFinding, type EvidenceRow } from './evidence.ts';
 const ACTIVATION_KEYS = ['hidden_act', 'hidden_activation', 'mlp_hidden_act'];
 
 function present(c: ModelConfig): { key: string; value: string }[] {
-  return ACTIVATION_KEYS.filter((k) => typeof c.text[k] === 'string').map((k) => ({ key: k, value: c.text[k] as string }));
+  return ACTIVATION_KEYS.filter((k) => typeof c.text[k] === 'string').map((k) => ({
+    key: k,
+    value: c.text[k] as string,
+  }));
 }
 
 /** Family rule: every activation key the config carries must name the family's activation. */
@@ -17,9 +20,20 @@ function familyFinding(c: ModelConfig): FindingInput | null {
   const wrong = keys.filter((p) => !allowed.includes(p.value));
   if (!wrong.length) return null;
   const anyRight = keys.some((p) => allowed.includes(p.value));
-  const table: EvidenceRow[] = keys.map((p) => ({ field: keyPath(c, p.key), value: p.value, expected: allowed, source: fam.activations.source }));
+  const table: EvidenceRow[] = keys.map((p) => ({
+    field: keyPath(c, p.key),
+    value: p.value,
+    expected: allowed,
+    source: fam.activations.source,
+  }));
   for (const k of fam.activationKeys.filter((k) => !(k in c.text))) {
-    table.push({ field: keyPath(c, k), value: null, expected: allowed, source: fam.activations.source, note: 'absent' });
+    table.push({
+      field: keyPath(c, k),
+      value: null,
+      expected: allowed,
+      source: fam.activations.source,
+      note: 'absent',
+    });
   }
   const w = wrong[0];
   return tableFinding({
@@ -43,24 +57,39 @@ function genericFindings(c: ModelConfig): FindingInput[] {
   const act = p.find((x) => x.key === 'hidden_act');
   const mlp = p.find((x) => x.key === 'mlp_hidden_act');
   if (mlp && !act) {
-    out.push(tableFinding({
-      code: 'ACT_MISMATCH', severity: 'info', files: ['config.json'],
-      title: `Activation stored only under mlp_hidden_act (${show(mlp.value)})`,
-      detail: 'Tools that read hidden_act fall back to their default (usually silu) and build the wrong MLP (Nemotron-H, bug-catalog #6).',
-      table: [
-        { field: keyPath(c, 'mlp_hidden_act'), value: mlp.value, source: 'config.json' },
-        { field: keyPath(c, 'hidden_act'), value: null, expected: mlp.value, source: 'Megatron-Bridge note on Nemotron-H configs (readers of hidden_act fall back to silu)' },
-      ],
-    }));
+    out.push(
+      tableFinding({
+        code: 'ACT_MISMATCH',
+        severity: 'info',
+        files: ['config.json'],
+        title: `Activation stored only under mlp_hidden_act (${show(mlp.value)})`,
+        detail:
+          'Tools that read hidden_act fall back to their default (usually silu) and build the wrong MLP (Nemotron-H, bug-catalog #6).',
+        table: [
+          { field: keyPath(c, 'mlp_hidden_act'), value: mlp.value, source: 'config.json' },
+          {
+            field: keyPath(c, 'hidden_act'),
+            value: null,
+            expected: mlp.value,
+            source: 'Megatron-Bridge note on Nemotron-H configs (readers of hidden_act fall back to silu)',
+          },
+        ],
+      }),
+    );
   }
   const distinct = new Set(p.filter((x) => x.key !== 'mlp_hidden_act').map((x) => x.value));
   if (!c.family && distinct.size > 1) {
-    out.push(tableFinding({
-      code: 'ACT_MISMATCH', severity: 'warning', files: ['config.json'],
-      title: `Activation keys disagree: ${p.map((x) => `${x.key} = ${show(x.value)}`).join(', ')}`,
-      detail: 'Different readers pick different keys, so the model computes different activations depending on the runtime.',
-      table: p.map((x) => ({ field: keyPath(c, x.key), value: x.value, source: 'config.json' })),
-    }));
+    out.push(
+      tableFinding({
+        code: 'ACT_MISMATCH',
+        severity: 'warning',
+        files: ['config.json'],
+        title: `Activation keys disagree: ${p.map((x) => `${x.key} = ${show(x.value)}`).join(', ')}`,
+        detail:
+          'Different readers pick different keys, so the model computes different activations depending on the runtime.',
+        table: p.map((x) => ({ field: keyPath(c, x.key), value: x.value, source: 'config.json' })),
+      }),
+    );
   }
   return out;
 }

@@ -10,7 +10,8 @@ import { tableFinding, worst } from './evidence.ts';
  */
 export function declaredBaseModels(snap: Pick<Snapshot, 'cardData' | 'repo'>): string[] {
   const b = snap.cardData?.base_model;
-  const list = typeof b === 'string' ? [b] : Array.isArray(b) ? b.filter((x): x is string => typeof x === 'string') : [];
+  const list =
+    typeof b === 'string' ? [b] : Array.isArray(b) ? b.filter((x): x is string => typeof x === 'string') : [];
   return [...new Set(list.map((s) => s.trim()).filter((s) => s && s !== snap.repo))];
 }
 
@@ -21,7 +22,8 @@ function comparableWeights(release: Snapshot, base: Snapshot, raw: Record<string
   if (release.files.some((f) => f.path === 'adapter_config.json')) return 'the release is an adapter';
   if (raw.quantization_config) return 'the release is quantized';
   if (!release.safetensors || !base.safetensors) return 'one side has no safetensors weights';
-  if (!Object.keys(release.safetensors.tensors).length || !Object.keys(base.safetensors.tensors).length) return 'one side has no readable tensors';
+  if (!Object.keys(release.safetensors.tensors).length || !Object.keys(base.safetensors.tensors).length)
+    return 'one side has no readable tensors';
   return null;
 }
 
@@ -38,7 +40,12 @@ export const baseModelDiff: Check = {
   run({ release, base }) {
     const declared = declaredBaseModels(release);
     if (!base) {
-      return { status: 'skipped', reason: declared.length ? `base model ${declared.join(', ')} declared but not available to compare` : 'no base_model declared in the model card' };
+      return {
+        status: 'skipped',
+        reason: declared.length
+          ? `base model ${declared.join(', ')} declared but not available to compare`
+          : 'no base_model declared in the model card',
+      };
     }
     const ours = readModelConfig(release);
     if ('skip' in ours) return { status: 'skipped', reason: ours.skip };
@@ -55,15 +62,24 @@ export const baseModelDiff: Check = {
     const top = changes.find((ch) => changeSeverity(ch, 'base') === severity);
     return {
       status: 'findings',
-      findings: [tableFinding({
-        code: 'BASE_MODEL_MISMATCH', severity, files: ['config.json'],
-        title: top
-          ? `Differs from base ${base.repo}: ${top.key} ${JSON.stringify(top.ours ?? null)} (base ${JSON.stringify(top.theirs ?? null)})${changes.length > 1 ? ` and ${changes.length - 1} more` : ''}`
-          : `Tensor inventory differs from base ${base.repo}`,
-        detail: 'A fine-tune runs the base model\'s architecture with new weights: a changed activation, norm eps, softcap or attention scale silently computes a different function than the weights were trained for. Structural changes mean the declared base_model is wrong.',
-        table: [...changeRows(changes, 'base'), ...(tensors ? tensorRows(tensors, 'base') : [])],
-        extra: { base: { repo: base.repo, sha: base.sha }, declared, ...(tensors ? { tensors: tensorExtra(tensors) } : { tensors: `not compared: ${why}` }) },
-      })],
+      findings: [
+        tableFinding({
+          code: 'BASE_MODEL_MISMATCH',
+          severity,
+          files: ['config.json'],
+          title: top
+            ? `Differs from base ${base.repo}: ${top.key} ${JSON.stringify(top.ours ?? null)} (base ${JSON.stringify(top.theirs ?? null)})${changes.length > 1 ? ` and ${changes.length - 1} more` : ''}`
+            : `Tensor inventory differs from base ${base.repo}`,
+          detail:
+            "A fine-tune runs the base model's architecture with new weights: a changed activation, norm eps, softcap or attention scale silently computes a different function than the weights were trained for. Structural changes mean the declared base_model is wrong.",
+          table: [...changeRows(changes, 'base'), ...(tensors ? tensorRows(tensors, 'base') : [])],
+          extra: {
+            base: { repo: base.repo, sha: base.sha },
+            declared,
+            ...(tensors ? { tensors: tensorExtra(tensors) } : { tensors: `not compared: ${why}` }),
+          },
+        }),
+      ],
     };
   },
 };

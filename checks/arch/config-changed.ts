@@ -27,17 +27,36 @@ export const configChanged: Check = {
     if (!previous) return { status: 'skipped', reason: 'no previous checked revision of this repo' };
     const ours = readModelConfig(release);
     const theirs = readModelConfig(previous);
-    if ('skip' in ours && 'skip' in theirs) return { status: 'skipped', reason: `${ours.skip}; previous revision: ${theirs.skip}` };
+    if ('skip' in ours && 'skip' in theirs)
+      return { status: 'skipped', reason: `${ours.skip}; previous revision: ${theirs.skip}` };
     const meta = { previous: { repo: previous.repo, sha: previous.sha } };
     if ('skip' in ours || 'skip' in theirs) {
       const removed = 'skip' in ours;
-      return { status: 'findings', findings: [tableFinding({
-        code: 'CONFIG_CHANGED', severity: removed ? 'warning' : 'info', files: ['config.json'],
-        title: removed ? 'config.json is no longer usable since the previous revision' : 'config.json added since the previous revision',
-        detail: removed ? `Loaders need config.json: ${'skip' in ours ? ours.skip : ''}` : 'The previous revision had no usable config.json.',
-        table: [{ field: 'config.json', value: removed ? null : 'present', previous: removed ? 'present' : null, source: 'release files' }],
-        extra: meta,
-      })] };
+      return {
+        status: 'findings',
+        findings: [
+          tableFinding({
+            code: 'CONFIG_CHANGED',
+            severity: removed ? 'warning' : 'info',
+            files: ['config.json'],
+            title: removed
+              ? 'config.json is no longer usable since the previous revision'
+              : 'config.json added since the previous revision',
+            detail: removed
+              ? `Loaders need config.json: ${'skip' in ours ? ours.skip : ''}`
+              : 'The previous revision had no usable config.json.',
+            table: [
+              {
+                field: 'config.json',
+                value: removed ? null : 'present',
+                previous: removed ? 'present' : null,
+                source: 'release files',
+              },
+            ],
+            extra: meta,
+          }),
+        ],
+      };
     }
     const changes = diffConfigs(ours.config.raw, theirs.config.raw);
     const tensors = tensorDiffOf(release, previous);
@@ -48,15 +67,20 @@ export const configChanged: Check = {
     const top = changes.find((ch) => changeSeverity(ch, 'previous') === severity) ?? changes[0];
     return {
       status: 'findings',
-      findings: [tableFinding({
-        code: 'CONFIG_CHANGED', severity, files: ['config.json'],
-        title: top
-          ? `Changed since ${previous.sha.slice(0, 12)}: ${top.key} ${JSON.stringify(top.theirs ?? null)} → ${JSON.stringify(top.ours ?? null)}${changes.length > 1 ? ` and ${changes.length - 1} more` : ''}`
-          : `Tensor inventory changed since ${previous.sha.slice(0, 12)}`,
-        detail: 'Copies converted or cached from the previous revision (GGUF, MLX, quantized uploads, fine-tunes) still carry the old values; sensitive changes need them redone.',
-        table: [...changeRows(changes, 'previous'), ...(tensors ? tensorRows(tensors, 'previous') : [])],
-        extra: { ...meta, ...(tensors ? { tensors: tensorExtra(tensors) } : {}) },
-      })],
+      findings: [
+        tableFinding({
+          code: 'CONFIG_CHANGED',
+          severity,
+          files: ['config.json'],
+          title: top
+            ? `Changed since ${previous.sha.slice(0, 12)}: ${top.key} ${JSON.stringify(top.theirs ?? null)} → ${JSON.stringify(top.ours ?? null)}${changes.length > 1 ? ` and ${changes.length - 1} more` : ''}`
+            : `Tensor inventory changed since ${previous.sha.slice(0, 12)}`,
+          detail:
+            'Copies converted or cached from the previous revision (GGUF, MLX, quantized uploads, fine-tunes) still carry the old values; sensitive changes need them redone.',
+          table: [...changeRows(changes, 'previous'), ...(tensors ? tensorRows(tensors, 'previous') : [])],
+          extra: { ...meta, ...(tensors ? { tensors: tensorExtra(tensors) } : {}) },
+        }),
+      ],
     };
   },
 };

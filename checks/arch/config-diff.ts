@@ -17,7 +17,11 @@ const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && 
 /** JSON with sorted object keys, so that key order never counts as a change. */
 export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isObj(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  if (isObj(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v ?? null);
 }
 
@@ -60,8 +64,10 @@ function agreesWithReference(raw: Json, key: string, value: unknown): boolean | 
   const leaf = key.slice(key.lastIndexOf('.') + 1);
   const fam = c.family;
   if (!fam) return null;
-  if (fam.activationKeys.includes(leaf) || leaf === 'hidden_act') return typeof value === 'string' ? fam.activations.value.includes(value) : null;
-  if (fam.normEps && leaf === fam.normEps.key) return typeof value === 'number' ? fam.normEps.value.includes(value) : null;
+  if (fam.activationKeys.includes(leaf) || leaf === 'hidden_act')
+    return typeof value === 'string' ? fam.activations.value.includes(value) : null;
+  if (fam.normEps && leaf === fam.normEps.key)
+    return typeof value === 'number' ? fam.normEps.value.includes(value) : null;
   if (fam.softcaps && leaf in fam.softcaps.value) return value === fam.softcaps.value[leaf];
   const want = variantOf(c)?.expect[leaf];
   return want === undefined ? null : value === want;
@@ -109,5 +115,9 @@ export function diffTensors(ours: SafetensorsInventory, theirs: SafetensorsInven
 
 /** Embedding and LM-head row counts change when a fine-tune adds tokens: expected, not structural. */
 export function isVocabResize(r: TensorDiff['reshaped'][number]): boolean {
-  return /(embed_tokens|lm_head|wte|word_embeddings)\.weight$/.test(r.name) && r.ours.length === 2 && r.ours[1] === r.theirs[1];
+  return (
+    /(embed_tokens|lm_head|wte|word_embeddings)\.weight$/.test(r.name) &&
+    r.ours.length === 2 &&
+    r.ours[1] === r.theirs[1]
+  );
 }

@@ -12,7 +12,13 @@ function dropoutRows(c: ModelConfig): EvidenceRow[] {
       const v = num(o, k);
       if (v === null || v <= 0 || seen.has(k)) continue;
       seen.add(k);
-      rows.push({ field: o === c.text ? keyPath(c, k) : k, value: v, expected: 0, source: 'released checkpoints set dropout to 0; transformers applies it whenever the model is in train mode (fine-tuning)' });
+      rows.push({
+        field: o === c.text ? keyPath(c, k) : k,
+        value: v,
+        expected: 0,
+        source:
+          'released checkpoints set dropout to 0; transformers applies it whenever the model is in train mode (fine-tuning)',
+      });
     }
   }
   return rows;
@@ -43,20 +49,30 @@ export const configHparams: Check = {
     const eps = epsRows(c);
     const findings = [];
     if (drop.length) {
-      findings.push(tableFinding({
-        code: 'CONFIG_HPARAM_MISMATCH', severity: 'warning', files: ['config.json'],
-        title: `Dropout left on in the release: ${drop.map((d) => `${d.field} = ${d.value}`).join(', ')}`,
-        detail: 'Inference is unaffected (eval mode), but anyone fine-tuning this checkpoint trains with dropout the publisher probably did not intend.',
-        table: drop,
-      }));
+      findings.push(
+        tableFinding({
+          code: 'CONFIG_HPARAM_MISMATCH',
+          severity: 'warning',
+          files: ['config.json'],
+          title: `Dropout left on in the release: ${drop.map((d) => `${d.field} = ${d.value}`).join(', ')}`,
+          detail:
+            'Inference is unaffected (eval mode), but anyone fine-tuning this checkpoint trains with dropout the publisher probably did not intend.',
+          table: drop,
+        }),
+      );
     }
     if (eps.length) {
-      findings.push(tableFinding({
-        code: 'CONFIG_HPARAM_MISMATCH', severity: 'warning', files: ['config.json'],
-        title: `${eps[0].field} is ${eps[0].value}, off the ${c.modelType} family (${(eps[0].expected as number[]).join(' or ')})`,
-        detail: 'The norm epsilon is baked into training; a different value shifts every normalised activation, which matters most for small norms and low precision.',
-        table: eps,
-      }));
+      findings.push(
+        tableFinding({
+          code: 'CONFIG_HPARAM_MISMATCH',
+          severity: 'warning',
+          files: ['config.json'],
+          title: `${eps[0].field} is ${eps[0].value}, off the ${c.modelType} family (${(eps[0].expected as number[]).join(' or ')})`,
+          detail:
+            'The norm epsilon is baked into training; a different value shifts every normalised activation, which matters most for small norms and low precision.',
+          table: eps,
+        }),
+      );
     }
     return { status: 'findings', findings };
   },

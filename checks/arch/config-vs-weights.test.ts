@@ -11,11 +11,23 @@ import type { CheckRunResult, Snapshot, TensorInfo } from '../types.ts';
 import { configVsWeights } from './config-vs-weights.ts';
 import { dimsOfConfig, llamaTensors, snapshotOf } from './snapshot-fixture.ts';
 
-const LLAMA = { model_type: 'llama', hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 128, vocab_size: 1000, num_hidden_layers: 3, hidden_act: 'silu', tie_word_embeddings: false, torch_dtype: 'bfloat16' };
+const LLAMA = {
+  model_type: 'llama',
+  hidden_size: 64,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  intermediate_size: 128,
+  vocab_size: 1000,
+  num_hidden_layers: 3,
+  hidden_act: 'silu',
+  tie_word_embeddings: false,
+  torch_dtype: 'bfloat16',
+};
 
 const run = (snap: Snapshot): Promise<CheckRunResult> => runCheck(configVsWeights, { release: snap });
 const codes = (r: CheckRunResult): string[] => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
-const withTensors = (config: Record<string, unknown>, tensors: TensorInfo[]): Snapshot => snapshotOf({ config, tensors });
+const withTensors = (config: Record<string, unknown>, tensors: TensorInfo[]): Snapshot =>
+  snapshotOf({ config, tensors });
 
 describe('config-vs-weights (in-memory headers)', () => {
   it('passes when every shape agrees, sharded or not', async () => {
@@ -56,7 +68,9 @@ describe('config-vs-weights (in-memory headers)', () => {
     assert.ok(fields.includes('model.embed_tokens.weight'));
     assert.ok(fields.includes('lm_head.weight'));
     assert.ok(fields.some((f) => f.endsWith('mlp.down_proj.weight')));
-    const layers = (r.findings[0].evidence.table as { field: string; note?: string }[]).find((row) => row.field.startsWith('decoder layers'));
+    const layers = (r.findings[0].evidence.table as { field: string; note?: string }[]).find((row) =>
+      row.field.startsWith('decoder layers'),
+    );
     assert.match(layers?.note ?? '', /missing layer indices: 1/);
   });
 
@@ -70,23 +84,62 @@ describe('config-vs-weights (in-memory headers)', () => {
     assert.deepEqual(codes(noHead), ['critical:TIED_EMBEDDINGS_MISMATCH']);
     const tied = await run(withTensors({ ...LLAMA, tie_word_embeddings: true }, llamaTensors(dimsOfConfig(LLAMA))));
     assert.deepEqual(codes(tied), ['warning:TIED_EMBEDDINGS_MISMATCH']);
-    assert.equal((await run(withTensors({ ...LLAMA, tie_word_embeddings: true }, llamaTensors(dimsOfConfig(LLAMA), { lmHead: false })))).status, 'passed');
+    assert.equal(
+      (
+        await run(
+          withTensors({ ...LLAMA, tie_word_embeddings: true }, llamaTensors(dimsOfConfig(LLAMA), { lmHead: false })),
+        )
+      ).status,
+      'passed',
+    );
   });
 
   it('uses the family default when tie_word_embeddings is absent (gemma ties)', async () => {
-    const gemma = { model_type: 'gemma', hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 4, head_dim: 16, intermediate_size: 128, vocab_size: 1000, num_hidden_layers: 2, hidden_activation: 'gelu_pytorch_tanh', torch_dtype: 'bfloat16' };
-    assert.equal((await run(withTensors(gemma, llamaTensors(dimsOfConfig(gemma), { lmHead: false })))).status, 'passed');
+    const gemma = {
+      model_type: 'gemma',
+      hidden_size: 64,
+      num_attention_heads: 4,
+      num_key_value_heads: 4,
+      head_dim: 16,
+      intermediate_size: 128,
+      vocab_size: 1000,
+      num_hidden_layers: 2,
+      hidden_activation: 'gelu_pytorch_tanh',
+      torch_dtype: 'bfloat16',
+    };
+    assert.equal(
+      (await run(withTensors(gemma, llamaTensors(dimsOfConfig(gemma), { lmHead: false })))).status,
+      'passed',
+    );
   });
 
   it('flags a declared dtype the stored weights do not have', async () => {
     const r = await run(withTensors({ ...LLAMA, torch_dtype: 'float16' }, llamaTensors(dimsOfConfig(LLAMA))));
     assert.deepEqual(codes(r), ['warning:DTYPE_MISMATCH']);
     assert.match(r.findings[0].detail, /overflow/);
-    assert.equal((await run(withTensors({ ...LLAMA, torch_dtype: 'float16' }, llamaTensors(dimsOfConfig(LLAMA), { dtype: 'F16' })))).status, 'passed');
+    assert.equal(
+      (
+        await run(
+          withTensors({ ...LLAMA, torch_dtype: 'float16' }, llamaTensors(dimsOfConfig(LLAMA), { dtype: 'F16' })),
+        )
+      ).status,
+      'passed',
+    );
   });
 
   it('flags gated MLP tensors in a family whose MLP is plain (Nemotron relu2)', async () => {
-    const nemo = { model_type: 'nemotron', hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 128, vocab_size: 1000, num_hidden_layers: 2, hidden_act: 'relu2', norm_eps: 1e-5, torch_dtype: 'bfloat16' };
+    const nemo = {
+      model_type: 'nemotron',
+      hidden_size: 64,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      intermediate_size: 128,
+      vocab_size: 1000,
+      num_hidden_layers: 2,
+      hidden_act: 'relu2',
+      norm_eps: 1e-5,
+      torch_dtype: 'bfloat16',
+    };
     const bad = await run(withTensors(nemo, llamaTensors(dimsOfConfig(nemo), { mlp: 'gated' })));
     assert.deepEqual(codes(bad), ['critical:ACT_MISMATCH']);
     assert.equal((await run(withTensors(nemo, llamaTensors(dimsOfConfig(nemo), { mlp: 'plain' })))).status, 'passed');
@@ -100,9 +153,15 @@ describe('config-vs-weights (in-memory headers)', () => {
   });
 
   it('ignores packed quantized weights and non-standard attention (MLA)', async () => {
-    const packed = llamaTensors(dimsOfConfig(LLAMA)).map((t) => (t.name.includes('layers') && t.shape.length === 2 ? { ...t, dtype: 'U8', shape: [t.shape[0] * t.shape[1] / 2, 1] } : t));
+    const packed = llamaTensors(dimsOfConfig(LLAMA)).map((t) =>
+      t.name.includes('layers') && t.shape.length === 2
+        ? { ...t, dtype: 'U8', shape: [(t.shape[0] * t.shape[1]) / 2, 1] }
+        : t,
+    );
     assert.equal((await run(withTensors(LLAMA, packed))).status, 'passed');
-    const mla = await run(withTensors({ ...LLAMA, head_dim: 32, kv_lora_rank: 512 }, llamaTensors(dimsOfConfig(LLAMA))));
+    const mla = await run(
+      withTensors({ ...LLAMA, head_dim: 32, kv_lora_rank: 512 }, llamaTensors(dimsOfConfig(LLAMA))),
+    );
     assert.equal(mla.status, 'passed');
   });
 
@@ -110,7 +169,13 @@ describe('config-vs-weights (in-memory headers)', () => {
     const text = { ...LLAMA, model_type: 'llama' };
     const tensors = [
       ...llamaTensors(dimsOfConfig(text), { prefix: 'language_model.model.' }),
-      { name: 'vision_tower.encoder.layers.0.self_attn.q_proj.weight', dtype: 'BF16', shape: [7, 7], file: 'model.safetensors', dataOffsets: [0, 0] as [number, number] },
+      {
+        name: 'vision_tower.encoder.layers.0.self_attn.q_proj.weight',
+        dtype: 'BF16',
+        shape: [7, 7],
+        file: 'model.safetensors',
+        dataOffsets: [0, 0] as [number, number],
+      },
     ];
     const r = await run(withTensors({ model_type: 'llava', text_config: text, torch_dtype: 'bfloat16' }, tensors));
     assert.equal(r.status, 'passed');
@@ -120,7 +185,8 @@ describe('config-vs-weights (in-memory headers)', () => {
 describe('config-vs-weights (tiny model on disk, real headers)', () => {
   const root = mkdtempSync(join(tmpdir(), 'hw-arch-'));
   after(() => rmSync(root, { recursive: true, force: true }));
-  const snap = (dir: string): Promise<Snapshot> => buildSnapshot(new LocalFolderSource(dir), { repo: 'local/tiny', sha: 'b'.repeat(40) }, { maxFileBytes: 4_000_000 });
+  const snap = (dir: string): Promise<Snapshot> =>
+    buildSnapshot(new LocalFolderSource(dir), { repo: 'local/tiny', sha: 'b'.repeat(40) }, { maxFileBytes: 4_000_000 });
 
   it('passes on sharded weights and flags a config edited after the weights were written', async () => {
     const dir = join(root, 'sharded');

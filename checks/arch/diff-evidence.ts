@@ -23,7 +23,8 @@ export function changeSeverity(ch: ConfigChange, against: Against): Severity {
 }
 
 function referenceNote(ch: ConfigChange, against: Against): string {
-  if (ch.reference === 'ours') return `this release matches the family reference; the ${against} does not${against === 'previous' ? ' (a fix: re-convert copies made from earlier revisions)' : ''}`;
+  if (ch.reference === 'ours')
+    return `this release matches the family reference; the ${against} does not${against === 'previous' ? ' (a fix: re-convert copies made from earlier revisions)' : ''}`;
   if (ch.reference === 'theirs') return `the ${against} matches the family reference; this release does not`;
   return '';
 }
@@ -35,7 +36,9 @@ export function changeRows(changes: ConfigChange[], against: Against): EvidenceR
     value: ch.ours ?? null,
     [against]: ch.theirs ?? null,
     source: SENSITIVITY_SOURCE,
-    note: [`${ch.sensitivity} sensitivity`, `${changeSeverity(ch, against)}`, referenceNote(ch, against)].filter(Boolean).join('; '),
+    note: [`${ch.sensitivity} sensitivity`, `${changeSeverity(ch, against)}`, referenceNote(ch, against)]
+      .filter(Boolean)
+      .join('; '),
   }));
 }
 
@@ -47,18 +50,53 @@ export function structural(d: TensorDiff): boolean {
 /** Evidence rows for the tensor inventory diff (reshaped tensors listed, added/removed counted). */
 export function tensorRows(d: TensorDiff, against: Against): EvidenceRow[] {
   const rows: EvidenceRow[] = d.reshaped.slice(0, 20).map((r) => ({
-    field: r.name, value: r.ours, [against]: r.theirs, source: 'safetensors headers', note: isVocabResize(r) ? 'vocabulary resize' : 'reshaped',
+    field: r.name,
+    value: r.ours,
+    [against]: r.theirs,
+    source: 'safetensors headers',
+    note: isVocabResize(r) ? 'vocabulary resize' : 'reshaped',
   }));
-  if (d.added.length) rows.push({ field: 'tensors added', value: d.added.length, [against]: 0, source: 'safetensors headers', note: d.added.slice(0, 5).join(', ') });
-  if (d.removed.length) rows.push({ field: 'tensors removed', value: 0, [against]: d.removed.length, source: 'safetensors headers', note: d.removed.slice(0, 5).join(', ') });
-  if (d.retyped.length) rows.push({ field: 'tensors stored in another dtype', value: d.retyped.length, source: 'safetensors headers', note: d.retyped.slice(0, 3).map((r) => `${r.name}: ${r.theirs} → ${r.ours}`).join(', ') });
+  if (d.added.length)
+    rows.push({
+      field: 'tensors added',
+      value: d.added.length,
+      [against]: 0,
+      source: 'safetensors headers',
+      note: d.added.slice(0, 5).join(', '),
+    });
+  if (d.removed.length)
+    rows.push({
+      field: 'tensors removed',
+      value: 0,
+      [against]: d.removed.length,
+      source: 'safetensors headers',
+      note: d.removed.slice(0, 5).join(', '),
+    });
+  if (d.retyped.length)
+    rows.push({
+      field: 'tensors stored in another dtype',
+      value: d.retyped.length,
+      source: 'safetensors headers',
+      note: d.retyped
+        .slice(0, 3)
+        .map((r) => `${r.name}: ${r.theirs} → ${r.ours}`)
+        .join(', '),
+    });
   return rows;
 }
 
 /** The tensor diff, capped for storage. */
 export function tensorExtra(d: TensorDiff): Record<string, unknown> {
   return {
-    added: d.added.slice(0, 50), removed: d.removed.slice(0, 50), reshaped: d.reshaped.slice(0, 50), retyped: d.retyped.slice(0, 50),
-    counts: { added: d.added.length, removed: d.removed.length, reshaped: d.reshaped.length, retyped: d.retyped.length },
+    added: d.added.slice(0, 50),
+    removed: d.removed.slice(0, 50),
+    reshaped: d.reshaped.slice(0, 50),
+    retyped: d.retyped.slice(0, 50),
+    counts: {
+      added: d.added.length,
+      removed: d.removed.length,
+      reshaped: d.reshaped.length,
+      retyped: d.retyped.length,
+    },
   };
 }

@@ -29,7 +29,9 @@ export function orNull(v: unknown): unknown {
 }
 
 /** A finding whose evidence is a table (plus any extra structured evidence). */
-export function tableFinding(f: Omit<FindingInput, 'evidence'> & { table: EvidenceRow[]; extra?: Record<string, unknown> }): FindingInput {
+export function tableFinding(
+  f: Omit<FindingInput, 'evidence'> & { table: EvidenceRow[]; extra?: Record<string, unknown> },
+): FindingInput {
   const { table, extra, ...rest } = f;
   const rows = table.map((r) => ({ ...r, value: orNull(r.value) }));
   return { ...rest, evidence: { table: rows, ...(extra ?? {}) } };

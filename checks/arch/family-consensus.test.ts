@@ -6,15 +6,29 @@ import { familyConsensus } from './family-consensus.ts';
 import { familyStatsFrom } from './family-stats.ts';
 import { snapshotOf } from './snapshot-fixture.ts';
 
-const QWEN = { model_type: 'qwen2', hidden_size: 3584, num_hidden_layers: 28, hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000.0, max_position_embeddings: 32768 };
-const many = (n: number, patch: Record<string, unknown> = {}): Record<string, unknown>[] => Array.from({ length: n }, () => ({ ...QWEN, ...patch }));
+const QWEN = {
+  model_type: 'qwen2',
+  hidden_size: 3584,
+  num_hidden_layers: 28,
+  hidden_act: 'silu',
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  max_position_embeddings: 32768,
+};
+const many = (n: number, patch: Record<string, unknown> = {}): Record<string, unknown>[] =>
+  Array.from({ length: n }, () => ({ ...QWEN, ...patch }));
 
-const run = (config: Record<string, unknown>, family: FamilyStats | null): Promise<CheckRunResult> => runCheck(familyConsensus, { release: snapshotOf({ config }), family });
+const run = (config: Record<string, unknown>, family: FamilyStats | null): Promise<CheckRunResult> =>
+  runCheck(familyConsensus, { release: snapshotOf({ config }), family });
 const codes = (r: CheckRunResult): string[] => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
 
 describe('familyStatsFrom', () => {
   it('counts tracked values, absent keys as their family default or null, per size too', () => {
-    const stats = familyStatsFrom('qwen2', [...many(3), { ...QWEN, hidden_size: 896, num_hidden_layers: 24, rope_scaling: { type: 'yarn', factor: 4.0 } }, { model_type: 'qwen2' }]);
+    const stats = familyStatsFrom('qwen2', [
+      ...many(3),
+      { ...QWEN, hidden_size: 896, num_hidden_layers: 24, rope_scaling: { type: 'yarn', factor: 4.0 } },
+      { model_type: 'qwen2' },
+    ]);
     assert.equal(stats.releases, 5);
     assert.deepEqual(stats.values.rms_norm_eps, { '0.000001': 4, null: 1 });
     assert.deepEqual(stats.values.hidden_act, { '"silu"': 5 }, 'absent hidden_act counts as the qwen2 default');
@@ -39,8 +53,18 @@ describe('family-consensus', () => {
   it('stays quiet without a large majority, and maps softcaps and max positions to their codes', async () => {
     const split = familyStatsFrom('qwen2', [...many(6), ...many(4, { rope_theta: 10000.0 })]);
     assert.equal((await run({ ...QWEN, rope_theta: 10000.0 }, split)).status, 'passed');
-    const gemma = { model_type: 'gemma2', hidden_size: 3584, num_hidden_layers: 42, attn_logit_softcapping: 50.0, final_logit_softcapping: 30.0, max_position_embeddings: 8192 };
-    const stats = familyStatsFrom('gemma2', Array.from({ length: 10 }, () => gemma));
+    const gemma = {
+      model_type: 'gemma2',
+      hidden_size: 3584,
+      num_hidden_layers: 42,
+      attn_logit_softcapping: 50.0,
+      final_logit_softcapping: 30.0,
+      max_position_embeddings: 8192,
+    };
+    const stats = familyStatsFrom(
+      'gemma2',
+      Array.from({ length: 10 }, () => gemma),
+    );
     const r = await run({ ...gemma, final_logit_softcapping: null, max_position_embeddings: 4096 }, stats);
     assert.deepEqual(codes(r), ['warning:MAX_POS_MISMATCH', 'warning:SOFTCAP_MISSING']);
   });

@@ -34,7 +34,10 @@ function countsOf(g: Group, key: string): Record<string, number> | null {
   return counts;
 }
 
-function disagreements(g: Group, mine: Record<string, string>): { key: string; row: EvidenceRow; distribution: Record<string, number> }[] {
+function disagreements(
+  g: Group,
+  mine: Record<string, string>,
+): { key: string; row: EvidenceRow; distribution: Record<string, number> }[] {
   const out: { key: string; row: EvidenceRow; distribution: Record<string, number> }[] = [];
   for (const [key, value] of Object.entries(mine)) {
     const counts = countsOf(g, key);
@@ -44,7 +47,13 @@ function disagreements(g: Group, mine: Record<string, string>): { key: string; r
     out.push({
       key,
       distribution: counts,
-      row: { field: key, value: JSON.parse(value) as unknown, expected: JSON.parse(major) as unknown, source: `family consensus: ${n} of ${g.releases} other ${g.label} releases`, note: `this value in ${counts[value] ?? 0} of them` },
+      row: {
+        field: key,
+        value: JSON.parse(value) as unknown,
+        expected: JSON.parse(major) as unknown,
+        source: `family consensus: ${n} of ${g.releases} other ${g.label} releases`,
+        note: `this value in ${counts[value] ?? 0} of them`,
+      },
     });
   }
   return out;
@@ -60,18 +69,29 @@ export const familyConsensus: Check = {
   id: 'family-consensus',
   title: 'Config agrees with other releases of the family',
   queue: 'checks',
-  codes: ['ACT_MISMATCH', 'CONFIG_HPARAM_MISMATCH', 'MAX_POS_MISMATCH', 'SOFTCAP_MISSING', 'QUERY_SCALE_MISMATCH', 'ROPE_SCALING'],
+  codes: [
+    'ACT_MISMATCH',
+    'CONFIG_HPARAM_MISMATCH',
+    'MAX_POS_MISMATCH',
+    'SOFTCAP_MISSING',
+    'QUERY_SCALE_MISMATCH',
+    'ROPE_SCALING',
+  ],
   run({ release, family }) {
     const r = readModelConfig(release);
     if ('skip' in r) return { status: 'skipped', reason: r.skip };
     if (!family) return { status: 'skipped', reason: 'no family statistics were provided' };
     const size = sizeKeyOf(r.config);
     const sized = size ? family.sizes?.[size] : undefined;
-    const group: Group = sized && sized.releases >= CONSENSUS_MIN_RELEASES
-      ? { label: `${family.modelType} ${size}`, ...sized }
-      : { label: family.modelType, releases: family.releases, values: family.values };
+    const group: Group =
+      sized && sized.releases >= CONSENSUS_MIN_RELEASES
+        ? { label: `${family.modelType} ${size}`, ...sized }
+        : { label: family.modelType, releases: family.releases, values: family.values };
     if (group.releases < CONSENSUS_MIN_RELEASES) {
-      return { status: 'skipped', reason: `only ${group.releases} other ${family.modelType} releases known (consensus needs ${CONSENSUS_MIN_RELEASES})` };
+      return {
+        status: 'skipped',
+        reason: `only ${group.releases} other ${family.modelType} releases known (consensus needs ${CONSENSUS_MIN_RELEASES})`,
+      };
     }
     const found = disagreements(group, consensusValues(r.config));
     const byCode = new Map<FindingCode, typeof found>();
@@ -79,13 +99,17 @@ export const familyConsensus: Check = {
       const code = codeFor(d.key, JSON.stringify(d.row.value));
       byCode.set(code, [...(byCode.get(code) ?? []), d]);
     }
-    const findings: FindingInput[] = [...byCode].map(([code, ds]) => tableFinding({
-      code, severity: 'warning', files: ['config.json'],
-      title: `Off the ${group.label} consensus: ${ds.map((d) => `${d.key} = ${JSON.stringify(d.row.value)} (most use ${JSON.stringify(d.row.expected)})`).join(', ')}`,
-      detail: `At least ${Math.round(CONSENSUS_MIN_SHARE * 100)}% of the other releases of this family agree on these values; a release that differs is either a deliberate change worth documenting or a copy-paste error.`,
-      table: ds.map((d) => d.row),
-      extra: { distribution: Object.fromEntries(ds.map((d) => [d.key, d.distribution])), releases: group.releases },
-    }));
+    const findings: FindingInput[] = [...byCode].map(([code, ds]) =>
+      tableFinding({
+        code,
+        severity: 'warning',
+        files: ['config.json'],
+        title: `Off the ${group.label} consensus: ${ds.map((d) => `${d.key} = ${JSON.stringify(d.row.value)} (most use ${JSON.stringify(d.row.expected)})`).join(', ')}`,
+        detail: `At least ${Math.round(CONSENSUS_MIN_SHARE * 100)}% of the other releases of this family agree on these values; a release that differs is either a deliberate change worth documenting or a copy-paste error.`,
+        table: ds.map((d) => d.row),
+        extra: { distribution: Object.fromEntries(ds.map((d) => [d.key, d.distribution])), releases: group.releases },
+      }),
+    );
     return { status: 'findings', findings };
   },
 };

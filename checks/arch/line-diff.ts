@@ -30,9 +30,15 @@ export function diffLines(a: string[], b: string[], maxD = 4000): DiffLine[] | n
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[off + k - 1] < v[off + k + 1]) ? v[off + k + 1] : v[off + k - 1] + 1;
       let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) { x++; y++; }
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
       next[off + k] = x;
-      if (x >= n && y >= m) { found = d; break; }
+      if (x >= n && y >= m) {
+        found = d;
+        break;
+      }
     }
     v = next;
   }
@@ -46,11 +52,24 @@ export function diffLines(a: string[], b: string[], maxD = 4000): DiffLine[] | n
     const prevK = k === -d || (k !== d && pv[off + k - 1] < pv[off + k + 1]) ? k + 1 : k - 1;
     const px = pv[off + prevK];
     const py = px - prevK;
-    while (x > px && y > py) { x--; y--; out.push({ op: ' ', text: a[x], oldNo: x + 1, newNo: y + 1 }); }
-    if (x === px) { y--; out.push({ op: '+', text: b[y], oldNo: null, newNo: y + 1 }); }
-    else { x--; out.push({ op: '-', text: a[x], oldNo: x + 1, newNo: null }); }
+    while (x > px && y > py) {
+      x--;
+      y--;
+      out.push({ op: ' ', text: a[x], oldNo: x + 1, newNo: y + 1 });
+    }
+    if (x === px) {
+      y--;
+      out.push({ op: '+', text: b[y], oldNo: null, newNo: y + 1 });
+    } else {
+      x--;
+      out.push({ op: '-', text: a[x], oldNo: x + 1, newNo: null });
+    }
   }
-  while (x > 0 && y > 0) { x--; y--; out.push({ op: ' ', text: a[x], oldNo: x + 1, newNo: y + 1 }); }
+  while (x > 0 && y > 0) {
+    x--;
+    y--;
+    out.push({ op: ' ', text: a[x], oldNo: x + 1, newNo: y + 1 });
+  }
   return out.reverse();
 }
 
@@ -67,8 +86,10 @@ export function hunks(script: DiffLine[], context = 3): Hunk[] {
       end = Math.min(script.length - 1, changed[i] + context);
     }
     const lines = script.slice(start, end + 1);
-    const oldStart = lines.find((l) => l.oldNo !== null)?.oldNo ?? (script.slice(0, start).filter((l) => l.oldNo !== null).length);
-    const newStart = lines.find((l) => l.newNo !== null)?.newNo ?? (script.slice(0, start).filter((l) => l.newNo !== null).length);
+    const oldStart =
+      lines.find((l) => l.oldNo !== null)?.oldNo ?? script.slice(0, start).filter((l) => l.oldNo !== null).length;
+    const newStart =
+      lines.find((l) => l.newNo !== null)?.newNo ?? script.slice(0, start).filter((l) => l.newNo !== null).length;
     const oldLen = lines.filter((l) => l.op !== '+').length;
     const newLen = lines.filter((l) => l.op !== '-').length;
     out.push({ header: `@@ -${oldStart},${oldLen} +${newStart},${newLen} @@`, lines });
@@ -78,7 +99,12 @@ export function hunks(script: DiffLine[], context = 3): Hunk[] {
 }
 
 /** A unified diff (`--- a/…`, `+++ b/…`, hunks) of two texts; null when they differ too much to diff. */
-export function unifiedDiff(path: string, oldText: string, newText: string, context = 3): { text: string; hunks: Hunk[] } | null {
+export function unifiedDiff(
+  path: string,
+  oldText: string,
+  newText: string,
+  context = 3,
+): { text: string; hunks: Hunk[] } | null {
   const script = diffLines(oldText.split('\n'), newText.split('\n'));
   if (!script) return null;
   const hs = hunks(script, context);

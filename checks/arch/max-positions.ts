@@ -8,18 +8,38 @@ import { tableFinding, type EvidenceRow } from './evidence.ts';
 const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function ropeRows(c: ModelConfig, maxPos: number): EvidenceRow[] {
-  const rs = isObj(c.text.rope_scaling) ? c.text.rope_scaling : isObj(c.text.rope_parameters) ? c.text.rope_parameters : null;
+  const rs = isObj(c.text.rope_scaling)
+    ? c.text.rope_scaling
+    : isObj(c.text.rope_parameters)
+      ? c.text.rope_parameters
+      : null;
   if (!rs) return [];
   const rawType = (rs.rope_type ?? rs.type) as unknown;
   const type = typeof rawType === 'string' ? (ROPE_TYPE_ALIASES[rawType] ?? rawType) : null;
-  const orig = num(rs, 'original_max_position_embeddings') ?? (type === 'longrope' ? num(c.text, 'original_max_position_embeddings') : null);
+  const orig =
+    num(rs, 'original_max_position_embeddings') ??
+    (type === 'longrope' ? num(c.text, 'original_max_position_embeddings') : null);
   const factor = num(rs, 'factor');
   const field = keyPath(c, 'max_position_embeddings');
   if ((type === 'llama3' || type === 'longrope') && orig !== null && orig >= maxPos) {
-    return [{ field, value: maxPos, expected: `> original_max_position_embeddings (${orig})`, source: `${ROPE_SCHEMA_SOURCE} (${type}: the scaled range is never used)` }];
+    return [
+      {
+        field,
+        value: maxPos,
+        expected: `> original_max_position_embeddings (${orig})`,
+        source: `${ROPE_SCHEMA_SOURCE} (${type}: the scaled range is never used)`,
+      },
+    ];
   }
   if (type === 'yarn' && orig !== null && factor !== null && maxPos / orig !== factor) {
-    return [{ field, value: maxPos, expected: orig * factor, source: `${ROPE_SCHEMA_SOURCE} (yarn: max_position_embeddings / original_max_position_embeddings should equal factor ${factor})` }];
+    return [
+      {
+        field,
+        value: maxPos,
+        expected: orig * factor,
+        source: `${ROPE_SCHEMA_SOURCE} (yarn: max_position_embeddings / original_max_position_embeddings should equal factor ${factor})`,
+      },
+    ];
   }
   return [];
 }
@@ -28,7 +48,14 @@ function tokenizerRows(snap: Snapshot, maxPos: number): EvidenceRow[] {
   const tc = jsonObject(snap, 'tokenizer_config.json');
   const mml = tc ? num(tc, 'model_max_length') : null;
   if (mml === null || mml >= MODEL_MAX_LENGTH_SENTINEL || mml <= maxPos) return [];
-  return [{ field: 'tokenizer_config.json model_max_length', value: mml, expected: `≤ max_position_embeddings (${maxPos})`, source: 'config.json max_position_embeddings' }];
+  return [
+    {
+      field: 'tokenizer_config.json model_max_length',
+      value: mml,
+      expected: `≤ max_position_embeddings (${maxPos})`,
+      source: 'config.json max_position_embeddings',
+    },
+  ];
 }
 
 function variantRows(c: ModelConfig, maxPos: number): EvidenceRow[] {
@@ -55,15 +82,23 @@ export const maxPositions: Check = {
     if (maxPos === null) return { status: 'skipped', reason: 'config.json has no max_position_embeddings' };
     const rows = [...ropeRows(c, maxPos), ...variantRows(c, maxPos), ...tokenizerRows(release, maxPos)];
     if (!rows.length) return { status: 'passed' };
-    const files = ['config.json', ...(rows.some((x) => x.field.startsWith('tokenizer_config')) ? ['tokenizer_config.json'] : [])];
+    const files = [
+      'config.json',
+      ...(rows.some((x) => x.field.startsWith('tokenizer_config')) ? ['tokenizer_config.json'] : []),
+    ];
     return {
       status: 'findings',
-      findings: [tableFinding({
-        code: 'MAX_POS_MISMATCH', severity: 'warning', files,
-        title: `Context length inconsistent: ${rows[0].field} is ${rows[0].value}, expected ${rows[0].expected}${rows.length > 1 ? ` (+${rows.length - 1} more)` : ''}`,
-        detail: 'Runtimes size their context, RoPE tables and KV cache from these values; when they disagree, long inputs are truncated, rejected, or run past the positions the model was trained on.',
-        table: rows,
-      })],
+      findings: [
+        tableFinding({
+          code: 'MAX_POS_MISMATCH',
+          severity: 'warning',
+          files,
+          title: `Context length inconsistent: ${rows[0].field} is ${rows[0].value}, expected ${rows[0].expected}${rows.length > 1 ? ` (+${rows.length - 1} more)` : ''}`,
+          detail:
+            'Runtimes size their context, RoPE tables and KV cache from these values; when they disagree, long inputs are truncated, rejected, or run past the positions the model was trained on.',
+          table: rows,
+        }),
+      ],
     };
   },
 };

@@ -19,9 +19,14 @@ function applyPatch(oldText: string, patch: string): string {
     while (pos < start) out.push(old[pos++]);
     for (i++; i < lines.length && !lines[i].startsWith('@@'); i++) {
       const [op, text] = [lines[i][0], lines[i].slice(1)];
-      if (op === ' ') { assert.equal(old[pos], text); out.push(text); pos++; }
-      else if (op === '-') { assert.equal(old[pos], text); pos++; }
-      else if (op === '+') out.push(text);
+      if (op === ' ') {
+        assert.equal(old[pos], text);
+        out.push(text);
+        pos++;
+      } else if (op === '-') {
+        assert.equal(old[pos], text);
+        pos++;
+      } else if (op === '+') out.push(text);
     }
     i--;
   }
@@ -32,8 +37,14 @@ function applyPatch(oldText: string, patch: string): string {
 describe('line diff', () => {
   it('produces a minimal edit script', () => {
     const s = diffLines(['a', 'b', 'c', 'd'], ['a', 'x', 'c', 'd', 'e'])!;
-    assert.deepEqual(s.map((l) => `${l.op}${l.text}`), [' a', '-b', '+x', ' c', ' d', '+e']);
-    assert.deepEqual(diffLines([], ['a'])!.map((l) => l.op), ['+']);
+    assert.deepEqual(
+      s.map((l) => `${l.op}${l.text}`),
+      [' a', '-b', '+x', ' c', ' d', '+e'],
+    );
+    assert.deepEqual(
+      diffLines([], ['a'])!.map((l) => l.op),
+      ['+'],
+    );
     assert.equal(diffLines(['a', 'b'], ['c', 'd'], 1), null, 'bounded work');
   });
 
@@ -53,29 +64,64 @@ describe('line diff', () => {
   });
 });
 
-const MODELING_V1 = ['import torch', 'class MLP:', '    def __init__(self, config):', '        self.act_fn = ACT2FN["gelu"]', '', 'class Attention:', '    def __init__(self, config):', '        self.scaling = config.head_dim**-0.5', '        self.dropout = 0.0', ''].join('\n');
-const MODELING_V2 = MODELING_V1.replace('ACT2FN["gelu"]', 'ACT2FN["gelu_pytorch_tanh"]').replace('self.dropout = 0.0', 'self.dropout = 0.1');
-const CONFIG = { model_type: 'custom', auto_map: { AutoConfig: 'configuration_custom.CustomConfig', AutoModelForCausalLM: 'modeling_custom.CustomForCausalLM' } };
+const MODELING_V1 = [
+  'import torch',
+  'class MLP:',
+  '    def __init__(self, config):',
+  '        self.act_fn = ACT2FN["gelu"]',
+  '',
+  'class Attention:',
+  '    def __init__(self, config):',
+  '        self.scaling = config.head_dim**-0.5',
+  '        self.dropout = 0.0',
+  '',
+].join('\n');
+const MODELING_V2 = MODELING_V1.replace('ACT2FN["gelu"]', 'ACT2FN["gelu_pytorch_tanh"]').replace(
+  'self.dropout = 0.0',
+  'self.dropout = 0.1',
+);
+const CONFIG = {
+  model_type: 'custom',
+  auto_map: {
+    AutoConfig: 'configuration_custom.CustomConfig',
+    AutoModelForCausalLM: 'modeling_custom.CustomForCausalLM',
+  },
+};
 const rel = (modeling: string, sha: string): ReturnType<typeof snapshotOf> =>
-  snapshotOf({ config: CONFIG, sha, texts: { 'modeling_custom.py': modeling, 'configuration_custom.py': 'class CustomConfig: pass\n' } });
+  snapshotOf({
+    config: CONFIG,
+    sha,
+    texts: { 'modeling_custom.py': modeling, 'configuration_custom.py': 'class CustomConfig: pass\n' },
+  });
 const codes = (r: CheckRunResult): string[] => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
 
 describe('remote-code', () => {
   it('passes a release without Python or auto_map', async () => {
-    assert.equal((await runCheck(remoteCode, { release: snapshotOf({ config: { model_type: 'llama' } }) })).status, 'passed');
+    assert.equal(
+      (await runCheck(remoteCode, { release: snapshotOf({ config: { model_type: 'llama' } }) })).status,
+      'passed',
+    );
   });
 
   it('reports shipped code as info, and an auto_map module missing from the release as a warning', async () => {
-    assert.deepEqual(codes(await runCheck(remoteCode, { release: rel(MODELING_V1, 'a'.repeat(40)) })), ['info:REMOTE_CODE']);
+    assert.deepEqual(codes(await runCheck(remoteCode, { release: rel(MODELING_V1, 'a'.repeat(40)) })), [
+      'info:REMOTE_CODE',
+    ]);
     const missing = await runCheck(remoteCode, { release: snapshotOf({ config: CONFIG }) });
     assert.deepEqual(codes(missing), ['warning:REMOTE_CODE']);
     assert.match(JSON.stringify(missing.findings[0].evidence.table), /modeling_custom\.py is not in the release/);
     const crossRepo = snapshotOf({ config: { auto_map: { AutoModel: 'other/repo--modeling_x.Model' } } });
-    assert.match(JSON.stringify((await runCheck(remoteCode, { release: crossRepo })).findings[0].evidence.table), /code loaded from another repo: other\/repo/);
+    assert.match(
+      JSON.stringify((await runCheck(remoteCode, { release: crossRepo })).findings[0].evidence.table),
+      /code loaded from another repo: other\/repo/,
+    );
   });
 
   it('diffs changed modeling code against the previous revision and calls out activation changes', async () => {
-    const r = await runCheck(remoteCode, { release: rel(MODELING_V2, '2'.repeat(40)), previous: rel(MODELING_V1, '1'.repeat(40)) });
+    const r = await runCheck(remoteCode, {
+      release: rel(MODELING_V2, '2'.repeat(40)),
+      previous: rel(MODELING_V1, '1'.repeat(40)),
+    });
     assert.deepEqual(codes(r), ['warning:REMOTE_CODE']);
     const diffs = r.findings[0].evidence.diffs as Record<string, string>;
     assert.equal(applyPatch(MODELING_V1, diffs['modeling_custom.py']), MODELING_V2);
@@ -86,12 +132,21 @@ describe('remote-code', () => {
   });
 
   it('keeps unchanged code at info and flags code new since the previous revision', async () => {
-    const same = await runCheck(remoteCode, { release: rel(MODELING_V1, '2'.repeat(40)), previous: rel(MODELING_V1, '1'.repeat(40)) });
+    const same = await runCheck(remoteCode, {
+      release: rel(MODELING_V1, '2'.repeat(40)),
+      previous: rel(MODELING_V1, '1'.repeat(40)),
+    });
     assert.deepEqual(codes(same), ['info:REMOTE_CODE']);
-    const added = await runCheck(remoteCode, { release: rel(MODELING_V1, '2'.repeat(40)), previous: snapshotOf({ config: { model_type: 'custom' } }) });
+    const added = await runCheck(remoteCode, {
+      release: rel(MODELING_V1, '2'.repeat(40)),
+      previous: snapshotOf({ config: { model_type: 'custom' } }),
+    });
     assert.deepEqual(codes(added), ['warning:REMOTE_CODE']);
     const nonNumeric = MODELING_V1.replace('import torch', 'import torch\nimport math');
-    const r = await runCheck(remoteCode, { release: rel(nonNumeric, '2'.repeat(40)), previous: rel(MODELING_V1, '1'.repeat(40)) });
+    const r = await runCheck(remoteCode, {
+      release: rel(nonNumeric, '2'.repeat(40)),
+      previous: rel(MODELING_V1, '1'.repeat(40)),
+    });
     assert.deepEqual(codes(r), ['info:REMOTE_CODE']);
   });
 });

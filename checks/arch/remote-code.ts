@@ -5,8 +5,10 @@ import { unifiedDiff, type Hunk } from './line-diff.ts';
 
 /** Numerics a modeling-code change can silently alter, with the words that give a changed line away. */
 export const SENSITIVE_CODE: Record<string, RegExp> = {
-  activation: /\b(act_fn|ACT2FN|hidden_act|hidden_activation|gelu|silu|swish|relu2?|squared_relu|tanh_approx|approximate)\b/i,
-  'attention scaling': /\b(scaling|softmax_scale|rsqrt|sqrt|query_pre_attn_scalar|attn_scale|head_dim\s*\*\*|norm_factor)\b/i,
+  activation:
+    /\b(act_fn|ACT2FN|hidden_act|hidden_activation|gelu|silu|swish|relu2?|squared_relu|tanh_approx|approximate)\b/i,
+  'attention scaling':
+    /\b(scaling|softmax_scale|rsqrt|sqrt|query_pre_attn_scalar|attn_scale|head_dim\s*\*\*|norm_factor)\b/i,
   'rotary embedding': /\b(rotary|rope\w*|inv_freq|rotate_half|apply_rotary_pos_emb|cos|sin|partial_rotary_factor)\b/i,
   softcapping: /\b(softcap\w*|logit_softcapping|tanh)\b/i,
 };
@@ -54,22 +56,47 @@ function compareFile(path: string, release: Snapshot, previous: Snapshot): FileC
   const now = release.files.find((f) => f.path === path);
   const before = previous.files.find((f) => f.path === path);
   const base = { field: path, source: 'release files' };
-  if (!before) return { row: { ...base, value: 'added', previous: null, note: 'new code since the previous revision' }, severity: 'warning' };
+  if (!before)
+    return {
+      row: { ...base, value: 'added', previous: null, note: 'new code since the previous revision' },
+      severity: 'warning',
+    };
   if (!now) return { row: { ...base, value: null, previous: 'present', note: 'removed' }, severity: 'info' };
   const a = previous.texts[path];
   const b = release.texts[path];
   if (a === undefined || b === undefined) {
     if (now.size === before.size) return null;
-    return { row: { ...base, value: `${now.size} bytes`, previous: `${before.size} bytes`, note: 'changed (content not kept in the snapshot)' }, severity: 'warning' };
+    return {
+      row: {
+        ...base,
+        value: `${now.size} bytes`,
+        previous: `${before.size} bytes`,
+        note: 'changed (content not kept in the snapshot)',
+      },
+      severity: 'warning',
+    };
   }
   if (a === b) return null;
   const d = unifiedDiff(path, a, b);
   const callouts = d ? categories(d.hunks) : [];
   const touched = [...new Set(callouts.map((c) => c.category))];
   return {
-    row: { ...base, value: 'changed', previous: `${before.size} bytes`, note: touched.length ? `touches ${touched.join(', ')}` : d ? `${d.hunks.length} hunk(s)` : 'too different to diff' },
+    row: {
+      ...base,
+      value: 'changed',
+      previous: `${before.size} bytes`,
+      note: touched.length
+        ? `touches ${touched.join(', ')}`
+        : d
+          ? `${d.hunks.length} hunk(s)`
+          : 'too different to diff',
+    },
     severity: touched.length || !d ? 'warning' : 'info',
-    diff: d ? (d.text.length > MAX_DIFF_CHARS ? `${d.text.slice(0, MAX_DIFF_CHARS)}\n… (truncated)` : d.text) : undefined,
+    diff: d
+      ? d.text.length > MAX_DIFF_CHARS
+        ? `${d.text.slice(0, MAX_DIFF_CHARS)}\n… (truncated)`
+        : d.text
+      : undefined,
     callouts,
   };
 }
@@ -95,12 +122,34 @@ export const remoteCode: Check = {
       const m = moduleOf(r.ref);
       const missing = m.repo === null && !release.files.some((f) => f.path === m.file);
       if (missing) severities.push('warning');
-      rows.push({ field: `${r.file} auto_map.${r.key}`, value: r.ref, source: r.file, note: m.repo ? `code loaded from another repo: ${m.repo}` : missing ? `${m.file} is not in the release` : m.file });
+      rows.push({
+        field: `${r.file} auto_map.${r.key}`,
+        value: r.ref,
+        source: r.file,
+        note: m.repo
+          ? `code loaded from another repo: ${m.repo}`
+          : missing
+            ? `${m.file} is not in the release`
+            : m.file,
+      });
     }
-    const changes = previous ? [...new Set([...py, ...prevPy])].sort().map((p) => compareFile(p, release, previous)).filter((c): c is FileChange => c !== null) : [];
-    for (const ch of changes) { rows.push(ch.row); severities.push(ch.severity); }
+    const changes = previous
+      ? [...new Set([...py, ...prevPy])]
+          .sort()
+          .map((p) => compareFile(p, release, previous))
+          .filter((c): c is FileChange => c !== null)
+      : [];
+    for (const ch of changes) {
+      rows.push(ch.row);
+      severities.push(ch.severity);
+    }
     for (const p of py.filter((p) => !changes.some((c) => c.row.field === p))) {
-      rows.push({ field: p, value: `${release.files.find((f) => f.path === p)?.size ?? 0} bytes`, source: 'release files', ...(previous ? { note: 'unchanged' } : {}) });
+      rows.push({
+        field: p,
+        value: `${release.files.find((f) => f.path === p)?.size ?? 0} bytes`,
+        source: 'release files',
+        ...(previous ? { note: 'unchanged' } : {}),
+      });
     }
     const diffs = Object.fromEntries(changes.filter((c) => c.diff).map((c) => [c.row.field, c.diff]));
     const callouts = changes.flatMap((c) => (c.callouts ?? []).map((x) => ({ file: c.row.field, ...x })));
@@ -110,13 +159,18 @@ export const remoteCode: Check = {
       : `Ships remote code (${py.length} Python file(s), ${refs.length} auto_map entr${refs.length === 1 ? 'y' : 'ies'})`;
     return {
       status: 'findings',
-      findings: [tableFinding({
-        code: 'REMOTE_CODE', severity, files: [...new Set([...py, ...refs.map((r) => r.file)])],
-        title,
-        detail: 'Loading this model with trust_remote_code runs the repo\'s Python. Runtimes that port the architecture natively do not pick up changes to it, so numerics changes in this code (activation, attention scale, RoPE, softcap) silently split behaviour between runtimes.',
-        table: rows,
-        extra: { ...(previous ? { previous: { repo: previous.repo, sha: previous.sha } } : {}), diffs, callouts },
-      })],
+      findings: [
+        tableFinding({
+          code: 'REMOTE_CODE',
+          severity,
+          files: [...new Set([...py, ...refs.map((r) => r.file)])],
+          title,
+          detail:
+            "Loading this model with trust_remote_code runs the repo's Python. Runtimes that port the architecture natively do not pick up changes to it, so numerics changes in this code (activation, attention scale, RoPE, softcap) silently split behaviour between runtimes.",
+          table: rows,
+          extra: { ...(previous ? { previous: { repo: previous.repo, sha: previous.sha } } : {}), diffs, callouts },
+        }),
+      ],
     };
   },
 };

@@ -14,7 +14,8 @@ export function snapshotOf(o: {
   sha?: string;
 }): Snapshot {
   const texts: Record<string, string> = { ...(o.texts ?? {}) };
-  if (o.config !== undefined && o.config !== null) texts['config.json'] = typeof o.config === 'string' ? o.config : JSON.stringify(o.config);
+  if (o.config !== undefined && o.config !== null)
+    texts['config.json'] = typeof o.config === 'string' ? o.config : JSON.stringify(o.config);
   const files = Object.entries(texts).map(([path, t]) => ({ path, size: t.length }));
   let safetensors: SafetensorsInventory | null = null;
   if (o.tensors) {
@@ -28,7 +29,16 @@ export function snapshotOf(o: {
     for (const path of byFile) files.push({ path, size: 1 });
   }
   files.push(...(o.extraFiles ?? []));
-  return { repo: o.repo ?? 'test/model', sha: o.sha ?? 'a'.repeat(40), files, texts, binaries: {}, omitted: {}, safetensors, cardData: o.cardData ?? null };
+  return {
+    repo: o.repo ?? 'test/model',
+    sha: o.sha ?? 'a'.repeat(40),
+    files,
+    texts,
+    binaries: {},
+    omitted: {},
+    safetensors,
+    cardData: o.cardData ?? null,
+  };
 }
 
 export interface LlamaDims {
@@ -45,14 +55,22 @@ export interface LlamaDims {
  * Tensor records of a Llama-style decoder (`model.layers.N.self_attn.q_proj.weight`, ...), split over `shards`
  * files the way a sharded checkpoint is. `mlp: 'plain'` leaves out gate_proj (Nemotron style).
  */
-export function llamaTensors(d: LlamaDims, opts: { lmHead?: boolean; mlp?: 'gated' | 'plain'; dtype?: string; shards?: number; prefix?: string } = {}): TensorInfo[] {
+export function llamaTensors(
+  d: LlamaDims,
+  opts: { lmHead?: boolean; mlp?: 'gated' | 'plain'; dtype?: string; shards?: number; prefix?: string } = {},
+): TensorInfo[] {
   const dtype = opts.dtype ?? 'BF16';
   const shards = opts.shards ?? 1;
   const prefix = opts.prefix ?? 'model.';
   const root = prefix.split('.').slice(0, -2).join('.');
-  const fileOf = (layer: number): string => (shards === 1 ? 'model.safetensors' : `model-${String(1 + (layer % shards)).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`);
+  const fileOf = (layer: number): string =>
+    shards === 1
+      ? 'model.safetensors'
+      : `model-${String(1 + (layer % shards)).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
   const out: TensorInfo[] = [];
-  const add = (name: string, shape: number[], file: string): void => { out.push({ name, dtype, shape, file, dataOffsets: [0, 0] }); };
+  const add = (name: string, shape: number[], file: string): void => {
+    out.push({ name, dtype, shape, file, dataOffsets: [0, 0] });
+  };
   add(`${prefix}embed_tokens.weight`, [d.vocab, d.hidden], fileOf(0));
   add(`${prefix}norm.weight`, [d.hidden], fileOf(d.layers - 1));
   if (opts.lmHead ?? true) add(`${root ? `${root}.` : ''}lm_head.weight`, [d.vocab, d.hidden], fileOf(d.layers - 1));
@@ -75,5 +93,13 @@ export function llamaTensors(d: LlamaDims, opts: { lmHead?: boolean; mlp?: 'gate
 /** The dims of a config, for llamaTensors (head_dim explicit or derived). */
 export function dimsOfConfig(c: Record<string, unknown>): LlamaDims {
   const n = (k: string): number => c[k] as number;
-  return { hidden: n('hidden_size'), heads: n('num_attention_heads'), kv: (c.num_key_value_heads as number | undefined) ?? n('num_attention_heads'), headDim: (c.head_dim as number | undefined) ?? n('hidden_size') / n('num_attention_heads'), inter: n('intermediate_size'), vocab: n('vocab_size'), layers: n('num_hidden_layers') };
+  return {
+    hidden: n('hidden_size'),
+    heads: n('num_attention_heads'),
+    kv: (c.num_key_value_heads as number | undefined) ?? n('num_attention_heads'),
+    headDim: (c.head_dim as number | undefined) ?? n('hidden_size') / n('num_attention_heads'),
+    inter: n('intermediate_size'),
+    vocab: n('vocab_size'),
+    layers: n('num_hidden_layers'),
+  };
 }

@@ -35,7 +35,9 @@ function pickLayerPrefix(tensors: TensorInfo[]): string | null {
 
 /** The tensor whose name ends with one of `suffixes`, preferring one under `root` and never one of a vision tower. */
 function findBySuffix(tensors: TensorInfo[], suffixes: string[], root: string): TensorInfo | null {
-  const hits = tensors.filter((t) => suffixes.some((s) => t.name === s || t.name.endsWith(`.${s}`)) && !NON_TEXT.test(t.name));
+  const hits = tensors.filter(
+    (t) => suffixes.some((s) => t.name === s || t.name.endsWith(`.${s}`)) && !NON_TEXT.test(t.name),
+  );
   return hits.find((t) => t.name.startsWith(root)) ?? hits[0] ?? null;
 }
 

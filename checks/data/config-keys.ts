@@ -12,24 +12,62 @@ export type Sensitivity = 'critical' | 'high' | 'medium' | 'low' | 'ignored';
 
 const TABLE: Record<Exclude<Sensitivity, 'low'>, string[]> = {
   critical: [
-    'hidden_act', 'hidden_activation', 'mlp_hidden_act', 'activation_function',
-    'attn_logit_softcapping', 'final_logit_softcapping', 'query_pre_attn_scalar',
-    'rms_norm_eps', 'layer_norm_eps', 'layer_norm_epsilon', 'norm_eps',
+    'hidden_act',
+    'hidden_activation',
+    'mlp_hidden_act',
+    'activation_function',
+    'attn_logit_softcapping',
+    'final_logit_softcapping',
+    'query_pre_attn_scalar',
+    'rms_norm_eps',
+    'layer_norm_eps',
+    'layer_norm_epsilon',
+    'norm_eps',
   ],
   high: [
-    'head_dim', 'hidden_size', 'num_attention_heads', 'num_key_value_heads', 'num_hidden_layers', 'intermediate_size',
-    'rope_theta', 'rope_scaling', 'rope_parameters', 'partial_rotary_factor', 'rope_local_base_freq',
-    'sliding_window', 'use_sliding_window', 'sliding_window_pattern', 'layer_types',
-    'tie_word_embeddings', 'attention_bias', 'mlp_bias', 'model_type', 'architectures',
-    'original_max_position_embeddings', 'auto_map',
+    'head_dim',
+    'hidden_size',
+    'num_attention_heads',
+    'num_key_value_heads',
+    'num_hidden_layers',
+    'intermediate_size',
+    'rope_theta',
+    'rope_scaling',
+    'rope_parameters',
+    'partial_rotary_factor',
+    'rope_local_base_freq',
+    'sliding_window',
+    'use_sliding_window',
+    'sliding_window_pattern',
+    'layer_types',
+    'tie_word_embeddings',
+    'attention_bias',
+    'mlp_bias',
+    'model_type',
+    'architectures',
+    'original_max_position_embeddings',
+    'auto_map',
   ],
   medium: [
-    'max_position_embeddings', 'torch_dtype', 'dtype', 'vocab_size', 'quantization_config',
-    'bos_token_id', 'eos_token_id', 'pad_token_id',
+    'max_position_embeddings',
+    'torch_dtype',
+    'dtype',
+    'vocab_size',
+    'quantization_config',
+    'bos_token_id',
+    'eos_token_id',
+    'pad_token_id',
   ],
   ignored: [
-    'transformers_version', '_name_or_path', '_commit_hash', 'use_cache', '_attn_implementation',
-    '_attn_implementation_autoset', 'initializer_range', 'unsloth_fixed', 'unsloth_version',
+    'transformers_version',
+    '_name_or_path',
+    '_commit_hash',
+    'use_cache',
+    '_attn_implementation',
+    '_attn_implementation_autoset',
+    'initializer_range',
+    'unsloth_fixed',
+    'unsloth_version',
   ],
 };
 
@@ -44,25 +82,50 @@ export function sensitivityOf(key: string): Sensitivity {
 }
 
 /** Where the sensitivity table comes from (shown in evidence). */
-export const SENSITIVITY_SOURCE = 'hubwatch sensitivity table (checks/data/config-keys.ts), after the fixes in shared research/bug-catalog.md';
+export const SENSITIVITY_SOURCE =
+  'hubwatch sensitivity table (checks/data/config-keys.ts), after the fixes in shared research/bug-catalog.md';
 
 /** Dropout keys: a release that leaves one above zero trains with dropout when fine-tuned (transformers applies them in train mode). */
 export const DROPOUT_KEYS = [
-  'attention_dropout', 'hidden_dropout', 'dropout', 'resid_pdrop', 'embd_pdrop', 'attn_pdrop',
-  'hidden_dropout_prob', 'attention_probs_dropout_prob', 'activation_dropout', 'ffn_dropout', 'mlp_dropout',
+  'attention_dropout',
+  'hidden_dropout',
+  'dropout',
+  'resid_pdrop',
+  'embd_pdrop',
+  'attn_pdrop',
+  'hidden_dropout_prob',
+  'attention_probs_dropout_prob',
+  'activation_dropout',
+  'ffn_dropout',
+  'mlp_dropout',
 ];
 
 /** Keys the family consensus tracks (activation, eps, rope theta, max positions, softcaps, attention scale). */
 export const CONSENSUS_KEYS = [
-  'hidden_act', 'hidden_activation', 'mlp_hidden_act',
-  'rms_norm_eps', 'layer_norm_eps', 'layer_norm_epsilon', 'norm_eps',
-  'rope_theta', 'max_position_embeddings', 'partial_rotary_factor',
-  'attn_logit_softcapping', 'final_logit_softcapping', 'query_pre_attn_scalar',
+  'hidden_act',
+  'hidden_activation',
+  'mlp_hidden_act',
+  'rms_norm_eps',
+  'layer_norm_eps',
+  'layer_norm_epsilon',
+  'norm_eps',
+  'rope_theta',
+  'max_position_embeddings',
+  'partial_rotary_factor',
+  'attn_logit_softcapping',
+  'final_logit_softcapping',
+  'query_pre_attn_scalar',
   'rope_scaling.rope_type',
 ];
 
 /** Config keys whose presence means the attention projections are not plain heads × head_dim (MLA, gated outputs). */
-export const NON_STANDARD_ATTENTION_KEYS = ['kv_lora_rank', 'q_lora_rank', 'qk_nope_head_dim', 'attn_output_gate', 'headwise_attn_output_gate'];
+export const NON_STANDARD_ATTENTION_KEYS = [
+  'kv_lora_rank',
+  'q_lora_rank',
+  'qk_nope_head_dim',
+  'attn_output_gate',
+  'headwise_attn_output_gate',
+];
 
 /** tokenizer_config.json's "no limit" sentinel (int(1e30) as transformers writes it) and anything that large. */
 export const MODEL_MAX_LENGTH_SENTINEL = 1e15;

@@ -9,7 +9,8 @@ export interface RopeSchema {
   optional: string[];
 }
 
-export const ROPE_SCHEMA_SOURCE = 'transformers src/transformers/modeling_rope_utils.py (_validate_*_parameters, _check_received_keys)';
+export const ROPE_SCHEMA_SOURCE =
+  'transformers src/transformers/modeling_rope_utils.py (_validate_*_parameters, _check_received_keys)';
 
 export const ROPE_SCHEMAS: Record<string, RopeSchema> = {
   default: { required: [], optional: ['rope_theta', 'mrope_section', 'mrope_interleaved', 'partial_rotary_factor'] },
@@ -17,10 +18,25 @@ export const ROPE_SCHEMAS: Record<string, RopeSchema> = {
   dynamic: { required: ['factor'], optional: ['original_max_position_embeddings', 'rope_theta'] },
   yarn: {
     required: ['factor'],
-    optional: ['attention_factor', 'beta_fast', 'beta_slow', 'original_max_position_embeddings', 'mscale', 'mscale_all_dim', 'truncate', 'rope_theta'],
+    optional: [
+      'attention_factor',
+      'beta_fast',
+      'beta_slow',
+      'original_max_position_embeddings',
+      'mscale',
+      'mscale_all_dim',
+      'truncate',
+      'rope_theta',
+    ],
   },
-  longrope: { required: ['short_factor', 'long_factor'], optional: ['attention_factor', 'factor', 'original_max_position_embeddings', 'rope_theta'] },
-  llama3: { required: ['factor', 'original_max_position_embeddings', 'low_freq_factor', 'high_freq_factor'], optional: ['rope_theta'] },
+  longrope: {
+    required: ['short_factor', 'long_factor'],
+    optional: ['attention_factor', 'factor', 'original_max_position_embeddings', 'rope_theta'],
+  },
+  llama3: {
+    required: ['factor', 'original_max_position_embeddings', 'low_freq_factor', 'high_freq_factor'],
+    optional: ['rope_theta'],
+  },
 };
 
 /**

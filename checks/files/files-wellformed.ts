@@ -13,22 +13,53 @@ export const filesWellformed: Check = {
   codes: ['FILE_MALFORMED', 'FILE_TOO_LARGE'],
   run({ release: snap }) {
     const findings: FindingInput[] = [];
-    for (const path of Object.keys(snap.texts).filter((p) => p.endsWith('.json')).sort()) {
+    for (const path of Object.keys(snap.texts)
+      .filter((p) => p.endsWith('.json'))
+      .sort()) {
       const r = readJson(snap, path);
       if (r.state === 'malformed') {
-        findings.push({ code: 'FILE_MALFORMED', severity: 'critical', title: `${path} is not valid JSON`, detail: `Loaders fail on this file: ${r.error}`, evidence: { file: path, error: r.error }, files: [path] });
+        findings.push({
+          code: 'FILE_MALFORMED',
+          severity: 'critical',
+          title: `${path} is not valid JSON`,
+          detail: `Loaders fail on this file: ${r.error}`,
+          evidence: { file: path, error: r.error },
+          files: [path],
+        });
       }
     }
     for (const [path, reason] of Object.entries(snap.omitted).sort()) {
-      findings.push({ code: 'FILE_TOO_LARGE', severity: 'warning', title: `${path} was not read: ${reason}`, detail: `Checks that need ${path} were skipped.`, evidence: { file: path, reason, size: snap.files.find((f) => f.path === path)?.size ?? null }, files: [path] });
+      findings.push({
+        code: 'FILE_TOO_LARGE',
+        severity: 'warning',
+        title: `${path} was not read: ${reason}`,
+        detail: `Checks that need ${path} were skipped.`,
+        evidence: { file: path, reason, size: snap.files.find((f) => f.path === path)?.size ?? null },
+        files: [path],
+      });
     }
     const st = snap.safetensors;
     if (st) {
       for (const f of st.files) {
-        if (f.error) findings.push({ code: 'FILE_MALFORMED', severity: 'critical', title: `${f.path}: invalid safetensors header`, detail: f.error, evidence: { file: f.path, size: f.size, error: f.error }, files: [f.path] });
+        if (f.error)
+          findings.push({
+            code: 'FILE_MALFORMED',
+            severity: 'critical',
+            title: `${f.path}: invalid safetensors header`,
+            detail: f.error,
+            evidence: { file: f.path, size: f.size, error: f.error },
+            files: [f.path],
+          });
       }
       for (const e of st.errors) {
-        findings.push({ code: 'FILE_MALFORMED', severity: 'critical', title: 'Inconsistent safetensors index or shards', detail: e, evidence: { index: st.index, error: e }, files: st.index ? [st.index] : [] });
+        findings.push({
+          code: 'FILE_MALFORMED',
+          severity: 'critical',
+          title: 'Inconsistent safetensors index or shards',
+          detail: e,
+          evidence: { index: st.index, error: e },
+          files: st.index ? [st.index] : [],
+        });
       }
     }
     return findings.length ? { status: 'findings', findings } : { status: 'passed' };

@@ -22,11 +22,13 @@ export function addedTokenEntries(snap: Snapshot): AddedEntry[] {
   };
   const tj = jsonObject(snap, 'tokenizer.json');
   if (Array.isArray(tj?.added_tokens)) {
-    for (const t of tj.added_tokens as { content?: unknown; id?: unknown; special?: unknown }[]) push('tokenizer.json', t?.content, t?.id, t?.special);
+    for (const t of tj.added_tokens as { content?: unknown; id?: unknown; special?: unknown }[])
+      push('tokenizer.json', t?.content, t?.id, t?.special);
   }
   const dec = jsonObject(snap, 'tokenizer_config.json')?.added_tokens_decoder;
   if (dec && typeof dec === 'object') {
-    for (const [id, t] of Object.entries(dec as Record<string, { content?: unknown; special?: unknown }>)) push('tokenizer_config.json', t?.content, Number(id), t?.special);
+    for (const [id, t] of Object.entries(dec as Record<string, { content?: unknown; special?: unknown }>))
+      push('tokenizer_config.json', t?.content, Number(id), t?.special);
   }
   const at = jsonObject(snap, 'added_tokens.json');
   if (at) for (const [content, id] of Object.entries(at)) push('added_tokens.json', content, id);
@@ -57,7 +59,12 @@ export function addedTokenConflicts(snap: Snapshot): AddedConflict[] {
   for (const [content, es] of byContent) {
     const ids = [...new Set(es.map((e) => e.id))];
     if (ids.length > 1 && out.length < 20) {
-      out.push({ title: `${content} has id ${es.map((e) => `${e.id} in ${e.file}`).join(' but ')}`, contents: [content], ids, entries: es });
+      out.push({
+        title: `${content} has id ${es.map((e) => `${e.id} in ${e.file}`).join(' but ')}`,
+        contents: [content],
+        ids,
+        entries: es,
+      });
     }
   }
   const reported = new Set(out.flatMap((c) => c.contents));
@@ -66,7 +73,12 @@ export function addedTokenConflicts(snap: Snapshot): AddedConflict[] {
     const contents = [...new Set(es.map((e) => e.content))];
     // A swap (A→5, B→6 in one file; A→6, B→5 in another) is already reported by token.
     if (contents.length > 1 && !contents.every((c) => reported.has(c)) && n++ < 20) {
-      out.push({ title: `id ${id} is ${es.map((e) => `${e.content} in ${e.file}`).join(' but ')}`, contents, ids: [id], entries: es });
+      out.push({
+        title: `id ${id} is ${es.map((e) => `${e.content} in ${e.file}`).join(' but ')}`,
+        contents,
+        ids: [id],
+        entries: es,
+      });
     }
   }
   return out;

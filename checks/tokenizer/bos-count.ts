@@ -27,10 +27,20 @@ function autoBos(snap: Snapshot, bosId: number): AutoBos {
   const fast = fastTokenizer(snap);
   if (fast.state === 'ok') {
     const ids = fast.value.encode('Hello', { add_special_tokens: true }).ids;
-    sources.push({ file: 'tokenizer.json', field: 'post_processor', adds: ids[0] === bosId, ids, tokens: tokenStrings(fast.value, ids) });
+    sources.push({
+      file: 'tokenizer.json',
+      field: 'post_processor',
+      adds: ids[0] === bosId,
+      ids,
+      tokens: tokenStrings(fast.value, ids),
+    });
   }
   const flag = jsonObject(snap, 'tokenizer_config.json')?.add_bos_token;
-  sources.push({ file: 'tokenizer_config.json', field: 'add_bos_token', adds: typeof flag === 'boolean' ? flag : null });
+  sources.push({
+    file: 'tokenizer_config.json',
+    field: 'add_bos_token',
+    adds: typeof flag === 'boolean' ? flag : null,
+  });
   return { adds: sources.some((s) => s.adds === true), sources };
 }
 
@@ -41,11 +51,26 @@ function leadingBos(text: string, bos: string): number {
   return n;
 }
 
-function bosFinding(code: 'DOUBLE_BOS' | 'CHAT_TEMPLATE_MISSING_BOS', severity: 'critical' | 'warning', title: string, detail: string, ctx: {
-  r: ChatRenders; scenario: string; text: string; bos: string; bosId: number; leading: number; auto: AutoBos;
-}): FindingInput {
+function bosFinding(
+  code: 'DOUBLE_BOS' | 'CHAT_TEMPLATE_MISSING_BOS',
+  severity: 'critical' | 'warning',
+  title: string,
+  detail: string,
+  ctx: {
+    r: ChatRenders;
+    scenario: string;
+    text: string;
+    bos: string;
+    bosId: number;
+    leading: number;
+    auto: AutoBos;
+  },
+): FindingInput {
   return {
-    code, severity, title, detail,
+    code,
+    severity,
+    title,
+    detail,
     evidence: {
       bos: { token: ctx.bos, id: ctx.bosId },
       templateBosCount: ctx.leading,
@@ -69,24 +94,56 @@ export const bosCount: Check = {
     const why = unrenderable(r);
     if (why) return { status: 'skipped', reason: why };
     const bos = tokenVariables(snap).bos_token;
-    if (!bos) return { status: 'skipped', reason: 'no bos_token declared in tokenizer_config.json or special_tokens_map.json' };
+    if (!bos)
+      return { status: 'skipped', reason: 'no bos_token declared in tokenizer_config.json or special_tokens_map.json' };
     const bosId = tokenId(snap, addedTokens(snap), bos);
-    if (bosId === null) return { status: 'skipped', reason: `bos_token ${bos} is not a token of the vocabulary (see special-token-ids)` };
+    if (bosId === null)
+      return { status: 'skipped', reason: `bos_token ${bos} is not a token of the vocabulary (see special-token-ids)` };
     const conv = firstRendered(r, ['prompt', 'system', 'plain', 'multi'])!;
     const leading = leadingBos(conv.text, bos);
     const auto = autoBos(snap, bosId);
     const ctx = { r, scenario: conv.name, text: conv.text, bos, bosId, leading, auto };
     if (leading >= 2) {
-      return { status: 'findings', findings: [bosFinding('DOUBLE_BOS', 'critical', `The chat template itself starts with ${leading} ${bos} tokens`,
-        `Every prompt rendered from ${r.file} begins with ${leading}× ${bos}; the model was trained with one. Emit bos_token once.`, ctx)] };
+      return {
+        status: 'findings',
+        findings: [
+          bosFinding(
+            'DOUBLE_BOS',
+            'critical',
+            `The chat template itself starts with ${leading} ${bos} tokens`,
+            `Every prompt rendered from ${r.file} begins with ${leading}× ${bos}; the model was trained with one. Emit bos_token once.`,
+            ctx,
+          ),
+        ],
+      };
     }
     if (leading === 1 && auto.adds) {
-      return { status: 'findings', findings: [bosFinding('DOUBLE_BOS', 'warning', `Prompts get ${bos} twice: from the chat template and from the tokenizer`,
-        `The template writes ${bos} and the tokenizer inserts ${bos} (id ${bosId}) when encoding with add_special_tokens=True, so tokenizer(apply_chat_template(..., tokenize=False)) — common in fine-tuning and completion endpoints — gives [${bosId}, ${bosId}, …]. Drop {{ bos_token }} from the template or stop the tokenizer from adding it (add_bos_token: false and no BOS in the post-processor).`, ctx)] };
+      return {
+        status: 'findings',
+        findings: [
+          bosFinding(
+            'DOUBLE_BOS',
+            'warning',
+            `Prompts get ${bos} twice: from the chat template and from the tokenizer`,
+            `The template writes ${bos} and the tokenizer inserts ${bos} (id ${bosId}) when encoding with add_special_tokens=True, so tokenizer(apply_chat_template(..., tokenize=False)) — common in fine-tuning and completion endpoints — gives [${bosId}, ${bosId}, …]. Drop {{ bos_token }} from the template or stop the tokenizer from adding it (add_bos_token: false and no BOS in the post-processor).`,
+            ctx,
+          ),
+        ],
+      };
     }
     if (leading === 0 && auto.adds) {
-      return { status: 'findings', findings: [bosFinding('CHAT_TEMPLATE_MISSING_BOS', 'warning', `The chat template does not write ${bos}, which the tokenizer adds to plain text`,
-        `The tokenizer inserts ${bos} (id ${bosId}) for plain text, so the model expects it, but the chat template does not start with it. apply_chat_template(tokenize=True) and chat servers encode the rendered prompt with add_special_tokens=False and send no BOS at all. Start the template with {{ bos_token }}.`, ctx)] };
+      return {
+        status: 'findings',
+        findings: [
+          bosFinding(
+            'CHAT_TEMPLATE_MISSING_BOS',
+            'warning',
+            `The chat template does not write ${bos}, which the tokenizer adds to plain text`,
+            `The tokenizer inserts ${bos} (id ${bosId}) for plain text, so the model expects it, but the chat template does not start with it. apply_chat_template(tokenize=True) and chat servers encode the rendered prompt with add_special_tokens=False and send no BOS at all. Start the template with {{ bos_token }}.`,
+            ctx,
+          ),
+        ],
+      };
     }
     return { status: 'passed' };
   },

@@ -21,7 +21,11 @@ const WEATHER_TOOL = {
   function: {
     name: 'get_weather',
     description: 'Get the current weather for a city',
-    parameters: { type: 'object', properties: { city: { type: 'string', description: 'City name' } }, required: ['city'] },
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string', description: 'City name' } },
+      required: ['city'],
+    },
   },
 };
 
@@ -48,25 +52,52 @@ export function chatScenarios(snap: Snapshot, template: string): Scenario[] {
   const base = { ...tokenVariables(snap), date_string: '26 Jul 2024' };
   const s: Scenario[] = [
     {
-      name: 'system', describe: 'system, user, assistant, user; add_generation_prompt=false',
-      context: { ...base, add_generation_prompt: false, messages: [msg('system', MARK.sys), msg('user', MARK.user1), msg('assistant', MARK.asst1), msg('user', MARK.user2)] },
+      name: 'system',
+      describe: 'system, user, assistant, user; add_generation_prompt=false',
+      context: {
+        ...base,
+        add_generation_prompt: false,
+        messages: [
+          msg('system', MARK.sys),
+          msg('user', MARK.user1),
+          msg('assistant', MARK.asst1),
+          msg('user', MARK.user2),
+        ],
+      },
     },
     {
-      name: 'plain', describe: 'user, assistant, user; add_generation_prompt=false',
-      context: { ...base, add_generation_prompt: false, messages: [msg('user', MARK.user1), msg('assistant', MARK.asst1), msg('user', MARK.user2)] },
+      name: 'plain',
+      describe: 'user, assistant, user; add_generation_prompt=false',
+      context: {
+        ...base,
+        add_generation_prompt: false,
+        messages: [msg('user', MARK.user1), msg('assistant', MARK.asst1), msg('user', MARK.user2)],
+      },
     },
     {
-      name: 'multi', describe: 'user, assistant, user, assistant; add_generation_prompt=false',
-      context: { ...base, add_generation_prompt: false, messages: [msg('user', MARK.user1), msg('assistant', MARK.asst1), msg('user', MARK.user2), msg('assistant', MARK.asst2)] },
+      name: 'multi',
+      describe: 'user, assistant, user, assistant; add_generation_prompt=false',
+      context: {
+        ...base,
+        add_generation_prompt: false,
+        messages: [
+          msg('user', MARK.user1),
+          msg('assistant', MARK.asst1),
+          msg('user', MARK.user2),
+          msg('assistant', MARK.asst2),
+        ],
+      },
     },
     {
-      name: 'prompt', describe: 'user; add_generation_prompt=true',
+      name: 'prompt',
+      describe: 'user; add_generation_prompt=true',
       context: { ...base, add_generation_prompt: true, messages: [msg('user', MARK.user1)] },
     },
   ];
   if (/\btools\b/.test(template)) {
     s.push({
-      name: 'tools', describe: 'user with one tool definition; add_generation_prompt=true',
+      name: 'tools',
+      describe: 'user with one tool definition; add_generation_prompt=true',
       context: { ...base, add_generation_prompt: true, tools: [WEATHER_TOOL], messages: [msg('user', MARK.user1)] },
     });
   }

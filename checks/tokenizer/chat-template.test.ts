@@ -1,17 +1,30 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { llama3Files, MISTRAL_TEMPLATE, mistralFiles, snapshotOfFiles } from '../../infra/fixtures/tokenizer/tokenizer-fixtures.ts';
+import {
+  llama3Files,
+  MISTRAL_TEMPLATE,
+  mistralFiles,
+  snapshotOfFiles,
+} from '../../infra/fixtures/tokenizer/tokenizer-fixtures.ts';
 import { runOne, withCode } from '../../infra/fixtures/tokenizer/run-checks.ts';
 import { chatTemplateRenders } from './chat-template.ts';
 import { renderInWorker } from './template-worker.ts';
 
 const NEVER_ENDS = '{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}';
-const withTemplate = (chat_template: string) => snapshotOfFiles(mistralFiles({ noModel: true, tokenizerConfig: { chat_template } }));
+const withTemplate = (chat_template: string) =>
+  snapshotOfFiles(mistralFiles({ noModel: true, tokenizerConfig: { chat_template } }));
 
 describe('rendering in a worker under a time limit', () => {
   test('a template that never ends is stopped at the limit, and rendering still works afterwards', async () => {
     const started = performance.now();
-    const run = await renderInWorker(NEVER_ENDS, [{ name: 'a', context: {} }, { name: 'b', context: {} }], 300);
+    const run = await renderInWorker(
+      NEVER_ENDS,
+      [
+        { name: 'a', context: {} },
+        { name: 'b', context: {} },
+      ],
+      300,
+    );
     const took = performance.now() - started;
     const a = run.results.get('a');
     assert.ok(a && !a.ok && a.timedOut, JSON.stringify(a));
@@ -22,7 +35,11 @@ describe('rendering in a worker under a time limit', () => {
   });
 
   test('a template that allocates without bound is stopped, not the process', async () => {
-    const run = await renderInWorker('{% set ns = namespace(l=[]) %}{% for i in range(100000000) %}{% set ns.l = ns.l + [i] %}{% endfor %}', [{ name: 'a', context: {} }], 3000);
+    const run = await renderInWorker(
+      '{% set ns = namespace(l=[]) %}{% for i in range(100000000) %}{% set ns.l = ns.l + [i] %}{% endfor %}',
+      [{ name: 'a', context: {} }],
+      3000,
+    );
     const a = run.results.get('a');
     assert.ok(a && !a.ok, JSON.stringify(a));
   });
@@ -30,7 +47,9 @@ describe('rendering in a worker under a time limit', () => {
 
 describe('CHAT_TEMPLATE_ERROR', () => {
   test('a template that raises for a plain user/assistant conversation is critical, with the message and the conversation', async () => {
-    const r = await runOne(chatTemplateRenders, { release: withTemplate("{{ raise_exception('Unsupported conversation') }}") });
+    const r = await runOne(chatTemplateRenders, {
+      release: withTemplate("{{ raise_exception('Unsupported conversation') }}"),
+    });
     const [f] = withCode(r, 'CHAT_TEMPLATE_ERROR');
     assert.equal(f.severity, 'critical');
     assert.equal(f.evidence.message, 'Unsupported conversation');
@@ -39,20 +58,31 @@ describe('CHAT_TEMPLATE_ERROR', () => {
   });
 
   test('a template that never ends is critical and marked timedOut', async () => {
-    const [f] = withCode(await runOne(chatTemplateRenders, { release: withTemplate(NEVER_ENDS) }), 'CHAT_TEMPLATE_ERROR');
+    const [f] = withCode(
+      await runOne(chatTemplateRenders, { release: withTemplate(NEVER_ENDS) }),
+      'CHAT_TEMPLATE_ERROR',
+    );
     assert.equal(f.severity, 'critical');
     assert.equal(f.evidence.timedOut, true);
     assert.match(f.title, /did not end within/);
   });
 
   test('a template that does not parse is critical', async () => {
-    const [f] = withCode(await runOne(chatTemplateRenders, { release: withTemplate('{% for m in messages %}{{ m.content }}') }), 'CHAT_TEMPLATE_ERROR');
+    const [f] = withCode(
+      await runOne(chatTemplateRenders, { release: withTemplate('{% for m in messages %}{{ m.content }}') }),
+      'CHAT_TEMPLATE_ERROR',
+    );
     assert.equal(f.severity, 'critical');
     assert.equal(f.evidence.stage, 'parse');
   });
 
   test('Python %-formatting, which @huggingface/jinja lacks, is reported with the engine message as a warning', async () => {
-    const [f] = withCode(await runOne(chatTemplateRenders, { release: withTemplate("{% for m in messages %}{{ '<%s>' % m.role }}{% endfor %}") }), 'CHAT_TEMPLATE_ERROR');
+    const [f] = withCode(
+      await runOne(chatTemplateRenders, {
+        release: withTemplate("{% for m in messages %}{{ '<%s>' % m.role }}{% endfor %}"),
+      }),
+      'CHAT_TEMPLATE_ERROR',
+    );
     assert.equal(f.severity, 'warning');
     assert.equal(f.evidence.engineLimit, true);
     assert.match(String(f.evidence.message), /Unknown operator "%"/);
@@ -65,7 +95,9 @@ describe('CHAT_TEMPLATE_ERROR', () => {
   });
 
   test('a release without a chat template is skipped, with the reason', async () => {
-    const r = await runOne(chatTemplateRenders, { release: snapshotOfFiles(mistralFiles({ noModel: true, tokenizerConfig: { chat_template: undefined } })) });
+    const r = await runOne(chatTemplateRenders, {
+      release: snapshotOfFiles(mistralFiles({ noModel: true, tokenizerConfig: { chat_template: undefined } })),
+    });
     assert.equal(r.status, 'skipped');
     assert.match(r.reason ?? '', /no chat template/);
   });

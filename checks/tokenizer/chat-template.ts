@@ -13,14 +13,30 @@ import { TEMPLATE_TIME_LIMIT_MS } from './template-worker.ts';
  * formatting, the `format` filter, `for` over a string). JavaScript runtimes cannot use such a template; Python
  * ones can, so these are warnings, not critical.
  */
-const ENGINE_LIMITS = [/^Unknown operator "%"/, /^Unknown \w+ filter: format\b/, /^Expected iterable or object type in for loop: got StringValue/];
+const ENGINE_LIMITS = [
+  /^Unknown operator "%"/,
+  /^Unknown \w+ filter: format\b/,
+  /^Expected iterable or object type in for loop: got StringValue/,
+];
 
 /** How bad a failure of each scenario is: the basic conversations must work; tools and two-turn endings may be refused on purpose. */
-const SCENARIO_SEVERITY: Record<ScenarioName, Severity | null> = { system: null, plain: 'critical', prompt: 'critical', multi: 'warning', tools: 'warning' };
+const SCENARIO_SEVERITY: Record<ScenarioName, Severity | null> = {
+  system: null,
+  plain: 'critical',
+  prompt: 'critical',
+  multi: 'warning',
+  tools: 'warning',
+};
 
 const templateHead = (t: string): string => (t.length > 400 ? `${t.slice(0, 400)}…` : t);
 
-function errorFinding(r: ChatRenders, message: string, severity: Severity, extra: Record<string, unknown>, title: string): FindingInput {
+function errorFinding(
+  r: ChatRenders,
+  message: string,
+  severity: Severity,
+  extra: Record<string, unknown>,
+  title: string,
+): FindingInput {
   const engineLimit = ENGINE_LIMITS.some((re) => re.test(message));
   return {
     code: 'CHAT_TEMPLATE_ERROR',
@@ -44,10 +60,22 @@ export const chatTemplateRenders: Check = {
     if (!r) return { status: 'skipped', reason: 'no chat template' };
     const pe = r.run.parseError;
     if (pe) {
-      const title = pe.timedOut ? `${r.file}: the chat template did not parse within ${TEMPLATE_TIME_LIMIT_MS} ms` : `${r.file}: the chat template does not parse`;
-      return { status: 'findings', findings: [errorFinding(r, pe.message, 'critical', { stage: 'parse', timedOut: pe.timedOut === true }, title)] };
+      const title = pe.timedOut
+        ? `${r.file}: the chat template did not parse within ${TEMPLATE_TIME_LIMIT_MS} ms`
+        : `${r.file}: the chat template does not parse`;
+      return {
+        status: 'findings',
+        findings: [errorFinding(r, pe.message, 'critical', { stage: 'parse', timedOut: pe.timedOut === true }, title)],
+      };
     }
-    const failures = new Map<string, { severity: Severity; timedOut: boolean; scenarios: { scenario: string; conversation: string; messages: unknown }[] }>();
+    const failures = new Map<
+      string,
+      {
+        severity: Severity;
+        timedOut: boolean;
+        scenarios: { scenario: string; conversation: string; messages: unknown }[];
+      }
+    >();
     for (const s of r.scenarios) {
       const res = r.run.results.get(s.name);
       if (!res || res.ok) continue;
@@ -65,7 +93,18 @@ export const chatTemplateRenders: Check = {
       const title = f.timedOut
         ? `${r.file}: rendering did not end within ${TEMPLATE_TIME_LIMIT_MS} ms (${what})`
         : `${r.file}: the chat template raises for ${what}`;
-      return errorFinding(r, message, f.severity, { stage: 'render', timedOut: f.timedOut, scenarios: f.scenarios, ...(notAttempted.length ? { notAttempted } : {}) }, title);
+      return errorFinding(
+        r,
+        message,
+        f.severity,
+        {
+          stage: 'render',
+          timedOut: f.timedOut,
+          scenarios: f.scenarios,
+          ...(notAttempted.length ? { notAttempted } : {}),
+        },
+        title,
+      );
     });
     return { status: 'findings', findings };
   },

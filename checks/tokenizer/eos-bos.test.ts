@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { llama3Files, MISTRAL_TEMPLATE, mistralFiles, snapshotOfFiles, withLlama3BosPostProcessor } from '../../infra/fixtures/tokenizer/tokenizer-fixtures.ts';
+import {
+  llama3Files,
+  MISTRAL_TEMPLATE,
+  mistralFiles,
+  snapshotOfFiles,
+  withLlama3BosPostProcessor,
+} from '../../infra/fixtures/tokenizer/tokenizer-fixtures.ts';
 import { runOne, withCode } from '../../infra/fixtures/tokenizer/run-checks.ts';
 import { bosCount } from './bos-count.ts';
 import { eosVsTemplate } from './eos-vs-template.ts';
@@ -24,7 +30,9 @@ describe('EOS_MISMATCH on the real Llama-3-Instruct files', () => {
   });
 
   test('a tokenizer-only fix is a warning: generate() still stops only on generation_config.json', async () => {
-    const r = await runOne(eosVsTemplate, { release: snapshotOfFiles(llama3Files({ corrected: true, generationConfig: { eos_token_id: 128001 } })) });
+    const r = await runOne(eosVsTemplate, {
+      release: snapshotOfFiles(llama3Files({ corrected: true, generationConfig: { eos_token_id: 128001 } })),
+    });
     const [f] = withCode(r, 'EOS_MISMATCH');
     assert.equal(f.severity, 'warning');
     assert.match(f.title, /generation_config\.json/);
@@ -37,7 +45,9 @@ describe('EOS_MISMATCH on the real Llama-3-Instruct files', () => {
 
 describe('DOUBLE_BOS and CHAT_TEMPLATE_MISSING_BOS', () => {
   test('a template that writes BOS twice is critical', async () => {
-    const snap = snapshotOfFiles(mistralFiles({ tokenizerConfig: { chat_template: `{{ bos_token }}${MISTRAL_TEMPLATE}` } }));
+    const snap = snapshotOfFiles(
+      mistralFiles({ tokenizerConfig: { chat_template: `{{ bos_token }}${MISTRAL_TEMPLATE}` } }),
+    );
     const [f] = withCode(await runOne(bosCount, { release: snap }), 'DOUBLE_BOS');
     assert.equal(f.severity, 'critical');
     assert.equal(f.evidence.templateBosCount, 2);
@@ -52,11 +62,16 @@ describe('DOUBLE_BOS and CHAT_TEMPLATE_MISSING_BOS', () => {
   });
 
   test('one BOS from the template and none from the tokenizer passes (the npm Llama-3 files)', async () => {
-    assert.equal((await runOne(bosCount, { release: snapshotOfFiles(llama3Files({ corrected: true })) })).status, 'passed');
+    assert.equal(
+      (await runOne(bosCount, { release: snapshotOfFiles(llama3Files({ corrected: true })) })).status,
+      'passed',
+    );
   });
 
   test('a template without BOS for a tokenizer that adds BOS to plain text is CHAT_TEMPLATE_MISSING_BOS', async () => {
-    const snap = snapshotOfFiles(mistralFiles({ tokenizerConfig: { chat_template: MISTRAL_TEMPLATE.replace('{{ bos_token }}', '') } }));
+    const snap = snapshotOfFiles(
+      mistralFiles({ tokenizerConfig: { chat_template: MISTRAL_TEMPLATE.replace('{{ bos_token }}', '') } }),
+    );
     const r = await runOne(bosCount, { release: snap });
     const [f] = withCode(r, 'CHAT_TEMPLATE_MISSING_BOS');
     assert.equal(f.severity, 'warning');
@@ -65,10 +80,12 @@ describe('DOUBLE_BOS and CHAT_TEMPLATE_MISSING_BOS', () => {
   });
 
   test('no BOS anywhere (template, post-processor, add_bos_token) passes: the model does not use one', async () => {
-    const snap = snapshotOfFiles(mistralFiles({
-      tokenizerConfig: { chat_template: MISTRAL_TEMPLATE.replace('{{ bos_token }}', ''), add_bos_token: false },
-      tokenizerJson: (tj) => ({ ...tj, post_processor: null }),
-    }));
+    const snap = snapshotOfFiles(
+      mistralFiles({
+        tokenizerConfig: { chat_template: MISTRAL_TEMPLATE.replace('{{ bos_token }}', ''), add_bos_token: false },
+        tokenizerJson: (tj) => ({ ...tj, post_processor: null }),
+      }),
+    );
     assert.equal((await runOne(bosCount, { release: snap })).status, 'passed');
   });
 });

@@ -20,7 +20,13 @@ interface EosSource {
 }
 
 /** The first special token after an assistant message, up to the next marker (or the end of the text). */
-function closing(text: string, mark: string, next: string | null, specials: Map<string, number>, scenario: string): Terminator | null {
+function closing(
+  text: string,
+  mark: string,
+  next: string | null,
+  specials: Map<string, number>,
+  scenario: string,
+): Terminator | null {
   const a = text.indexOf(mark);
   if (a < 0) return null;
   const after = text.slice(a + mark.length);
@@ -51,8 +57,10 @@ function eosSources(snap: Snapshot, added: AddedTokens): { generate: EosSource |
   const gen = jsonObject(snap, 'generation_config.json');
   const cfg = jsonObject(snap, 'config.json');
   let generate: EosSource | null = null;
-  if (gen && gen.eos_token_id != null) generate = { file: 'generation_config.json', field: 'eos_token_id', ids: idList(gen.eos_token_id) };
-  else if (cfg && cfg.eos_token_id != null) generate = { file: 'config.json', field: 'eos_token_id', ids: idList(cfg.eos_token_id) };
+  if (gen && gen.eos_token_id != null)
+    generate = { file: 'generation_config.json', field: 'eos_token_id', ids: idList(gen.eos_token_id) };
+  else if (cfg && cfg.eos_token_id != null)
+    generate = { file: 'config.json', field: 'eos_token_id', ids: idList(cfg.eos_token_id) };
   const tokenizer: EosSource[] = [];
   for (const file of ['tokenizer_config.json', 'special_tokens_map.json']) {
     const s = tokenString(jsonObject(snap, file)?.eos_token);
@@ -76,7 +84,12 @@ function finding(t: Terminator, all: EosSource[], added: AddedTokens, file: stri
       : `The chat template closes every assistant turn with ${t.token}, but generation stops only on the EOS ids ${ids.join(', ')}. Runtimes that honour these files generate past the end of the turn. Add ${t.id} to generation_config.json eos_token_id.`,
     evidence: {
       terminator: { token: t.token, id: t.id },
-      eos: all.map((e) => ({ file: e.file, field: e.field, ids: e.ids, tokens: e.ids.map((i) => added.byId.get(i) ?? null) })),
+      eos: all.map((e) => ({
+        file: e.file,
+        field: e.field,
+        ids: e.ids,
+        tokens: e.ids.map((i) => added.byId.get(i) ?? null),
+      })),
       templateFile: file,
       scenario: t.scenario,
       renderedExcerpt: t.excerpt,
@@ -101,13 +114,20 @@ export const eosVsTemplate: Check = {
     const why = unrenderable(r);
     if (why) return { status: 'skipped', reason: why };
     const added = addedTokens(snap);
-    if (added.byContent.size === 0) return { status: 'skipped', reason: 'no added tokens in tokenizer.json or tokenizer_config.json' };
-    const specials = new Map([...added.byContent].filter(([, id]) => added.special.size === 0 || added.special.has(id)));
+    if (added.byContent.size === 0)
+      return { status: 'skipped', reason: 'no added tokens in tokenizer.json or tokenizer_config.json' };
+    const specials = new Map(
+      [...added.byContent].filter(([, id]) => added.special.size === 0 || added.special.has(id)),
+    );
     const ts = terminators(r, specials);
     if (ts.length === 0) return { status: 'passed' };
     const { generate, tokenizer } = eosSources(snap, added);
     const all = [...(generate ? [generate] : []), ...tokenizer];
-    if (all.length === 0) return { status: 'skipped', reason: 'no EOS declared in generation_config.json, config.json or the tokenizer files' };
+    if (all.length === 0)
+      return {
+        status: 'skipped',
+        reason: 'no EOS declared in generation_config.json, config.json or the tokenizer files',
+      };
     const findings: FindingInput[] = [];
     for (const t of ts) {
       if (generate?.ids.includes(t.id)) continue;

@@ -18,7 +18,10 @@ import { fastIds, fastTokenizer, slowTokenizer, tokenStrings, unusable } from '.
 export function probeSpecials(snap: Snapshot): string[] {
   const vars = tokenVariables(snap);
   const added = addedTokens(snap);
-  const others = [...added.special].sort((a, b) => a - b).map((id) => added.byId.get(id)).filter((t): t is string => !!t);
+  const others = [...added.special]
+    .sort((a, b) => a - b)
+    .map((id) => added.byId.get(id))
+    .filter((t): t is string => !!t);
   return [...new Set([vars.bos_token, vars.eos_token, vars.unk_token, ...others].filter((t) => t.length > 0))];
 }
 
@@ -44,7 +47,12 @@ function compare(snap: Snapshot, tok: Tokenizer, slow: SlowTokenizer, corpus: st
     if (f.length === s.length && f.every((x, i) => x === s[i])) continue;
     let first = 0;
     while (first < f.length && f[first] === s[first]) first++;
-    diffs.push({ text, fast: { ids: f, tokens: tokenStrings(tok, f) }, slow: { ids: s, pieces: pieces(slow, snap, s) }, firstDifference: first });
+    diffs.push({
+      text,
+      fast: { ids: f, tokens: tokenStrings(tok, f) },
+      slow: { ids: s, pieces: pieces(slow, snap, s) },
+      firstDifference: first,
+    });
   }
   return diffs;
 }
@@ -56,12 +64,26 @@ export const fastVsSlow: Check = {
   codes: ['TOKENIZER_FAST_SLOW_MISMATCH', 'FILE_MALFORMED'],
   async run({ release: snap }) {
     const fast = fastTokenizer(snap);
-    if (fast.state !== 'ok') return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
+    if (fast.state !== 'ok')
+      return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
     const slow = await slowTokenizer(snap);
     if (slow.state === 'error') {
-      return { status: 'findings', findings: [{ code: 'FILE_MALFORMED', severity: 'critical', title: 'tokenizer.model cannot be loaded by SentencePiece', detail: `${slow.error}. Slow tokenizers (LlamaTokenizer, sentencepiece users, GGUF converters) fail on this release.`, evidence: { error: slow.error }, files: ['tokenizer.model'] }] };
+      return {
+        status: 'findings',
+        findings: [
+          {
+            code: 'FILE_MALFORMED',
+            severity: 'critical',
+            title: 'tokenizer.model cannot be loaded by SentencePiece',
+            detail: `${slow.error}. Slow tokenizers (LlamaTokenizer, sentencepiece users, GGUF converters) fail on this release.`,
+            evidence: { error: slow.error },
+            files: ['tokenizer.model'],
+          },
+        ],
+      };
     }
-    if (slow.state !== 'ok') return { status: 'skipped', reason: unusable('tokenizer.model', slow) ?? 'no tokenizer.model' };
+    if (slow.state !== 'ok')
+      return { status: 'skipped', reason: unusable('tokenizer.model', slow) ?? 'no tokenizer.model' };
     const corpus = probeCorpus(probeSpecials(snap));
     const diffs = compare(snap, fast.value, slow.value, corpus);
     if (diffs.length === 0) return { status: 'passed' };
@@ -73,7 +95,12 @@ export const fastVsSlow: Check = {
       severity: 'critical',
       title: `tokenizer.json and tokenizer.model disagree on ${diffs.length} of ${corpus.length} probe strings, e.g. ${JSON.stringify(d.text)}`,
       detail: `The fast tokenizer gives [${d.fast.ids.join(', ')}] (${JSON.stringify(d.fast.tokens)}) and SentencePiece gives [${d.slow.ids.join(', ')}] (${JSON.stringify(d.slow.pieces)}). Runtimes that load different files feed the model different ids for the same text. Regenerate tokenizer.json from tokenizer.model (transformers: from_slow=True) with the legacy setting the model was trained with.`,
-      evidence: { legacy: slowLegacy(snap), mismatches: diffs.length, probes: corpus.length, examples: diffs.slice(0, 8) },
+      evidence: {
+        legacy: slowLegacy(snap),
+        mismatches: diffs.length,
+        probes: corpus.length,
+        examples: diffs.slice(0, 8),
+      },
       files: ['tokenizer.json', 'tokenizer.model', 'tokenizer_config.json'],
     };
     return { status: 'findings', findings: [finding] };

@@ -38,8 +38,13 @@ export function tokenizerFingerprint(snapshot: Snapshot): TokenizerFingerprint |
     const probeIds = fast.value.encode(LLAMA_CPP_CHK_TXT, { add_special_tokens: true }).ids;
     const tj = jsonObject(snapshot, 'tokenizer.json') ?? {};
     const specialTokens: Record<string, number> = {};
-    for (const t of (Array.isArray(tj.added_tokens) ? tj.added_tokens : []) as { content?: unknown; id?: unknown; special?: unknown }[]) {
-      if (t?.special === true && typeof t.content === 'string' && typeof t.id === 'number') specialTokens[t.content] = t.id;
+    for (const t of (Array.isArray(tj.added_tokens) ? tj.added_tokens : []) as {
+      content?: unknown;
+      id?: unknown;
+      special?: unknown;
+    }[]) {
+      if (t?.special === true && typeof t.content === 'string' && typeof t.id === 'number')
+        specialTokens[t.content] = t.id;
     }
     fp = {
       hash: createHash('sha256').update(pythonListRepr(probeIds)).digest('hex'),

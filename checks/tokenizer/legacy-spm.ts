@@ -12,15 +12,26 @@ import { tokenVariables } from './chat-scenarios.ts';
 import { fastIds, fastTokenizer, spmModel, tokenStrings } from './tokenizers.ts';
 
 /** Tokenizer classes whose slow implementation reads `legacy` (transformers tokenization_llama.py, tokenization_t5.py, tokenization_code_llama.py). */
-const LEGACY_CLASSES = new Set(['LlamaTokenizer', 'LlamaTokenizerFast', 'CodeLlamaTokenizer', 'CodeLlamaTokenizerFast', 'T5Tokenizer', 'T5TokenizerFast']);
+const LEGACY_CLASSES = new Set([
+  'LlamaTokenizer',
+  'LlamaTokenizerFast',
+  'CodeLlamaTokenizer',
+  'CodeLlamaTokenizerFast',
+  'T5Tokenizer',
+  'T5TokenizerFast',
+]);
 
 /** Does tokenizer.json put "▁" on text after a special token? null when it cannot tell (no Metaspace prefix at all). */
-function fastLegacy(snap: Snapshot): { legacy: boolean; special: string; ids: number[]; tokens: (string | null)[] } | null {
+function fastLegacy(
+  snap: Snapshot,
+): { legacy: boolean; special: string; ids: number[]; tokens: (string | null)[] } | null {
   const fast = fastTokenizer(snap);
   if (fast.state !== 'ok') return null;
   const tok = fast.value;
   const added = addedTokens(snap);
-  const special = [tokenVariables(snap).bos_token, ...[...added.special].map((id) => added.byId.get(id) ?? '')].find((t) => t && tok.token_to_id(t) !== undefined);
+  const special = [tokenVariables(snap).bos_token, ...[...added.special].map((id) => added.byId.get(id) ?? '')].find(
+    (t) => t && tok.token_to_id(t) !== undefined,
+  );
   if (!special) return null;
   const alone = tokenStrings(tok, fastIds(tok, 'Hello'));
   if (!alone[0]?.startsWith('▁')) return null;
@@ -37,28 +48,53 @@ export const legacySpm: Check = {
   run({ release: snap }) {
     const tc = jsonObject(snap, 'tokenizer_config.json');
     const cls = typeof tc?.tokenizer_class === 'string' ? tc.tokenizer_class : null;
-    if (!cls || !LEGACY_CLASSES.has(cls)) return { status: 'skipped', reason: `tokenizer class ${cls ?? '(none)'} has no legacy setting` };
+    if (!cls || !LEGACY_CLASSES.has(cls))
+      return { status: 'skipped', reason: `tokenizer class ${cls ?? '(none)'} has no legacy setting` };
     const spm = spmModel(snap);
-    if (spm.state === 'ok' && !spm.value.addDummyPrefix) return { status: 'skipped', reason: 'tokenizer.model adds no "▁" prefix, so legacy changes nothing' };
+    if (spm.state === 'ok' && !spm.value.addDummyPrefix)
+      return { status: 'skipped', reason: 'tokenizer.model adds no "▁" prefix, so legacy changes nothing' };
     const fast = fastLegacy(snap);
-    if (!fast && spm.state !== 'ok') return { status: 'skipped', reason: 'neither a SentencePiece tokenizer.model nor a Metaspace-style tokenizer.json' };
+    if (!fast && spm.state !== 'ok')
+      return {
+        status: 'skipped',
+        reason: 'neither a SentencePiece tokenizer.model nor a Metaspace-style tokenizer.json',
+      };
     const declared = typeof tc?.legacy === 'boolean' ? tc.legacy : null;
     const slow = declared ?? true;
-    const evidence = { tokenizerClass: cls, legacy: declared, slowBehaviour: slow ? 'legacy' : 'non-legacy', fast: fast ? { behaviour: fast.legacy ? 'legacy' : 'non-legacy', text: `${fast.special}Hello`, ids: fast.ids, tokens: fast.tokens } : null };
+    const evidence = {
+      tokenizerClass: cls,
+      legacy: declared,
+      slowBehaviour: slow ? 'legacy' : 'non-legacy',
+      fast: fast
+        ? {
+            behaviour: fast.legacy ? 'legacy' : 'non-legacy',
+            text: `${fast.special}Hello`,
+            ids: fast.ids,
+            tokens: fast.tokens,
+          }
+        : null,
+    };
     let f: FindingInput;
     if (fast && fast.legacy !== slow) {
       f = {
-        code: 'LEGACY_SPM', severity: 'warning',
+        code: 'LEGACY_SPM',
+        severity: 'warning',
         title: `tokenizer.json is ${fast.legacy ? 'legacy' : 'non-legacy'} but tokenizer_config.json makes the slow tokenizer ${slow ? 'legacy' : 'non-legacy'}`,
         detail: `tokenizer.json encodes ${JSON.stringify(`${fast.special}Hello`)} as ${JSON.stringify(fast.tokens)}; the slow tokenizer (legacy=${declared ?? 'unset, default true'}) ${slow ? 'adds' : 'does not add'} "▁" after special tokens. Fast and slow tokenizers disagree after every special token. Regenerate tokenizer.json with the legacy value the model was trained with.`,
-        evidence, files: ['tokenizer.json', 'tokenizer_config.json'],
+        evidence,
+        files: ['tokenizer.json', 'tokenizer_config.json'],
       };
     } else if (slow) {
       f = {
-        code: 'LEGACY_SPM', severity: 'info',
-        title: declared === null ? 'tokenizer_config.json does not set legacy; transformers falls back to legacy SentencePiece handling' : 'The tokenizer uses legacy SentencePiece handling (legacy: true)',
+        code: 'LEGACY_SPM',
+        severity: 'info',
+        title:
+          declared === null
+            ? 'tokenizer_config.json does not set legacy; transformers falls back to legacy SentencePiece handling'
+            : 'The tokenizer uses legacy SentencePiece handling (legacy: true)',
         detail: `A "▁" is inserted after every special token (${fast ? `${JSON.stringify(`${fast.special}Hello`)} → ${JSON.stringify(fast.tokens)}` : '<s>Hello → <s>, ▁Hello'}). That is right only if the model was trained that way; chat templates that write "<s>[INST]" rely on it.${declared === null ? ' Without an explicit value transformers warns and future versions may change the default.' : ''}`,
-        evidence, files: ['tokenizer_config.json'],
+        evidence,
+        files: ['tokenizer_config.json'],
       };
     } else return { status: 'passed' };
     return { status: 'findings', findings: [f] };

@@ -26,14 +26,22 @@ export const padEqEos: Check = {
     const { pad } = clashes[0];
     return {
       status: 'findings',
-      findings: [{
-        code: 'PAD_EQ_EOS',
-        severity: 'warning',
-        title: `Pad token is the EOS token (${pad.token ?? pad.ids.join(', ')})`,
-        detail: 'Training code masks pad positions out of the loss; with pad equal to EOS the model is never taught to emit EOS and fine-tunes generate without end. Use a distinct, unused token as pad.',
-        evidence: { clashes: clashes.map((c) => ({ pad: { file: c.pad.file, field: c.pad.field, token: c.pad.token, ids: c.pad.ids }, eos: { file: c.eos.file, field: c.eos.field, token: c.eos.token, ids: c.eos.ids } })) },
-        files: [...new Set(clashes.flatMap((c) => [c.pad.file, c.eos.file]))],
-      }],
+      findings: [
+        {
+          code: 'PAD_EQ_EOS',
+          severity: 'warning',
+          title: `Pad token is the EOS token (${pad.token ?? pad.ids.join(', ')})`,
+          detail:
+            'Training code masks pad positions out of the loss; with pad equal to EOS the model is never taught to emit EOS and fine-tunes generate without end. Use a distinct, unused token as pad.',
+          evidence: {
+            clashes: clashes.map((c) => ({
+              pad: { file: c.pad.file, field: c.pad.field, token: c.pad.token, ids: c.pad.ids },
+              eos: { file: c.eos.file, field: c.eos.field, token: c.eos.token, ids: c.eos.ids },
+            })),
+          },
+          files: [...new Set(clashes.flatMap((c) => [c.pad.file, c.eos.file]))],
+        },
+      ],
     };
   },
 };

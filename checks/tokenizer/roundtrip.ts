@@ -18,7 +18,10 @@ function applyNormalizer(n: Json, text: string): string {
   switch (n.type) {
     case 'Sequence':
       return ((n.normalizers as Json[]) ?? []).reduce<string>((t, x) => applyNormalizer(x, t), text);
-    case 'NFC': case 'NFD': case 'NFKC': case 'NFKD':
+    case 'NFC':
+    case 'NFD':
+    case 'NFKC':
+    case 'NFKD':
       return text.normalize(n.type);
     case 'Precompiled':
       // SentencePiece's nmt_nfkc charsmap: NFKC plus whitespace folding, close enough for a comparison.
@@ -28,11 +31,18 @@ function applyNormalizer(n: Json, text: string): string {
     case 'StripAccents':
       return text.normalize('NFD').replace(/\p{Mn}/gu, '');
     case 'Strip':
-      return n.strip_left === false ? (n.strip_right === false ? text : text.trimEnd()) : n.strip_right === false ? text.trimStart() : text.trim();
+      return n.strip_left === false
+        ? n.strip_right === false
+          ? text
+          : text.trimEnd()
+        : n.strip_right === false
+          ? text.trimStart()
+          : text.trim();
     case 'BertNormalizer': {
       let t = n.clean_text === false ? text : text.replace(/\s/g, ' ');
       if (n.lowercase !== false) t = t.toLowerCase();
-      if (n.strip_accents === true || (n.strip_accents == null && n.lowercase !== false)) t = t.normalize('NFD').replace(/\p{Mn}/gu, '');
+      if (n.strip_accents === true || (n.strip_accents == null && n.lowercase !== false))
+        t = t.normalize('NFD').replace(/\p{Mn}/gu, '');
       return t;
     }
     default:
@@ -42,9 +52,13 @@ function applyNormalizer(n: Json, text: string): string {
 
 /** Whether the pre-tokenizer (or a WordPiece model) throws whitespace away, so decode cannot restore it. */
 function dropsWhitespace(tj: Json): boolean {
-  const types = (p: Json): string[] => (!p ? [] : p.type === 'Sequence' ? ((p.pretokenizers as Json[]) ?? []).flatMap(types) : [String(p.type)]);
+  const types = (p: Json): string[] =>
+    !p ? [] : p.type === 'Sequence' ? ((p.pretokenizers as Json[]) ?? []).flatMap(types) : [String(p.type)];
   const pre = types(tj?.pre_tokenizer as Json);
-  return pre.some((t) => ['Whitespace', 'WhitespaceSplit', 'BertPreTokenizer', 'CharDelimiterSplit'].includes(t)) || (tj?.model as Json)?.type === 'WordPiece';
+  return (
+    pre.some((t) => ['Whitespace', 'WhitespaceSplit', 'BertPreTokenizer', 'CharDelimiterSplit'].includes(t)) ||
+    (tj?.model as Json)?.type === 'WordPiece'
+  );
 }
 
 interface Loss {
@@ -67,7 +81,13 @@ function losses(snap: Snapshot, tok: Tokenizer, cleanup: boolean): Loss[] {
     const decoded = tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: cleanup });
     const expected = applyNormalizer(tj?.normalizer as Json, text);
     if (norm(decoded) === norm(expected) || norm(decoded) === norm(text)) continue;
-    out.push({ text, decoded, ids, tokens: tokenStrings(tok, ids), unkCount: unkId === undefined ? 0 : ids.filter((i) => i === unkId).length });
+    out.push({
+      text,
+      decoded,
+      ids,
+      tokens: tokenStrings(tok, ids),
+      unkCount: unkId === undefined ? 0 : ids.filter((i) => i === unkId).length,
+    });
   }
   return out;
 }
@@ -79,7 +99,8 @@ export const tokenizerRoundtrip: Check = {
   codes: ['TOKENIZER_ROUNDTRIP'],
   run({ release: snap }) {
     const fast = fastTokenizer(snap);
-    if (fast.state !== 'ok') return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
+    if (fast.state !== 'ok')
+      return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
     const tok = fast.value;
     // Lead with losses on visible text: a string of spaces is a poor headline.
     const lost = losses(snap, tok, false).sort((a, b) => Number(!/\S/.test(a.text)) - Number(!/\S/.test(b.text)));
@@ -103,7 +124,8 @@ export const tokenizerRoundtrip: Check = {
           code: 'TOKENIZER_ROUNDTRIP',
           severity: 'info',
           title: `clean_up_tokenization_spaces is true: decode rewrites ${JSON.stringify(cleaned[0].text)} as ${JSON.stringify(cleaned[0].decoded)}`,
-          detail: 'transformers removes the space before punctuation and contractions when decoding with this setting, so decoded text differs from what the model generated. Set clean_up_tokenization_spaces to false.',
+          detail:
+            'transformers removes the space before punctuation and contractions when decoding with this setting, so decoded text differs from what the model generated. Set clean_up_tokenization_spaces to false.',
           evidence: { field: 'clean_up_tokenization_spaces', examples: cleaned.slice(0, 5) },
           files: ['tokenizer_config.json'],
         });

@@ -24,11 +24,15 @@ export function slowAddedTokens(snap: Snapshot): SplitToken[] {
   };
   const dec = jsonObject(snap, 'tokenizer_config.json')?.added_tokens_decoder;
   if (dec && typeof dec === 'object') {
-    for (const [id, t] of Object.entries(dec as Record<string, { content?: unknown; lstrip?: unknown; rstrip?: unknown }>)) if (t && typeof t === 'object') add(t.content, Number(id), t);
+    for (const [id, t] of Object.entries(
+      dec as Record<string, { content?: unknown; lstrip?: unknown; rstrip?: unknown }>,
+    ))
+      if (t && typeof t === 'object') add(t.content, Number(id), t);
   }
   const tj = jsonObject(snap, 'tokenizer.json');
   if (Array.isArray(tj?.added_tokens)) {
-    for (const t of tj.added_tokens as { content?: unknown; id?: unknown; lstrip?: unknown; rstrip?: unknown }[]) if (t && typeof t === 'object') add(t.content, t.id, t);
+    for (const t of tj.added_tokens as { content?: unknown; id?: unknown; lstrip?: unknown; rstrip?: unknown }[])
+      if (t && typeof t === 'object') add(t.content, t.id, t);
   }
   return [...out.values()].sort((a, b) => b.content.length - a.content.length);
 }
@@ -44,7 +48,7 @@ type Part = { text: string } | { token: SplitToken };
 function splitOnAdded(text: string, added: readonly SplitToken[]): Part[] {
   const parts: Part[] = [];
   let plain = '';
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const hit = added.find((t) => text.startsWith(t.content, i));
     if (!hit) {
       plain += text[i++];

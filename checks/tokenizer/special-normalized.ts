@@ -24,10 +24,13 @@ export const specialTokenNormalized: Check = {
   codes: ['SPECIAL_TOKEN_NORMALIZED'],
   run({ release: snap }) {
     const fast = fastTokenizer(snap);
-    if (fast.state !== 'ok') return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
+    if (fast.state !== 'ok')
+      return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
     const tok = fast.value;
     const list = (jsonObject(snap, 'tokenizer.json')?.added_tokens ?? []) as AddedJson[];
-    const normalizedSpecials = list.filter((t) => t.special === true && t.normalized === true && typeof t.content === 'string' && typeof t.id === 'number');
+    const normalizedSpecials = list.filter(
+      (t) => t.special === true && t.normalized === true && typeof t.content === 'string' && typeof t.id === 'number',
+    );
     if (normalizedSpecials.length === 0) return { status: 'passed' };
     const findings: FindingInput[] = [];
     for (const t of normalizedSpecials) {

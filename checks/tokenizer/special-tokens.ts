@@ -71,7 +71,12 @@ export function declarations(snap: Snapshot, role: SpecialRole): Declared[] {
     const o = jsonObject(snap, file);
     if (!o || !(`${role}_token_id` in o) || o[`${role}_token_id`] === null) continue;
     const ids = idList(o[`${role}_token_id`]);
-    out.push({ file, field: `${role}_token_id`, token: ids.length === 1 ? (added.byId.get(ids[0]) ?? null) : null, ids });
+    out.push({
+      file,
+      field: `${role}_token_id`,
+      token: ids.length === 1 ? (added.byId.get(ids[0]) ?? null) : null,
+      ids,
+    });
   }
   return out;
 }

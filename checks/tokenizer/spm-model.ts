@@ -7,7 +7,14 @@
 /** SentencePiece.Type of sentencepiece_model.proto. */
 export type PieceType = 'normal' | 'unknown' | 'control' | 'user_defined' | 'unused' | 'byte';
 
-const PIECE_TYPES: Record<number, PieceType> = { 1: 'normal', 2: 'unknown', 3: 'control', 4: 'user_defined', 5: 'unused', 6: 'byte' };
+const PIECE_TYPES: Record<number, PieceType> = {
+  1: 'normal',
+  2: 'unknown',
+  3: 'control',
+  4: 'user_defined',
+  5: 'unused',
+  6: 'byte',
+};
 const MODEL_TYPES: Record<number, string> = { 1: 'unigram', 2: 'bpe', 3: 'word', 4: 'char' };
 
 export interface SpmPiece {
@@ -95,8 +102,14 @@ function readPiece(buf: Uint8Array): SpmPiece {
  */
 export function parseSpmModel(bytes: Uint8Array): SpmModel {
   const m: SpmModel = {
-    pieces: [], modelType: 'unigram', byteFallback: false, normalizer: 'nmt_nfkc',
-    addDummyPrefix: true, removeExtraWhitespaces: true, escapeWhitespaces: true, unkPiece: null,
+    pieces: [],
+    modelType: 'unigram',
+    byteFallback: false,
+    normalizer: 'nmt_nfkc',
+    addDummyPrefix: true,
+    removeExtraWhitespaces: true,
+    escapeWhitespaces: true,
+    unkPiece: null,
   };
   for (const f of fields(bytes)) {
     if (f.no === 1 && f.bytes) m.pieces.push(readPiece(f.bytes));

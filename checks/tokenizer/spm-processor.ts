@@ -35,7 +35,9 @@ interface AgnaiProcessor {
 }
 
 const require = createRequire(import.meta.url);
-const { SentencePieceProcessor } = require('@agnai/sentencepiece-js') as { SentencePieceProcessor: new () => AgnaiProcessor };
+const { SentencePieceProcessor } = require('@agnai/sentencepiece-js') as {
+  SentencePieceProcessor: new () => AgnaiProcessor;
+};
 
 /** The slow tokenizer: encodes text exactly as SentencePiece does (no BOS/EOS added). */
 export interface SpmProcessor {
@@ -78,7 +80,8 @@ export async function loadSpmProcessor(bytes: Uint8Array): Promise<SpmProcessor>
   const message = status.ToString();
   status.delete();
   m.FS.unlink(name);
-  if (message !== 'OK' && message !== '') throw new Error(`SentencePiece cannot load tokenizer.model: ${message.trim()}`);
+  if (message !== 'OK' && message !== '')
+    throw new Error(`SentencePiece cannot load tokenizer.model: ${message.trim()}`);
   return {
     encodeIds: (text) =>
       withView(m, text, (v) => {

@@ -29,7 +29,10 @@ export function chatRenders(snap: Snapshot): Promise<ChatRenders | null> {
     if (!tpl) p = Promise.resolve(null);
     else {
       const scenarios = chatScenarios(snap, tpl.template);
-      p = renderInWorker(tpl.template, scenarios.map((s) => ({ name: s.name, context: s.context }))).then((run) => ({ ...tpl, scenarios, run }));
+      p = renderInWorker(
+        tpl.template,
+        scenarios.map((s) => ({ name: s.name, context: s.context })),
+      ).then((run) => ({ ...tpl, scenarios, run }));
     }
     cache.set(snap, p);
   }
@@ -53,13 +56,18 @@ export function firstRendered(r: ChatRenders, names: ScenarioName[]): { name: Sc
 
 /** Why a template check cannot look at renders, or null when at least one conversation rendered. */
 export function unrenderable(r: ChatRenders): string | null {
-  if (r.run.parseError) return `the chat template does not parse (${r.run.parseError.message}); see the chat-template check`;
-  if (!firstRendered(r, ['system', 'plain', 'multi', 'prompt'])) return 'the chat template does not render any conversation; see the chat-template check';
+  if (r.run.parseError)
+    return `the chat template does not parse (${r.run.parseError.message}); see the chat-template check`;
+  if (!firstRendered(r, ['system', 'plain', 'multi', 'prompt']))
+    return 'the chat template does not render any conversation; see the chat-template check';
   return null;
 }
 
 /** Special tokens (leftmost-longest) occurring in a piece of rendered text, in order. */
-export function specialTokensIn(text: string, tokens: Map<string, number>): { token: string; id: number; at: number }[] {
+export function specialTokensIn(
+  text: string,
+  tokens: Map<string, number>,
+): { token: string; id: number; at: number }[] {
   // Candidates by first character, longest first: tokenizers with thousands of added tokens (Gemma) stay fast.
   const byFirst = new Map<string, string[]>();
   for (const c of [...tokens.keys()].filter((k) => k.length > 1).sort((a, b) => b.length - a.length)) {
@@ -68,7 +76,7 @@ export function specialTokensIn(text: string, tokens: Map<string, number>): { to
     else byFirst.set(c[0], [c]);
   }
   const out: { token: string; id: number; at: number }[] = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const hit = byFirst.get(text[i])?.find((c) => text.startsWith(c, i));
     if (hit) {
       out.push({ token: hit, id: tokens.get(hit)!, at: i });

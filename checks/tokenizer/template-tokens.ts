@@ -55,7 +55,13 @@ function unknownFinding(r: ChatRenders, tok: Tokenizer, lit: Literal): FindingIn
     severity: 'warning',
     title: `The chat template writes ${lit.text}, which is not a token of this tokenizer`,
     detail: `${r.file} emits ${lit.text}, but neither tokenizer.json's vocabulary nor its added tokens have it, so it is encoded as ${ids.length} ordinary pieces. The template was probably written for another tokenizer; use this model's own control tokens.`,
-    evidence: { literal: lit.text, encodesAs: { ids, tokens: tokenStrings(tok, ids) }, templateFile: r.file, scenario: lit.scenario, renderedExcerpt: excerpt(lit.rendered, lit.at, lit.at + lit.text.length) },
+    evidence: {
+      literal: lit.text,
+      encodesAs: { ids, tokens: tokenStrings(tok, ids) },
+      templateFile: r.file,
+      scenario: lit.scenario,
+      renderedExcerpt: excerpt(lit.rendered, lit.at, lit.at + lit.text.length),
+    },
     files: [r.file, 'tokenizer.json'],
   };
 }
@@ -69,11 +75,15 @@ function splitFinding(r: ChatRenders, tok: Tokenizer, lit: Literal, id: number, 
     title: `${lit.text} (id ${id}) written by the chat template does not encode to its own id`,
     detail: `The token exists (id ${id}) but encoding the rendered prompt ${alone.length === 1 && alone[0] === id ? 'in context' : 'alone or in context'} cuts it into pieces, so the model never receives it. Make it an added token in tokenizer.json (added_tokens, special: true, normalized: false).`,
     evidence: {
-      literal: lit.text, id, addedToken: special,
+      literal: lit.text,
+      id,
+      addedToken: special,
       encodedAlone: { ids: alone, tokens: tokenStrings(tok, alone) },
       occurrencesInPrompt: lit.rendered.split(lit.text).length - 1,
       idInEncodedPrompt: ctx.filter((x) => x === id).length,
-      templateFile: r.file, scenario: lit.scenario, renderedExcerpt: excerpt(lit.rendered, lit.at, lit.at + lit.text.length),
+      templateFile: r.file,
+      scenario: lit.scenario,
+      renderedExcerpt: excerpt(lit.rendered, lit.at, lit.at + lit.text.length),
     },
     files: [r.file, 'tokenizer.json'],
   };
@@ -90,11 +100,14 @@ export const templateTokens: Check = {
     const why = unrenderable(r);
     if (why) return { status: 'skipped', reason: why };
     const fast = fastTokenizer(snap);
-    if (fast.state !== 'ok') return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
+    if (fast.state !== 'ok')
+      return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
     const tok = fast.value;
     const added = addedTokens(snap);
     const addedContents = [...added.byContent.keys()];
-    const specialContents = added.special.size ? addedContents.filter((c) => added.special.has(added.byContent.get(c)!)) : addedContents;
+    const specialContents = added.special.size
+      ? addedContents.filter((c) => added.special.has(added.byContent.get(c)!))
+      : addedContents;
     const findings: FindingInput[] = [];
     for (const lit of literals(r, specialContents, addedContents)) {
       const id = tok.token_to_id(lit.text);

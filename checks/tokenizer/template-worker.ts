@@ -49,7 +49,9 @@ export interface TemplateRun {
 }
 
 type WorkerMessage =
-  | { kind: 'ready' } | { kind: 'parsed' } | { kind: 'done' }
+  | { kind: 'ready' }
+  | { kind: 'parsed' }
+  | { kind: 'done' }
   | { kind: 'parse-error'; message: string }
   | { kind: 'result'; name: string; ok: boolean; text?: string; message?: string };
 
@@ -60,9 +62,17 @@ const jinjaPath = createRequire(import.meta.url).resolve('@huggingface/jinja');
  * terminated when a stage runs out of time, dies (e.g. out of memory) or when all is done. Rejects only when the
  * worker itself cannot start.
  */
-export function renderInWorker(template: string, scenarios: { name: string; context: Record<string, unknown> }[], limitMs = TEMPLATE_TIME_LIMIT_MS): Promise<TemplateRun> {
+export function renderInWorker(
+  template: string,
+  scenarios: { name: string; context: Record<string, unknown> }[],
+  limitMs = TEMPLATE_TIME_LIMIT_MS,
+): Promise<TemplateRun> {
   const run: TemplateRun = { parseError: null, results: new Map() };
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { jinjaPath, maxOutput: MAX_OUTPUT_CHARS }, resourceLimits: { maxOldGenerationSizeMb: HEAP_LIMIT_MB } });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { jinjaPath, maxOutput: MAX_OUTPUT_CHARS },
+    resourceLimits: { maxOldGenerationSizeMb: HEAP_LIMIT_MB },
+  });
   worker.unref();
   return new Promise<TemplateRun>((resolve, reject) => {
     let booted = false;
@@ -85,7 +95,14 @@ export function renderInWorker(template: string, scenarios: { name: string; cont
     };
     const arm = (ms: number): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => fail(booted ? `did not finish within ${ms} ms (the template may never end)` : `no answer within ${ms} ms`, true), ms);
+      timer = setTimeout(
+        () =>
+          fail(
+            booted ? `did not finish within ${ms} ms (the template may never end)` : `no answer within ${ms} ms`,
+            true,
+          ),
+        ms,
+      );
     };
     arm(BOOT_LIMIT_MS);
     worker.on('message', (m: WorkerMessage) => {
@@ -97,12 +114,21 @@ export function renderInWorker(template: string, scenarios: { name: string; cont
         run.parseError = { message: m.message };
         finish();
       } else if (m.kind === 'parsed' || m.kind === 'result') {
-        if (m.kind === 'result') run.results.set(m.name, m.ok ? { ok: true, text: m.text ?? '' } : { ok: false, message: m.message ?? 'render failed' });
+        if (m.kind === 'result')
+          run.results.set(
+            m.name,
+            m.ok ? { ok: true, text: m.text ?? '' } : { ok: false, message: m.message ?? 'render failed' },
+          );
         stage++;
         arm(limitMs);
       } else if (m.kind === 'done') finish();
     });
     worker.on('error', (e) => fail(e.message, false));
-    worker.on('exit', (code) => fail(`the template worker died (exit code ${code}); running out of its ${HEAP_LIMIT_MB} MB heap is the usual cause`, false));
+    worker.on('exit', (code) =>
+      fail(
+        `the template worker died (exit code ${code}); running out of its ${HEAP_LIMIT_MB} MB heap is the usual cause`,
+        false,
+      ),
+    );
   });
 }

@@ -25,7 +25,14 @@ function postProcessorDeclarations(snap: Snapshot, role: SpecialRole): Declared[
   if (start < 0) return [];
   const ids = role === 'bos' ? full.slice(0, start) : full.slice(start + plain.length);
   if (ids.length !== 1) return [];
-  return [{ file: 'tokenizer.json', field: role === 'bos' ? 'post_processor (inserted before text)' : 'post_processor (inserted after text)', token: tok.id_to_token(ids[0]) ?? null, ids }];
+  return [
+    {
+      file: 'tokenizer.json',
+      field: role === 'bos' ? 'post_processor (inserted before text)' : 'post_processor (inserted after text)',
+      token: tok.id_to_token(ids[0]) ?? null,
+      ids,
+    },
+  ];
 }
 
 /** How bad a disagreement between two declarations of a role is. */
@@ -43,7 +50,8 @@ function pairSeverity(role: SpecialRole, a: Declared, b: Declared): Severity | n
 }
 
 const rank: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
-const show = (d: Declared): string => `${d.file} ${d.field} = ${d.token ?? d.ids.join(', ')}${d.token !== null && d.ids.length ? ` (id ${d.ids.join(', ')})` : ''}`;
+const show = (d: Declared): string =>
+  `${d.file} ${d.field} = ${d.token ?? d.ids.join(', ')}${d.token !== null && d.ids.length ? ` (id ${d.ids.join(', ')})` : ''}`;
 
 function roleFinding(snap: Snapshot, role: SpecialRole): FindingInput[] {
   const decls = [...declarations(snap, role), ...postProcessorDeclarations(snap, role)];
@@ -73,7 +81,11 @@ function roleFinding(snap: Snapshot, role: SpecialRole): FindingInput[] {
     severity,
     title: `The ${role} token differs between files: ${show(pairs[0].a)} vs ${show(pairs[0].b)}`,
     detail: `Runtimes read the ${role} token from different files, so they disagree on it. ${pairs.map((p) => `${show(p.a)} vs ${show(p.b)}`).join('; ')}.`,
-    evidence: { role, declarations: withIds, disagreements: pairs.map((p) => ({ a: p.a, b: p.b, severity: p.severity })) },
+    evidence: {
+      role,
+      declarations: withIds,
+      disagreements: pairs.map((p) => ({ a: p.a, b: p.b, severity: p.severity })),
+    },
     files: [...new Set(pairs.flatMap((p) => [p.a.file, p.b.file]))],
   });
   return out;
@@ -86,9 +98,12 @@ export const specialTokenIds: Check = {
   codes: ['SPECIAL_TOKEN_ID_MISMATCH'],
   run({ release: snap }) {
     const roles: SpecialRole[] = ['bos', 'eos', 'pad', 'unk'];
-    if (roles.every((r) => declarations(snap, r).length === 0)) return { status: 'skipped', reason: 'no special tokens declared in any file' };
+    if (roles.every((r) => declarations(snap, r).length === 0))
+      return { status: 'skipped', reason: 'no special tokens declared in any file' };
     const findings = roles.flatMap((r) => roleFinding(snap, r));
-    const declared = new Set(roles.flatMap((r) => declarations(snap, r).map((d) => d.token)).filter((t): t is string => t !== null));
+    const declared = new Set(
+      roles.flatMap((r) => declarations(snap, r).map((d) => d.token)).filter((t): t is string => t !== null),
+    );
     const added = addedTokens(snap);
     for (const c of addedTokenConflicts(snap)) {
       const important = c.contents.some((x) => declared.has(x)) || c.ids.some((i) => added.special.has(i));

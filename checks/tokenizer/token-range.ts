@@ -28,10 +28,19 @@ interface IdSource {
 /** The embedding's row count: the safetensors header when there is one, else config.json vocab_size. */
 function embeddingRows(snap: Snapshot): { weights: Rows | null; config: Rows | null } {
   const m = tokenMatrices(snap);
-  const weights = m.embedding && m.embedding.shape.length === 2 ? { rows: m.embedding.shape[0], file: m.embedding.file, field: `${m.embedding.name} shape[0]` } : null;
+  const weights =
+    m.embedding && m.embedding.shape.length === 2
+      ? { rows: m.embedding.shape[0], file: m.embedding.file, field: `${m.embedding.name} shape[0]` }
+      : null;
   const cfg = jsonObject(snap, 'config.json');
-  const text = cfg?.text_config && typeof cfg.text_config === 'object' ? (cfg.text_config as Record<string, unknown>) : null;
-  const vs = typeof cfg?.vocab_size === 'number' ? { v: cfg.vocab_size, f: 'vocab_size' } : typeof text?.vocab_size === 'number' ? { v: text.vocab_size, f: 'text_config.vocab_size' } : null;
+  const text =
+    cfg?.text_config && typeof cfg.text_config === 'object' ? (cfg.text_config as Record<string, unknown>) : null;
+  const vs =
+    typeof cfg?.vocab_size === 'number'
+      ? { v: cfg.vocab_size, f: 'vocab_size' }
+      : typeof text?.vocab_size === 'number'
+        ? { v: text.vocab_size, f: 'text_config.vocab_size' }
+        : null;
   return { weights, config: vs ? { rows: vs.v, file: 'config.json', field: vs.f } : null };
 }
 
@@ -52,10 +61,11 @@ function tokenizerJsonIds(snap: Snapshot): JsonIds | null {
   if (!vocab || typeof vocab !== 'object') return null;
   const ids: number[] = [];
   if (Array.isArray(vocab)) for (let i = 0; i < vocab.length; i++) ids.push(i);
-  else for (const t in vocab) {
-    const id = (vocab as Record<string, unknown>)[t];
-    if (typeof id === 'number' && Number.isInteger(id) && id >= 0) ids.push(id);
-  }
+  else
+    for (const t in vocab) {
+      const id = (vocab as Record<string, unknown>)[t];
+      if (typeof id === 'number' && Number.isInteger(id) && id >= 0) ids.push(id);
+    }
   const base = ids.length;
   const added = addedTokenEntries(snap).filter((e) => e.file === 'tokenizer.json' && e.id >= 0);
   for (const e of added) ids.push(e.id);
@@ -79,7 +89,12 @@ function tokenizerJsonIds(snap: Snapshot): JsonIds | null {
 }
 
 /** Every id at or past `rows` that some file can make the model see, with where it comes from (at most `limit`). */
-function idsPast(snap: Snapshot, tj: JsonIds | null, rows: number, limit = 20): { count: number; max: number; ids: IdSource[] } {
+function idsPast(
+  snap: Snapshot,
+  tj: JsonIds | null,
+  rows: number,
+  limit = 20,
+): { count: number; max: number; ids: IdSource[] } {
   const out: IdSource[] = [];
   let count = 0;
   let max = -1;
@@ -88,10 +103,16 @@ function idsPast(snap: Snapshot, tj: JsonIds | null, rows: number, limit = 20): 
     max = Math.max(max, id);
     if (count++ < limit) out.push({ id, token: token(), file, field });
   };
-  if (tj) for (let id = rows; id <= tj.max; id++) if (tj.present[id]) note(id, () => tj.tokenOf(id), 'tokenizer.json', 'model.vocab / added_tokens');
+  if (tj)
+    for (let id = rows; id <= tj.max; id++)
+      if (tj.present[id]) note(id, () => tj.tokenOf(id), 'tokenizer.json', 'model.vocab / added_tokens');
   const spm = spmModel(snap);
-  if (spm.state === 'ok') for (let id = rows; id < spm.value.pieces.length; id++) note(id, () => spm.value.pieces[id].piece, 'tokenizer.model', 'pieces');
-  for (const e of addedTokenEntries(snap)) if (e.file !== 'tokenizer.json') note(e.id, () => e.content, e.file, e.file === 'added_tokens.json' ? e.content : 'added_tokens_decoder');
+  if (spm.state === 'ok')
+    for (let id = rows; id < spm.value.pieces.length; id++)
+      note(id, () => spm.value.pieces[id].piece, 'tokenizer.model', 'pieces');
+  for (const e of addedTokenEntries(snap))
+    if (e.file !== 'tokenizer.json')
+      note(e.id, () => e.content, e.file, e.file === 'added_tokens.json' ? e.content : 'added_tokens_decoder');
   for (const role of ['bos', 'eos', 'pad', 'unk'] as SpecialRole[]) {
     for (const d of declarations(snap, role)) for (const id of d.ids) note(id, () => d.token, d.file, d.field);
   }
@@ -101,7 +122,9 @@ function idsPast(snap: Snapshot, tj: JsonIds | null, rows: number, limit = 20): 
 /** Whether the release has any token ids to check at all. */
 function hasIds(snap: Snapshot, tj: JsonIds | null): boolean {
   if (tj || spmModel(snap).state === 'ok' || addedTokenEntries(snap).length > 0) return true;
-  return (['bos', 'eos', 'pad', 'unk'] as SpecialRole[]).some((r) => declarations(snap, r).some((d) => d.ids.length > 0));
+  return (['bos', 'eos', 'pad', 'unk'] as SpecialRole[]).some((r) =>
+    declarations(snap, r).some((d) => d.ids.length > 0),
+  );
 }
 
 function outOfRange(snap: Snapshot, tj: JsonIds | null, rows: Rows): FindingInput | null {
@@ -119,28 +142,60 @@ function outOfRange(snap: Snapshot, tj: JsonIds | null, rows: Rows): FindingInpu
   };
 }
 
-function sizeFindings(snap: Snapshot, rows: { weights: Rows | null; config: Rows | null }, tj: JsonIds | null): FindingInput[] {
+function sizeFindings(
+  snap: Snapshot,
+  rows: { weights: Rows | null; config: Rows | null },
+  tj: JsonIds | null,
+): FindingInput[] {
   const out: FindingInput[] = [];
-  const vs = (title: string, detail: string, evidence: Record<string, unknown>, files: string[], severity: 'warning' | 'info' = 'warning'): void => {
+  const vs = (
+    title: string,
+    detail: string,
+    evidence: Record<string, unknown>,
+    files: string[],
+    severity: 'warning' | 'info' = 'warning',
+  ): void => {
     out.push({ code: 'VOCAB_SIZE_MISMATCH', severity, title, detail, evidence, files });
   };
   const { weights, config } = rows;
   if (weights && config && weights.rows !== config.rows) {
-    vs(`config.json ${config.field} is ${config.rows} but the embedding has ${weights.rows} rows`, 'Loaders size the embedding from config.json; a checkpoint with another row count fails to load or is silently truncated.', { config, weights }, [config.file, weights.file]);
+    vs(
+      `config.json ${config.field} is ${config.rows} but the embedding has ${weights.rows} rows`,
+      'Loaders size the embedding from config.json; a checkpoint with another row count fails to load or is silently truncated.',
+      { config, weights },
+      [config.file, weights.file],
+    );
   }
   const spm = spmModel(snap);
   if (tj && spm.state === 'ok' && spm.value.pieces.length !== tj.base) {
-    vs(`tokenizer.model has ${spm.value.pieces.length} pieces but tokenizer.json's vocabulary has ${tj.base}`, 'The slow and fast tokenizers were built from different vocabularies; one of them is stale.', { tokenizerModel: spm.value.pieces.length, tokenizerJson: tj.base }, ['tokenizer.model', 'tokenizer.json']);
+    vs(
+      `tokenizer.model has ${spm.value.pieces.length} pieces but tokenizer.json's vocabulary has ${tj.base}`,
+      'The slow and fast tokenizers were built from different vocabularies; one of them is stale.',
+      { tokenizerModel: spm.value.pieces.length, tokenizerJson: tj.base },
+      ['tokenizer.model', 'tokenizer.json'],
+    );
   }
   if (tj && tj.count > 0) {
     const max = tj.max;
     const holes: number[] = [];
     for (let i = 0; i <= max && holes.length < 20; i++) if (!tj.present[i]) holes.push(i);
     const missing = max + 1 - tj.count;
-    if (missing > 0) vs(`${missing} id(s) below ${max} have no token in tokenizer.json`, 'Ids with no token cannot be decoded and usually mean tokens were dropped when the file was regenerated.', { missing, firstMissing: holes, largestId: max }, ['tokenizer.json']);
+    if (missing > 0)
+      vs(
+        `${missing} id(s) below ${max} have no token in tokenizer.json`,
+        'Ids with no token cannot be decoded and usually mean tokens were dropped when the file was regenerated.',
+        { missing, firstMissing: holes, largestId: max },
+        ['tokenizer.json'],
+      );
     const rowsNow = weights ?? config;
     if (rowsNow && rowsNow.rows > max + 1) {
-      vs(`The embedding has ${rowsNow.rows - max - 1} row(s) no token maps to (${rowsNow.rows} rows, tokenizer ids end at ${max})`, `Rows ${max + 1}..${rowsNow.rows - 1} are padding: never trained, and the model must never produce them (mask them out when sampling from the full lm_head).`, { rows: rowsNow, tokenizerSize: max + 1, aligned64: rowsNow.rows % 64 === 0 }, [rowsNow.file, 'tokenizer.json'], 'info');
+      vs(
+        `The embedding has ${rowsNow.rows - max - 1} row(s) no token maps to (${rowsNow.rows} rows, tokenizer ids end at ${max})`,
+        `Rows ${max + 1}..${rowsNow.rows - 1} are padding: never trained, and the model must never produce them (mask them out when sampling from the full lm_head).`,
+        { rows: rowsNow, tokenizerSize: max + 1, aligned64: rowsNow.rows % 64 === 0 },
+        [rowsNow.file, 'tokenizer.json'],
+        'info',
+      );
     }
   }
   return out;
@@ -160,7 +215,8 @@ export const tokenIdRange: Check = {
     const oor = limit ? outOfRange(snap, tj, limit) : null;
     if (oor) findings.push(oor);
     findings.push(...sizeFindings(snap, rows, tj));
-    if (!limit && findings.length === 0) return { status: 'skipped', reason: 'no embedding tensor and no vocab_size in config.json to compare ids with' };
+    if (!limit && findings.length === 0)
+      return { status: 'skipped', reason: 'no embedding tensor and no vocab_size in config.json to compare ids with' };
     return { status: 'findings', findings };
   },
 };

@@ -13,7 +13,11 @@ import { fastIds, fastTokenizer } from './tokenizers.ts';
 /** JSON with sorted keys, so key order alone is no change. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v) ?? 'null';
 }
 
@@ -33,19 +37,25 @@ function sameTokenizer(a: Snapshot, b: Snapshot): boolean {
   const { vocab: va, merges: ga, ...oa } = ma;
   const { vocab: vb, merges: gb, ...ob } = mb;
   if (canonical(oa) !== canonical(ob)) return false;
-  const flat = (m: unknown): string[] => (Array.isArray(m) ? m.map((x) => (Array.isArray(x) ? x.join(' ') : String(x))) : []);
+  const flat = (m: unknown): string[] =>
+    Array.isArray(m) ? m.map((x) => (Array.isArray(x) ? x.join(' ') : String(x))) : [];
   const fa = flat(ga);
   const fb = flat(gb);
   if (fa.length !== fb.length || fa.some((x, i) => x !== fb[i])) return false;
   const da = vocabOf(a);
   const db = vocabOf(b);
   const keys = Object.keys(da);
-  return keys.length === Object.keys(db).length && keys.every((k) => da[k] === db[k]) && (Array.isArray(va) || Array.isArray(vb) ? canonical(va) === canonical(vb) : true);
+  return (
+    keys.length === Object.keys(db).length &&
+    keys.every((k) => da[k] === db[k]) &&
+    (Array.isArray(va) || Array.isArray(vb) ? canonical(va) === canonical(vb) : true)
+  );
 }
 
 function vocabOf(s: Snapshot): Record<string, number> {
   const v = (jsonObject(s, 'tokenizer.json')?.model as { vocab?: unknown } | undefined)?.vocab;
-  if (Array.isArray(v)) return Object.fromEntries((v as unknown[]).map((e, i) => [Array.isArray(e) ? String(e[0]) : '', i]));
+  if (Array.isArray(v))
+    return Object.fromEntries((v as unknown[]).map((e, i) => [Array.isArray(e) ? String(e[0]) : '', i]));
   return v && typeof v === 'object' ? (v as Record<string, number>) : {};
 }
 
@@ -57,13 +67,26 @@ interface Diff {
   probes: { text: string; before: number[]; after: number[] }[];
   preTokenizer: { before: unknown; after: unknown } | null;
   normalizer: { before: unknown; after: unknown } | null;
-  specials: { added: Record<string, number>; removed: Record<string, number>; changed: { token: string; before: number; after: number }[] };
+  specials: {
+    added: Record<string, number>;
+    removed: Record<string, number>;
+    changed: { token: string; before: number; after: number }[];
+  };
 }
 
 function diff(now: Snapshot, then: Snapshot, a: TokenizerFingerprint, b: TokenizerFingerprint): Diff {
   const va = vocabOf(now);
   const vb = vocabOf(then);
-  const d: Diff = { changedIds: [], changedIdCount: 0, added: 0, removed: 0, probes: [], preTokenizer: null, normalizer: null, specials: { added: {}, removed: {}, changed: [] } };
+  const d: Diff = {
+    changedIds: [],
+    changedIdCount: 0,
+    added: 0,
+    removed: 0,
+    probes: [],
+    preTokenizer: null,
+    normalizer: null,
+    specials: { added: {}, removed: {}, changed: [] },
+  };
   for (const [t, id] of Object.entries(va)) {
     const old = vb[t];
     if (old === undefined) d.added++;
@@ -81,7 +104,8 @@ function diff(now: Snapshot, then: Snapshot, a: TokenizerFingerprint, b: Tokeniz
       }
     }
   }
-  if (canonical(a.preTokenizer) !== canonical(b.preTokenizer)) d.preTokenizer = { before: b.preTokenizer, after: a.preTokenizer };
+  if (canonical(a.preTokenizer) !== canonical(b.preTokenizer))
+    d.preTokenizer = { before: b.preTokenizer, after: a.preTokenizer };
   if (canonical(a.normalizer) !== canonical(b.normalizer)) d.normalizer = { before: b.normalizer, after: a.normalizer };
   for (const [t, id] of Object.entries(a.specialTokens)) {
     if (!(t in b.specialTokens)) d.specials.added[t] = id;
@@ -91,7 +115,13 @@ function diff(now: Snapshot, then: Snapshot, a: TokenizerFingerprint, b: Tokeniz
   return d;
 }
 
-function finding(label: string, then: Snapshot, a: TokenizerFingerprint, b: TokenizerFingerprint, d: Diff): FindingInput | null {
+function finding(
+  label: string,
+  then: Snapshot,
+  a: TokenizerFingerprint,
+  b: TokenizerFingerprint,
+  d: Diff,
+): FindingInput | null {
   const what: string[] = [];
   if (d.changedIdCount) what.push(`${d.changedIdCount} shared token(s) changed id`);
   if (d.preTokenizer) what.push('the pre-tokenizer changed');
@@ -109,7 +139,15 @@ function finding(label: string, then: Snapshot, a: TokenizerFingerprint, b: Toke
     severity: serious || d.specials.changed.length ? 'warning' : 'info',
     title: `Tokenizer differs from the ${label} (${then.repo}@${then.sha.slice(0, 12)}): ${what.join(', ')}`,
     detail: `Compared with the ${label}, ${what.join('; ')}. Text now maps to different ids: fine-tunes, caches and GGUF conversions made for the other tokenizer no longer match. If this is intended, say so in the model card.`,
-    evidence: { against: { label, repo: then.repo, sha: then.sha }, hash: { before: b.hash, after: a.hash }, vocab: { added: d.added, removed: d.removed, changedIdCount: d.changedIdCount, changedIds: d.changedIds }, probes: d.probes, preTokenizer: d.preTokenizer, normalizer: d.normalizer, specialTokens: d.specials },
+    evidence: {
+      against: { label, repo: then.repo, sha: then.sha },
+      hash: { before: b.hash, after: a.hash },
+      vocab: { added: d.added, removed: d.removed, changedIdCount: d.changedIdCount, changedIds: d.changedIds },
+      probes: d.probes,
+      preTokenizer: d.preTokenizer,
+      normalizer: d.normalizer,
+      specialTokens: d.specials,
+    },
     files: ['tokenizer.json'],
   };
 }
@@ -120,9 +158,14 @@ export const tokenizerChanged: Check = {
   queue: 'checks',
   codes: ['TOKENIZER_CHANGED'],
   run({ release, previous, base }) {
-    const targets = [{ label: 'previous revision', snap: previous }, { label: 'base model', snap: base }].filter((t): t is { label: string; snap: Snapshot } => !!t.snap);
-    if (targets.length === 0) return { status: 'skipped', reason: 'no previous revision or base model to compare with' };
-    if (release.texts['tokenizer.json'] === undefined && release.binaries['tokenizer.model'] === undefined) return { status: 'skipped', reason: 'no tokenizer.json or tokenizer.model' };
+    const targets = [
+      { label: 'previous revision', snap: previous },
+      { label: 'base model', snap: base },
+    ].filter((t): t is { label: string; snap: Snapshot } => !!t.snap);
+    if (targets.length === 0)
+      return { status: 'skipped', reason: 'no previous revision or base model to compare with' };
+    if (release.texts['tokenizer.json'] === undefined && release.binaries['tokenizer.model'] === undefined)
+      return { status: 'skipped', reason: 'no tokenizer.json or tokenizer.model' };
     const findings: FindingInput[] = [];
     let compared = 0;
     for (const t of targets) {

@@ -59,7 +59,8 @@ export function fastTokenizer(snap: Snapshot): Loaded<Tokenizer> {
   else {
     try {
       const json = r.value as Record<string, unknown>;
-      if (!json || typeof json !== 'object' || !Array.isArray(json.added_tokens)) throw new Error('no added_tokens list');
+      if (!json || typeof json !== 'object' || !Array.isArray(json.added_tokens))
+        throw new Error('no added_tokens list');
       c.fast = { state: 'ok', value: new Tokenizer(json, libraryConfig(snap)) };
     } catch (e) {
       c.fast = { state: 'error', error: `tokenizer.json cannot be loaded: ${(e as Error).message}` };

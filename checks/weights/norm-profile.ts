@@ -26,7 +26,16 @@ export function sig4(x: number): number {
 /** Builds the profile; NaN norms (rows with non-finite values) are left out of their bucket. */
 export function normProfile(s: RowStats, medianNorm: number, threshold: number, maxBuckets = 512): NormProfile {
   const bucketRows = Math.max(1, Math.ceil(s.rows / maxBuckets));
-  const p: NormProfile = { tensor: s.tensor, rows: s.rows, bucketRows, min: [], median: [], max: [], medianNorm: sig4(medianNorm), threshold: sig4(threshold) };
+  const p: NormProfile = {
+    tensor: s.tensor,
+    rows: s.rows,
+    bucketRows,
+    min: [],
+    median: [],
+    max: [],
+    medianNorm: sig4(medianNorm),
+    threshold: sig4(threshold),
+  };
   const bad = new Set(s.nonFinite.map((n) => n.row));
   for (let start = 0; start < s.rows; start += bucketRows) {
     const vals: number[] = [];

@@ -5,7 +5,10 @@
  */
 export class MalformedTensorError extends Error {
   override name = 'MalformedTensorError';
-  constructor(message: string, readonly file: string) {
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
     super(message);
   }
 }

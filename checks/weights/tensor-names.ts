@@ -53,7 +53,9 @@ export function tokenMatrices(snap: Snapshot): TokenMatrices {
   const tensors = snap.safetensors?.tensors ?? {};
   let embedding = firstOf(tensors, EMBEDDING_NAMES);
   if (!embedding) {
-    const name = Object.keys(tensors).sort().find((n) => EMBEDDING_SUFFIXES.some((s) => n.endsWith(s)) && tensors[n].shape.length === 2);
+    const name = Object.keys(tensors)
+      .sort()
+      .find((n) => EMBEDDING_SUFFIXES.some((s) => n.endsWith(s)) && tensors[n].shape.length === 2);
     embedding = name ? tensors[name] : null;
   }
   const head = firstOf(tensors, LM_HEAD_NAMES);

@@ -51,7 +51,10 @@ function evidence(v: WeightsView, ids: number[]): Record<string, unknown> {
 }
 
 const listed = (v: WeightsView, ids: number[], n = 8): string =>
-  ids.slice(0, n).map((id) => `${id} ${JSON.stringify(v.vocab.token(id) ?? '?')}`).join(', ') + (ids.length > n ? `, … (${ids.length} in all)` : '');
+  ids
+    .slice(0, n)
+    .map((id) => `${id} ${JSON.stringify(v.vocab.token(id) ?? '?')}`)
+    .join(', ') + (ids.length > n ? `, … (${ids.length} in all)` : '');
 
 /** Splits untrained ids by use: used by the release, beyond the tokenizer's vocabulary (padding), or other. */
 export function splitByUse(v: WeightsView): { special: number[]; padding: number[]; other: number[] } {
@@ -73,27 +76,37 @@ export function untrainedFindings(v: WeightsView): FindingInput[] {
   const where = v.lmHead ? 'embedding and lm_head rows' : 'embedding rows (lm_head is tied)';
   if (special.length) {
     out.push({
-      code: 'UNTRAINED_SPECIAL_TOKEN', severity: 'critical',
+      code: 'UNTRAINED_SPECIAL_TOKEN',
+      severity: 'critical',
       title: `${special.length} token${special.length > 1 ? 's' : ''} the release uses ${special.length > 1 ? 'have' : 'has'} untrained ${where}`,
       detail: `Untrained rows for tokens that bos/eos/pad or the chat template use: ${listed(v, special)}. Fine-tuning with these rows frozen (LoRA without embed_tokens/lm_head) gives NaNs or a model that never emits its own turn terminator; set them to the mean of trained rows or train them.`,
-      evidence: evidence(v, special), files: files(v),
+      evidence: evidence(v, special),
+      files: files(v),
     });
   }
   if (other.length) {
     const base = v.vocab.size ?? v.untrained.compared;
     out.push({
-      code: 'UNTRAINED_TOKENS', severity: other.length > MANY_UNTRAINED_FRACTION * base ? 'warning' : 'info',
+      code: 'UNTRAINED_TOKENS',
+      severity: other.length > MANY_UNTRAINED_FRACTION * base ? 'warning' : 'info',
       title: `${other.length} token${other.length > 1 ? 's' : ''} of the vocabulary ${other.length > 1 ? 'have' : 'has'} untrained ${where}`,
       detail: `Untrained rows (typically reserved tokens): ${listed(v, other)}. Harmless until a fine-tune or a prompt uses them.`,
-      evidence: evidence(v, other), files: files(v),
+      evidence: evidence(v, other),
+      files: files(v),
     });
   }
   if (padding.length) {
     out.push({
-      code: 'UNTRAINED_TOKENS', severity: 'info',
+      code: 'UNTRAINED_TOKENS',
+      severity: 'info',
       title: `${padding.length} padding row${padding.length > 1 ? 's' : ''} beyond the tokenizer's ${v.vocab.size} ids ${padding.length > 1 ? 'are' : 'is'} untrained`,
-      detail: `Rows ${idRanges(padding).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ')} pad the matrix past the last id the tokenizer produces; expected, and never used unless a config points at them.`,
-      evidence: { ...evidence(v, padding), scope: 'padding' }, files: files(v),
+      detail: `Rows ${idRanges(padding)
+        .map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`))
+        .join(
+          ', ',
+        )} pad the matrix past the last id the tokenizer produces; expected, and never used unless a config points at them.`,
+      evidence: { ...evidence(v, padding), scope: 'padding' },
+      files: files(v),
     });
   }
   return out;
@@ -106,12 +119,19 @@ export function nonFiniteFinding(s: RowStats, vocab: VocabularyView): FindingInp
   const inf = s.nonFinite.reduce((a, n) => a + n.inf, 0);
   const rows = s.nonFinite.map((n) => n.row);
   return {
-    code: 'NONFINITE_WEIGHTS', severity: 'critical',
+    code: 'NONFINITE_WEIGHTS',
+    severity: 'critical',
     title: `${s.tensor} has ${nan} NaN and ${inf} infinite values in ${rows.length} row${rows.length > 1 ? 's' : ''}`,
     detail: `Any prompt containing these tokens produces NaN/Inf activations. Rows: ${rows.slice(0, 8).join(', ')}${rows.length > 8 ? ', …' : ''}.`,
     evidence: {
-      tensor: s.tensor, file: s.file, nan, inf, ids: idRanges(rows),
-      rows: s.nonFinite.slice(0, MAX_DETAILED_ROWS).map((n) => ({ id: n.row, token: vocab.token(n.row), nan: n.nan, inf: n.inf })),
+      tensor: s.tensor,
+      file: s.file,
+      nan,
+      inf,
+      ids: idRanges(rows),
+      rows: s.nonFinite
+        .slice(0, MAX_DETAILED_ROWS)
+        .map((n) => ({ id: n.row, token: vocab.token(n.row), nan: n.nan, inf: n.inf })),
     },
     files: [s.file],
   };

@@ -28,7 +28,13 @@ describe('untrained-tokens over the Hub mirror (ranged HTTP reads)', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  const cases: [string, boolean][] = [['llama31-identical', false], ['sharded', false], ['sharded', true], ['nan-row', true], ['clean', false]];
+  const cases: [string, boolean][] = [
+    ['llama31-identical', false],
+    ['sharded', false],
+    ['sharded', true],
+    ['nan-row', true],
+    ['clean', false],
+  ];
   for (const [name, fast] of cases) {
     it(`${name}${fast ? ' (runner fetch: createRangeFetch)' : ''}: same findings as from a local folder, reading only the tensors`, async () => {
       const fx = WEIGHT_FIXTURES.find((f) => f.name === name)!;
@@ -37,19 +43,36 @@ describe('untrained-tokens over the Hub mirror (ranged HTTP reads)', () => {
       const { sha } = await mirror.publish(`fixtures/${name}`, dir);
       mirror.resetStats();
       const rangeFetch = fast ? createRangeFetch() : null;
-      const source = new HubSource({ hubUrl: mirror.url, ...(rangeFetch ? { fetch: rangeFetch } : {}) }, `fixtures/${name}`, sha);
-      const { result, bytesRead } = await scanWeights(source, `fixtures/${name}`, sha).finally(() => rangeFetch?.close());
+      const source = new HubSource(
+        { hubUrl: mirror.url, ...(rangeFetch ? { fetch: rangeFetch } : {}) },
+        `fixtures/${name}`,
+        sha,
+      );
+      const { result, bytesRead } = await scanWeights(source, `fixtures/${name}`, sha).finally(() =>
+        rangeFetch?.close(),
+      );
       assertExpected(fx, result);
       const tensorBytes = 128256 * 64 * 2 * 2;
       assert.equal(bytesRead, tensorBytes);
       // Everything served from the weight files: the tensors, the headers (8 + length each), 1-byte size probes.
-      const weightRequests = mirror.stats.requests.filter((r) => r.path.includes('.safetensors?') || r.path.endsWith('.safetensors'));
+      const weightRequests = mirror.stats.requests.filter(
+        (r) => r.path.includes('.safetensors?') || r.path.endsWith('.safetensors'),
+      );
       const served = weightRequests.reduce((a, r) => a + r.bytes, 0);
-      const shards = name === 'sharded' ? ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'] : ['model.safetensors'];
+      const shards =
+        name === 'sharded'
+          ? ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']
+          : ['model.safetensors'];
       const headers = shards.reduce((a, s) => a + 8 + Number(readFileSync(join(dir, s)).readBigUInt64LE(0)), 0);
       assert.ok(served >= tensorBytes && served <= tensorBytes + headers + weightRequests.length, `served ${served}`);
-      assert.ok(weightRequests.every((r) => r.range), 'only ranged reads of weight files');
-      assert.ok(served < shards.reduce((a, s) => a + statSync(join(dir, s)).size, 0) || name === 'sharded', 'never a whole file');
+      assert.ok(
+        weightRequests.every((r) => r.range),
+        'only ranged reads of weight files',
+      );
+      assert.ok(
+        served < shards.reduce((a, s) => a + statSync(join(dir, s)).size, 0) || name === 'sharded',
+        'never a whole file',
+      );
     });
   }
 
@@ -59,7 +82,10 @@ describe('untrained-tokens over the Hub mirror (ranged HTTP reads)', () => {
     const file = join(dir, 'model.safetensors');
     const buf = readFileSync(file);
     const len = Number(buf.readBigUInt64LE(0));
-    const header = buf.subarray(8, 8 + len).toString('utf8').replace('"BF16"', '"BF17"');
+    const header = buf
+      .subarray(8, 8 + len)
+      .toString('utf8')
+      .replace('"BF16"', '"BF17"');
     buf.write(header, 8, 'utf8');
     writeFileSync(file, buf);
     const { sha } = await mirror.publish('fixtures/lying', dir);

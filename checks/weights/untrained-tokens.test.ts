@@ -24,8 +24,12 @@ describe('untrained-tokens on generated weights (local folder)', () => {
       writeWeightFixture(dir, fx);
       const { result, bytesRead } = await scanWeights(new LocalFolderSource(dir));
       assertExpected(fx, result);
-      const rows = fx.options.config?.vocab_size as number | undefined ?? 128256;
-      assert.equal(bytesRead, rows * 64 * 2 * (fx.options.tied ? 1 : 2), 'reads exactly the embedding (and lm_head) bytes');
+      const rows = (fx.options.config?.vocab_size as number | undefined) ?? 128256;
+      assert.equal(
+        bytesRead,
+        rows * 64 * 2 * (fx.options.tied ? 1 : 2),
+        'reads exactly the embedding (and lm_head) bytes',
+      );
       rmSync(dir, { recursive: true, force: true });
     });
   }
@@ -36,13 +40,37 @@ describe('untrained-tokens on generated weights (local folder)', () => {
     writeWeightFixture(dir, fx);
     const { result } = await scanWeights(new LocalFolderSource(dir));
     const f = result.findings.find((x) => x.code === 'UNTRAINED_SPECIAL_TOKEN')!;
-    const rows = f.evidence.rows as { id: number; token: string; uses: string[]; rules: { lmHead: string[] }; embedding: { norm: number }; lmHead: { norm: number } }[];
-    assert.deepEqual(rows.map((r) => r.token), ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>']);
-    assert.ok(rows.every((r) => r.embedding.norm === 0 && r.lmHead.norm > 0.05), 'lm_head rows are identical, not zero');
-    assert.ok(rows.every((r) => r.rules.lmHead.includes('duplicate-rounded-row') && !r.rules.lmHead.includes('max<=1e-16')));
+    const rows = f.evidence.rows as {
+      id: number;
+      token: string;
+      uses: string[];
+      rules: { lmHead: string[] };
+      embedding: { norm: number };
+      lmHead: { norm: number };
+    }[];
+    assert.deepEqual(
+      rows.map((r) => r.token),
+      ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'],
+    );
+    assert.ok(
+      rows.every((r) => r.embedding.norm === 0 && r.lmHead.norm > 0.05),
+      'lm_head rows are identical, not zero',
+    );
+    assert.ok(
+      rows.every((r) => r.rules.lmHead.includes('duplicate-rounded-row') && !r.rules.lmHead.includes('max<=1e-16')),
+    );
     assert.ok(rows[0].uses.some((u) => u.startsWith('chat template')));
-    const profiles = f.evidence.profiles as { tensor: string; min: number[]; median: number[]; max: number[]; bucketRows: number }[];
-    assert.deepEqual(profiles.map((p) => p.tensor), ['model.embed_tokens.weight', 'lm_head.weight']);
+    const profiles = f.evidence.profiles as {
+      tensor: string;
+      min: number[];
+      median: number[];
+      max: number[];
+      bucketRows: number;
+    }[];
+    assert.deepEqual(
+      profiles.map((p) => p.tensor),
+      ['model.embed_tokens.weight', 'lm_head.weight'],
+    );
     assert.ok(profiles[0].median.length <= 512 && profiles[0].median.length * profiles[0].bucketRows >= 128256);
     assert.equal(profiles[0].min[profiles[0].min.length - 1], 0, 'the last bucket holds the zero rows');
   });
@@ -50,10 +78,23 @@ describe('untrained-tokens on generated weights (local folder)', () => {
   it('skips when the weights cannot be read here, and when the embedding is a dtype it does not support', async () => {
     const dir = join(root, 'skip');
     writeWeightFixture(dir, WEIGHT_FIXTURES[0]);
-    const snapshot = await buildSnapshot(new LocalFolderSource(dir), { repo: 'a/b', sha: 'local' }, { maxFileBytes: 64 << 20 });
+    const snapshot = await buildSnapshot(
+      new LocalFolderSource(dir),
+      { repo: 'a/b', sha: 'local' },
+      { maxFileBytes: 64 << 20 },
+    );
     assert.equal((await runCheck(untrainedTokens, { release: snapshot })).status, 'skipped');
     const t = snapshot.safetensors!.tensors['model.embed_tokens.weight'];
-    const i8 = { ...snapshot, safetensors: { ...snapshot.safetensors!, tensors: { ...snapshot.safetensors!.tensors, [t.name]: { ...t, dtype: 'I8', shape: [t.shape[0], t.shape[1] * 2] } } } };
+    const i8 = {
+      ...snapshot,
+      safetensors: {
+        ...snapshot.safetensors!,
+        tensors: {
+          ...snapshot.safetensors!.tensors,
+          [t.name]: { ...t, dtype: 'I8', shape: [t.shape[0], t.shape[1] * 2] },
+        },
+      },
+    };
     const provider = createTensorStatsProvider(new LocalFolderSource(dir), i8, { threads: 0 });
     const r = await runCheck(untrainedTokens, { release: i8, tensors: provider });
     await provider.close();

@@ -16,9 +16,11 @@ import { NEAR_ZERO_NORM_RATIO, detectUntrained } from './untrained-rows.ts';
 function missingEmbeddingReason(snap: Snapshot): string {
   const files = snap.safetensors?.files ?? [];
   const io = files.filter((f) => f.error && f.errorKind === 'io');
-  if (io.length) throw new Error(`cannot read safetensors headers: ${io.map((f) => `${f.path}: ${f.error}`).join('; ')}`);
+  if (io.length)
+    throw new Error(`cannot read safetensors headers: ${io.map((f) => `${f.path}: ${f.error}`).join('; ')}`);
   const broken = files.filter((f) => f.error).map((f) => f.path);
-  if (broken.length) return `no token embedding tensor found; unreadable safetensors headers (reported as FILE_MALFORMED): ${broken.join(', ')}`;
+  if (broken.length)
+    return `no token embedding tensor found; unreadable safetensors headers (reported as FILE_MALFORMED): ${broken.join(', ')}`;
   return 'no token embedding tensor among the known names (checks/weights/tensor-names.ts)';
 }
 
@@ -36,7 +38,16 @@ async function readStats(provider: TensorStatsProvider, tensors: TensorInfo[], s
       return {
         outcome: {
           status: 'findings',
-          findings: [{ code: 'FILE_MALFORMED', severity: 'critical', title: `${t.file}: tensor ${t.name} cannot be read as its header describes`, detail: e.message, evidence: { file: t.file, tensor: t.name, error: e.message }, files: [t.file] }],
+          findings: [
+            {
+              code: 'FILE_MALFORMED',
+              severity: 'critical',
+              title: `${t.file}: tensor ${t.name} cannot be read as its header describes`,
+              detail: e.message,
+              evidence: { file: t.file, tensor: t.name, error: e.message },
+              files: [t.file],
+            },
+          ],
         },
       };
     }
@@ -58,7 +69,11 @@ export const untrainedTokens: Check = {
     if ('outcome' in read) return read.outcome;
     const [embedding, lmHead = null] = read.stats;
     const untrained = detectUntrained(embedding, lmHead);
-    const listed = [...untrained.rows, ...embedding.nonFinite.map((n) => n.row), ...(lmHead?.nonFinite ?? []).map((n) => n.row)];
+    const listed = [
+      ...untrained.rows,
+      ...embedding.nonFinite.map((n) => n.row),
+      ...(lmHead?.nonFinite ?? []).map((n) => n.row),
+    ];
     const vocab = vocabularyView(snap, listed);
     const profiles = [embedding, ...(lmHead ? [lmHead] : [])].map((s, i) => {
       const median = i === 0 ? untrained.medianNorm.embedding : untrained.medianNorm.lmHead!;

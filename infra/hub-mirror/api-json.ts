@@ -46,7 +46,13 @@ function tagsOf(m: RevisionManifest, config: Record<string, unknown> | undefined
  * A model entry as `/api/models/{repo}/revision/{rev}` and `/api/models` return it. When `expand` is non-empty
  * the Hub returns only `_id`, `id` and the expanded fields (so `sha` is absent unless asked for), else the default set.
  */
-export function modelEntry(store: RepoStore, repo: string, meta: RepoMeta, m: RevisionManifest, expand: string[]): Record<string, unknown> {
+export function modelEntry(
+  store: RepoStore,
+  repo: string,
+  meta: RepoMeta,
+  m: RevisionManifest,
+  expand: string[],
+): Record<string, unknown> {
   const config = parsedConfig(store, repo, m);
   const full: Record<string, unknown> = {
     _id: objectId(`model:${repo}`),

@@ -55,7 +55,12 @@ export async function serveFile(ctx: ReqCtx, absPath: string, file: FileEntry, s
     return;
   }
   if (range === 'invalid') {
-    sendJson(ctx, 416, { error: 'Requested range not satisfiable' }, { 'Content-Range': `bytes */${file.size}`, 'Accept-Ranges': 'bytes', 'X-Repo-Commit': sha });
+    sendJson(
+      ctx,
+      416,
+      { error: 'Requested range not satisfiable' },
+      { 'Content-Range': `bytes */${file.size}`, 'Accept-Ranges': 'bytes', 'X-Repo-Commit': sha },
+    );
     return;
   }
   const { start, end } = range ?? { start: 0, end: file.size - 1 };
@@ -98,7 +103,10 @@ function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
 /** Sends bytes [start, start + length) of the file: reads the next piece while the socket drains the previous one. */
 async function sendBytes(ctx: ReqCtx, absPath: string, start: number, length: number): Promise<void> {
   const fh = await open(absPath, 'r');
-  const buffers = [freeBuffers.pop() ?? Buffer.allocUnsafeSlow(SERVE_BUFFER), freeBuffers.pop() ?? Buffer.allocUnsafeSlow(SERVE_BUFFER)];
+  const buffers = [
+    freeBuffers.pop() ?? Buffer.allocUnsafeSlow(SERVE_BUFFER),
+    freeBuffers.pop() ?? Buffer.allocUnsafeSlow(SERVE_BUFFER),
+  ];
   const writes: (Promise<void> | null)[] = [null, null];
   try {
     for (let done = 0, i = 0; done < length; i ^= 1) {

@@ -17,7 +17,11 @@ export type HubErrorCode = 'RepoNotFound' | 'RevisionNotFound' | 'EntryNotFound'
 /** Sends a JSON body (no body for HEAD). */
 export function sendJson(ctx: ReqCtx, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const buf = Buffer.from(JSON.stringify(body));
-  ctx.res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(buf.length), ...headers });
+  ctx.res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(buf.length),
+    ...headers,
+  });
   if (ctx.req.method === 'HEAD') {
     ctx.res.end();
     return;

@@ -6,7 +6,15 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { downloadFile, fileExists, listFiles, listModels, modelInfo, parseSafetensorsMetadata, pathsInfo } from '@huggingface/hub';
+import {
+  downloadFile,
+  fileExists,
+  listFiles,
+  listModels,
+  modelInfo,
+  parseSafetensorsMetadata,
+  pathsInfo,
+} from '@huggingface/hub';
 import { buildFixture, fixtureByRepo } from '../fixtures/fixtures.ts';
 import type { HubMirror } from './server.ts';
 import { startHubMirror } from './server.ts';
@@ -43,7 +51,10 @@ describe('hub mirror through @huggingface/hub', () => {
     assert.deepEqual((info.cardData as { tags: string[] }).tags, ['llama-3', 'hubwatch-fixture']);
     const plain = await modelInfo({ name: CLEAN, hubUrl });
     assert.equal((plain as { sha?: string }).sha, undefined);
-    await assert.rejects(modelInfo({ name: 'hubwatch-fixtures/nope', hubUrl }), (e: Error & { statusCode?: number }) => e.statusCode === 404);
+    await assert.rejects(
+      modelInfo({ name: 'hubwatch-fixtures/nope', hubUrl }),
+      (e: Error & { statusCode?: number }) => e.statusCode === 404,
+    );
   });
 
   it('lists files recursively across several Link pages', async () => {
@@ -62,7 +73,10 @@ describe('hub mirror through @huggingface/hub', () => {
     assert.ok(blob);
     mirror.resetStats();
     const got = Buffer.from(await blob.slice(1000, 5000).arrayBuffer());
-    assert.deepEqual(mirror.stats.requests.map((r) => r.range), ['bytes=1000-4999']);
+    assert.deepEqual(
+      mirror.stats.requests.map((r) => r.range),
+      ['bytes=1000-4999'],
+    );
     assert.equal(mirror.stats.bytesServed, 4000);
     assert.ok(got.equals(readFileSync(join(dirs.rev1, 'model.safetensors')).subarray(1000, 5000)));
   });
@@ -80,15 +94,22 @@ describe('hub mirror through @huggingface/hub', () => {
     const sharded = await parseSafetensorsMetadata({ repo: model(SHARDED), hubUrl });
     assert.equal(sharded.sharded, true);
     if (sharded.sharded) {
-      assert.deepEqual(Object.keys(sharded.headers).sort(), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+      assert.deepEqual(Object.keys(sharded.headers).sort(), [
+        'model-00001-of-00002.safetensors',
+        'model-00002-of-00002.safetensors',
+      ]);
       assert.deepEqual(sharded.headers['model-00002-of-00002.safetensors']['lm_head.weight'].shape, [128256, 64]);
     }
   });
 
   it('lists an author’s models newest first with their shas', async () => {
     const got = [];
-    for await (const m of listModels({ search: { owner: 'hubwatch-fixtures' }, hubUrl, additionalFields: ['sha'] })) got.push(m);
-    assert.deepEqual(got.map((m) => m.name), [SHARDED, CLEAN]);
+    for await (const m of listModels({ search: { owner: 'hubwatch-fixtures' }, hubUrl, additionalFields: ['sha'] }))
+      got.push(m);
+    assert.deepEqual(
+      got.map((m) => m.name),
+      [SHARDED, CLEAN],
+    );
     assert.equal((got[1] as { sha?: string }).sha, shas[1]);
     const none = [];
     for await (const m of listModels({ search: { owner: 'someone-else' }, hubUrl })) none.push(m);
@@ -104,7 +125,13 @@ describe('hub mirror through @huggingface/hub', () => {
     assert.ok(await downloadFile({ repo: model(CLEAN), path: 'README.md', revision: shas[1], hubUrl }));
     const again = await mirror.publish(CLEAN, dirs.rev1);
     assert.equal(again.sha, shas[1], 'same content gives the same sha');
-    const info = await pathsInfo({ repo: model(CLEAN), paths: ['config.json', 'nope'], revision: shas[0], expand: true, hubUrl });
+    const info = await pathsInfo({
+      repo: model(CLEAN),
+      paths: ['config.json', 'nope'],
+      revision: shas[0],
+      expand: true,
+      hubUrl,
+    });
     assert.equal(info.length, 1);
     assert.equal(info[0].lastCommit?.id, shas[0]);
   });
@@ -154,7 +181,10 @@ describe('hub mirror webhooks', () => {
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const port = (receiver.address() as AddressInfo).port;
-    hooked = await startHubMirror({ root: join(tmp, 'hooked'), webhook: { url: `http://127.0.0.1:${port}/hook`, secret: 's3cret' } });
+    hooked = await startHubMirror({
+      root: join(tmp, 'hooked'),
+      webhook: { url: `http://127.0.0.1:${port}/hook`, secret: 's3cret' },
+    });
   });
   after(async () => {
     await hooked?.close();
@@ -169,7 +199,10 @@ describe('hub mirror webhooks', () => {
     assert.equal(b.webhookStatus, 202);
     const p = await hooked.publish('acme/secret', small('c', 'three'), { private: true });
     assert.equal(p.webhookStatus, null, 'private repos send nothing');
-    await assert.rejects(modelInfo({ name: 'acme/secret', hubUrl: hooked.url }), (e: Error & { statusCode?: number }) => e.statusCode === 401);
+    await assert.rejects(
+      modelInfo({ name: 'acme/secret', hubUrl: hooked.url }),
+      (e: Error & { statusCode?: number }) => e.statusCode === 401,
+    );
     assert.equal((await modelInfo({ name: 'acme/secret', hubUrl: hooked.url, accessToken: 'hf_test' })).private, true);
     const pub = await hooked.setPrivate('acme/secret', false);
     assert.equal(pub.webhookStatus, 202);
@@ -197,7 +230,10 @@ describe('hub mirror webhooks', () => {
   });
 
   it('reports a failed delivery as null', async () => {
-    const dead = await startHubMirror({ root: join(tmp, 'dead'), webhook: { url: 'http://127.0.0.1:9/hook', secret: 'x' } });
+    const dead = await startHubMirror({
+      root: join(tmp, 'dead'),
+      webhook: { url: 'http://127.0.0.1:9/hook', secret: 'x' },
+    });
     try {
       assert.equal((await dead.publish('acme/m2', small('d', 'four'))).webhookStatus, null);
     } finally {

@@ -42,7 +42,8 @@ async function main(): Promise<void> {
     },
   });
   if (!values.root) throw new Error('--root DIR is required');
-  if (Boolean(values['webhook-url']) !== Boolean(values['webhook-secret'])) throw new Error('--webhook-url and --webhook-secret go together');
+  if (Boolean(values['webhook-url']) !== Boolean(values['webhook-secret']))
+    throw new Error('--webhook-url and --webhook-secret go together');
   const mirror = await startHubMirror({
     root: values.root,
     host: values.host,
@@ -59,7 +60,10 @@ async function main(): Promise<void> {
     console.log(`published ${repo}@${r.sha} webhook=${r.webhookStatus ?? '-'}`);
   }
   const stop = (): void => {
-    mirror.close().then(() => process.exit(0), () => process.exit(1));
+    mirror.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -55,13 +55,16 @@ function listModels(ctx: ReqCtx, deps: RouteDeps): void {
     if (!r || !visible(ctx, r.meta)) continue;
     rows.push(modelEntry(deps.store, repo, r.meta, r.manifest, fields));
   }
-  const key = (x: Record<string, unknown>): string => String(x[sortKey === 'id' ? 'id' : sortKey === 'createdAt' ? 'createdAt' : 'lastModified'] ?? '');
+  const key = (x: Record<string, unknown>): string =>
+    String(x[sortKey === 'id' ? 'id' : sortKey === 'createdAt' ? 'createdAt' : 'lastModified'] ?? '');
   rows.sort((a, b) => (key(a) < key(b) ? -direction : key(a) > key(b) ? direction : 0));
   const limit = Number(q.get('limit'));
   const page = Number.isInteger(limit) && limit > 0 ? Math.min(limit, deps.pageSize) : deps.pageSize;
   const from = cursorOffset(ctx.url);
   const wanted = new Set(['_id', 'id', ...expand]);
-  const body = rows.slice(from, from + page).map((r) => (expand.length ? Object.fromEntries(Object.entries(r).filter(([k]) => wanted.has(k))) : r));
+  const body = rows
+    .slice(from, from + page)
+    .map((r) => (expand.length ? Object.fromEntries(Object.entries(r).filter(([k]) => wanted.has(k))) : r));
   sendJson(ctx, 200, body, nextLink(ctx, from + page, rows.length));
 }
 

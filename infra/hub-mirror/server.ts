@@ -65,7 +65,13 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
     const ctx: ReqCtx = { req, res, url: new URL(req.url ?? '/', origin), origin, bytes: 0 };
     res.on('close', () => {
       const range = req.headers.range;
-      stats.requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', ...(range ? { range } : {}), status: res.statusCode, bytes: ctx.bytes });
+      stats.requests.push({
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        ...(range ? { range } : {}),
+        status: res.statusCode,
+        bytes: ctx.bytes,
+      });
       stats.bytesServed += ctx.bytes;
     });
     route(ctx, deps).catch((e: Error) => {
@@ -107,7 +113,9 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
       serial(async () => {
         const { changed, meta } = store.setPrivate(repo, isPrivate);
         if (!changed || isPrivate) return { webhookStatus: null };
-        return { webhookStatus: await deliver(configUpdatePayload(webhookRepo(url, repo, false, meta.refs.main), false)) };
+        return {
+          webhookStatus: await deliver(configUpdatePayload(webhookRepo(url, repo, false, meta.refs.main), false)),
+        };
       }),
     resetStats() {
       stats.requests.length = 0;

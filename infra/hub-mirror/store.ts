@@ -4,7 +4,16 @@
  * revisions/<sha>.manifest.json (paths, sizes and hashes, computed once at publish time so requests never rehash).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { copyFile, readdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -127,7 +136,8 @@ export class RepoStore {
     for (const org of readdirSync(this.root, { withFileTypes: true })) {
       if (!org.isDirectory()) continue;
       for (const name of readdirSync(join(this.root, org.name), { withFileTypes: true })) {
-        if (name.isDirectory() && existsSync(join(this.root, org.name, name.name, 'repo.json'))) out.push(`${org.name}/${name.name}`);
+        if (name.isDirectory() && existsSync(join(this.root, org.name, name.name, 'repo.json')))
+          out.push(`${org.name}/${name.name}`);
       }
     }
     return out.sort();
@@ -177,7 +187,11 @@ export class RepoStore {
    * Copies the files of `fromDir` into a new revision and moves main to it. Content equal to the current head
    * changes nothing. `isPrivate` only applies when the repo is created. Throws on an invalid repo id or an I/O error.
    */
-  async publish(repo: string, fromDir: string, opts: { private?: boolean; message?: string; cardData?: Record<string, unknown> } = {}): Promise<PublishResult> {
+  async publish(
+    repo: string,
+    fromDir: string,
+    opts: { private?: boolean; message?: string; cardData?: Record<string, unknown> } = {},
+  ): Promise<PublishResult> {
     const revDir = join(this.repoDir(repo), 'revisions');
     const tmp = join(revDir, `.tmp-${randomBytes(6).toString('hex')}`);
     const files: FileEntry[] = [];
@@ -197,12 +211,19 @@ export class RepoStore {
     }
   }
 
-  private commit(repo: string, sha: string, files: FileEntry[], opts: { private?: boolean; message?: string; cardData?: Record<string, unknown> }): PublishResult {
+  private commit(
+    repo: string,
+    sha: string,
+    files: FileEntry[],
+    opts: { private?: boolean; message?: string; cardData?: Record<string, unknown> },
+  ): PublishResult {
     const now = new Date().toISOString();
     const old = this.getRepo(repo);
     const oldSha = old?.refs.main ?? null;
     if (old && oldSha === sha) return { sha, oldSha: sha, created: false, changed: false, meta: old };
-    const readme = files.some((f) => f.path === 'README.md') ? readFileSync(this.filePath(repo, sha, 'README.md'), 'utf8') : null;
+    const readme = files.some((f) => f.path === 'README.md')
+      ? readFileSync(this.filePath(repo, sha, 'README.md'), 'utf8')
+      : null;
     const cardData = opts.cardData ?? cardDataOf(readme);
     const message = opts.message ?? (old ? 'Upload folder' : 'initial commit');
     const manifestPath = join(this.repoDir(repo), 'revisions', `${sha}.manifest.json`);
@@ -210,7 +231,13 @@ export class RepoStore {
       const manifest: RevisionManifest = { sha, createdAt: now, message, cardData, files };
       writeFileSync(manifestPath, JSON.stringify(manifest));
     }
-    const meta: RepoMeta = old ?? { private: opts.private ?? false, createdAt: now, lastModified: now, revisions: [], refs: { main: sha } };
+    const meta: RepoMeta = old ?? {
+      private: opts.private ?? false,
+      createdAt: now,
+      lastModified: now,
+      revisions: [],
+      refs: { main: sha },
+    };
     if (!meta.revisions.some((r) => r.sha === sha)) meta.revisions.push({ sha, createdAt: now, message });
     meta.refs = { main: sha };
     meta.lastModified = now;

@@ -57,19 +57,33 @@ export function createPayload(repo: WebhookRepo): WebhookPayload {
 
 /** Payload for new commits on main (`repo.content` / `update`). */
 export function contentUpdatePayload(repo: WebhookRepo, oldSha: string | null, newSha: string): WebhookPayload {
-  return { event: { action: 'update', scope: 'repo.content' }, repo, updatedRefs: [{ ref: 'refs/heads/main', oldSha, newSha }], webhook: WEBHOOK };
+  return {
+    event: { action: 'update', scope: 'repo.content' },
+    repo,
+    updatedRefs: [{ ref: 'refs/heads/main', oldSha, newSha }],
+    webhook: WEBHOOK,
+  };
 }
 
 /** Payload for a visibility change (`repo.config` / `update`). */
 export function configUpdatePayload(repo: WebhookRepo, isPrivate: boolean): WebhookPayload {
-  return { event: { action: 'update', scope: 'repo.config' }, repo, updatedConfig: { private: isPrivate }, webhook: WEBHOOK };
+  return {
+    event: { action: 'update', scope: 'repo.config' },
+    repo,
+    updatedConfig: { private: isPrivate },
+    webhook: WEBHOOK,
+  };
 }
 
 /**
  * POSTs a payload and returns the HTTP status, or null when the request failed (connection refused, timeout).
  * Never throws.
  */
-export async function sendWebhook(target: WebhookTarget, payload: WebhookPayload, timeoutMs = 10_000): Promise<number | null> {
+export async function sendWebhook(
+  target: WebhookTarget,
+  payload: WebhookPayload,
+  timeoutMs = 10_000,
+): Promise<number | null> {
   try {
     const res = await fetch(target.url, {
       method: 'POST',

@@ -11,7 +11,10 @@ export const STATS_DTYPES = ['BF16', 'F16', 'F32', 'F8_E4M3', 'F8_E5M2'] as cons
 export type StatsDtype = (typeof STATS_DTYPES)[number];
 
 /** Bytes per element, from the one dtype table (safetensors-header.ts). */
-export const STATS_ITEM_SIZE = Object.fromEntries(STATS_DTYPES.map((d) => [d, DTYPE_SIZES[d]])) as Record<StatsDtype, number>;
+export const STATS_ITEM_SIZE = Object.fromEntries(STATS_DTYPES.map((d) => [d, DTYPE_SIZES[d]])) as Record<
+  StatsDtype,
+  number
+>;
 
 export function isStatsDtype(d: string): d is StatsDtype {
   return (STATS_DTYPES as readonly string[]).includes(d);

@@ -8,7 +8,9 @@ describe('CPU backend', () => {
   it('gives the same statistics on worker threads as inline, and transfers chunks instead of copying', async () => {
     const rows = 64;
     const cols = 32;
-    const chunks = [1, 2, 3, 4].map((seed) => bf16Matrix(rows, cols, seed, 0.02, (r) => (r === seed ? 0 : undefined)).data);
+    const chunks = [1, 2, 3, 4].map(
+      (seed) => bf16Matrix(rows, cols, seed, 0.02, (r) => (r === seed ? 0 : undefined)).data,
+    );
     const expected = chunks.map((data) => jsChunkStats({ data: data.slice(), dtype: 'BF16', rows, cols }));
     const pool = new CpuBackend(2);
     try {
@@ -26,7 +28,10 @@ describe('CPU backend', () => {
 
   it('rejects a chunk shorter than rows × cols with a clear error, and rejects work after close', async () => {
     const pool = new CpuBackend(1);
-    await assert.rejects(pool.rowStats({ data: new Uint8Array(10), dtype: 'BF16', rows: 2, cols: 8 }), /chunk holds 10 bytes, 2 rows × 8 BF16 need 32/);
+    await assert.rejects(
+      pool.rowStats({ data: new Uint8Array(10), dtype: 'BF16', rows: 2, cols: 8 }),
+      /chunk holds 10 bytes, 2 rows × 8 BF16 need 32/,
+    );
     await pool.close();
     await assert.rejects(pool.rowStats({ data: new Uint8Array(32), dtype: 'BF16', rows: 2, cols: 8 }), /closed/);
     const inline = new CpuBackend(0);

@@ -34,7 +34,8 @@ export function defaultThreads(): number {
 
 /** The chunk as a view owning its whole (non-shared) buffer, so it can be transferred instead of copied. */
 function transferable(data: Uint8Array): Uint8Array {
-  if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data;
+  if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength)
+    return data;
   return data.slice();
 }
 
@@ -106,7 +107,9 @@ export class CpuBackend implements ComputeBackend {
       slot.worker.ref();
       this.pending.set(id, { p, slot });
       const rowBytes = p.job.cols * STATS_ITEM_SIZE[p.job.dtype];
-      slot.worker.postMessage({ id, data, dtype: p.job.dtype, rows: p.job.rows, rowBytes }, [data.buffer as ArrayBuffer]);
+      slot.worker.postMessage({ id, data, dtype: p.job.dtype, rows: p.job.rows, rowBytes }, [
+        data.buffer as ArrayBuffer,
+      ]);
     }
   }
 
@@ -115,7 +118,10 @@ export class CpuBackend implements ComputeBackend {
     if (this.closed) return Promise.reject(new Error('compute backend is closed'));
     if (this.failure) return Promise.reject(this.failure);
     const need = job.rows * job.cols * STATS_ITEM_SIZE[job.dtype];
-    if (job.data.byteLength < need) return Promise.reject(new Error(`chunk holds ${job.data.byteLength} bytes, ${job.rows} rows × ${job.cols} ${job.dtype} need ${need}`));
+    if (job.data.byteLength < need)
+      return Promise.reject(
+        new Error(`chunk holds ${job.data.byteLength} bytes, ${job.rows} rows × ${job.cols} ${job.dtype} need ${need}`),
+      );
     const { dtype } = job;
     if (this.slots.length === 0 || !simdSupports(dtype, job.cols)) {
       try {

@@ -10,7 +10,10 @@ import { simdSupports } from './row-kernel-wasm.ts';
  */
 export function computeChunk(kernel: WasmRowKernel, job: ChunkJob): ChunkStats {
   const need = job.rows * job.cols * STATS_ITEM_SIZE[job.dtype];
-  if (job.data.byteLength < need) throw new Error(`chunk holds ${job.data.byteLength} bytes, ${job.rows} rows × ${job.cols} ${job.dtype} need ${need}`);
+  if (job.data.byteLength < need)
+    throw new Error(
+      `chunk holds ${job.data.byteLength} bytes, ${job.rows} rows × ${job.cols} ${job.dtype} need ${need}`,
+    );
   const { dtype } = job;
   if (simdSupports(dtype, job.cols)) return kernel.run({ ...job, dtype });
   return jsChunkStats(job);

@@ -68,10 +68,17 @@ export function decodeRow(data: Uint8Array, offset: number, dtype: StatsDtype, c
   const t = table(dtype);
   for (let c = 0; c < cols; c++) {
     switch (dtype) {
-      case 'BF16': out[c] = bitsToF32(view.getUint16(c * 2, true) << 16); break;
-      case 'F16': out[c] = t![view.getUint16(c * 2, true)]; break;
-      case 'F32': out[c] = view.getFloat32(c * 4, true); break;
-      default: out[c] = t![view.getUint8(c)];
+      case 'BF16':
+        out[c] = bitsToF32(view.getUint16(c * 2, true) << 16);
+        break;
+      case 'F16':
+        out[c] = t![view.getUint16(c * 2, true)];
+        break;
+      case 'F32':
+        out[c] = view.getFloat32(c * 4, true);
+        break;
+      default:
+        out[c] = t![view.getUint8(c)];
     }
   }
 }
@@ -93,7 +100,12 @@ export function roundedBits(x: number): number {
  * Statistics of one decoded row into `out` at index `row`: max and max|x| over finite values, sum and sum of
  * squares (float64), the rounded-row fingerprint, and NaN/Inf counts (returned).
  */
-export function rowStatsOf(values: Float32Array, cols: number, out: ChunkStats, row: number): { nan: number; inf: number } {
+export function rowStatsOf(
+  values: Float32Array,
+  cols: number,
+  out: ChunkStats,
+  row: number,
+): { nan: number; inf: number } {
   const words = new Int32Array(16);
   let max = -Infinity;
   let absMax = 0;
@@ -107,8 +119,14 @@ export function rowStatsOf(values: Float32Array, cols: number, out: ChunkStats, 
     const lane = c & 7;
     words[lane] = (words[lane] + roundedBits(x)) | 0;
     words[8 + lane] = (words[8 + lane] + words[lane]) | 0;
-    if (x !== x) { nan++; continue; }
-    if (x === Infinity || x === -Infinity) { inf++; continue; }
+    if (x !== x) {
+      nan++;
+      continue;
+    }
+    if (x === Infinity || x === -Infinity) {
+      inf++;
+      continue;
+    }
     finite++;
     if (x > max) max = x;
     const a = Math.abs(x);

@@ -15,7 +15,9 @@ export const OUT_ROW_BYTES = 128;
 
 // Locals: params 0 in, 1 rows, 2 rowBytes, 3 out; i32 4 p, 5 rowEnd, 6 r;
 // v128 7 vmax, 8 vabs, 9 vsum, 10 vsq, 11 alo, 12 ahi, 13 blo, 14 bhi, 15 x, 16 lo, 17 hi, 18 t, 19 k1000.
-const [P, ROW_END, R, VMAX, VABS, VSUM, VSQ, ALO, AHI, BLO, BHI, X, LO, HI, T, K1000] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+const [P, ROW_END, R, VMAX, VABS, VSUM, VSQ, ALO, AHI, BLO, BHI, X, LO, HI, T, K1000] = [
+  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+];
 const LOCALS = [I32, I32, I32, ...Array<number>(13).fill(V128)];
 
 /** f16 lanes (zero-extended to u32) → f32, in place: exponent rebias by multiplying by 2^112 handles subnormals. */
@@ -53,9 +55,21 @@ function accumulate(f: FuncBody): void {
   f.get(VMAX).get(LO).get(HI).simd('f32x4.pmax').simd('f32x4.pmax').set(VMAX);
   f.get(VABS).get(LO).simd('f32x4.abs').get(HI).simd('f32x4.abs').simd('f32x4.pmax').simd('f32x4.pmax').set(VABS);
   f.get(VSUM).get(LO).get(HI).simd('f32x4.add').simd('f32x4.add').set(VSUM);
-  f.get(VSQ).get(LO).get(LO).simd('f32x4.mul').get(HI).get(HI).simd('f32x4.mul').simd('f32x4.add').simd('f32x4.add').set(VSQ);
+  f.get(VSQ)
+    .get(LO)
+    .get(LO)
+    .simd('f32x4.mul')
+    .get(HI)
+    .get(HI)
+    .simd('f32x4.mul')
+    .simd('f32x4.add')
+    .simd('f32x4.add')
+    .set(VSQ);
   // Fletcher sums of the bits of round(x*1000): a += q; b += a (per lane, position-sensitive).
-  for (const [v, a, b] of [[LO, ALO, BLO], [HI, AHI, BHI]]) {
+  for (const [v, a, b] of [
+    [LO, ALO, BLO],
+    [HI, AHI, BHI],
+  ]) {
     f.get(a).get(v).get(K1000).simd('f32x4.mul').simd('f32x4.nearest').simd('i32x4.add').tee(a);
     f.get(b).simd('i32x4.add').set(b);
   }
@@ -74,7 +88,12 @@ function rowsFunction(dtype: SimdDtype): FuncBody {
   accumulate(f);
   f.get(P).get(ROW_END).op(0x49).brIf(0); // p < rowEnd → next step
   f.end();
-  [VMAX, VABS, VSUM, VSQ, ALO, AHI, BLO, BHI].forEach((v, i) => f.get(3).get(v).mem('v128.store', i * 16));
+  [VMAX, VABS, VSUM, VSQ, ALO, AHI, BLO, BHI].forEach((v, i) =>
+    f
+      .get(3)
+      .get(v)
+      .mem('v128.store', i * 16),
+  );
   f.get(3).i32(OUT_ROW_BYTES).op(0x6a).set(3);
   f.get(R).i32(1).op(0x6a).set(R);
   f.br(0).end().end();
@@ -84,7 +103,14 @@ function rowsFunction(dtype: SimdDtype): FuncBody {
 /** The kernel module's bytes (exports `mem`, `bf16`, `f16`, `f32`: (in, rows, rowBytes, out) → ()). */
 export function rowKernelModuleBytes(): Uint8Array<ArrayBuffer> {
   const params = [I32, I32, I32, I32];
-  return encodeModule((['BF16', 'F16', 'F32'] as const).map((d) => ({ name: d.toLowerCase(), params, locals: LOCALS, body: rowsFunction(d) })));
+  return encodeModule(
+    (['BF16', 'F16', 'F32'] as const).map((d) => ({
+      name: d.toLowerCase(),
+      params,
+      locals: LOCALS,
+      body: rowsFunction(d),
+    })),
+  );
 }
 
 /** True when the SIMD kernel can take this chunk shape (whole 8-element steps). */
@@ -103,7 +129,11 @@ export function rowKernelModule(): WebAssembly.Module {
  * Reduces the kernel's per-row accumulators (OUT_ROW_BYTES per row, from `offset` in `buffer`) to the chunk's
  * statistics; rows whose sums are not finite are recounted exactly from `job.data`.
  */
-export function reduceAccumulators(job: ChunkJob & { dtype: SimdDtype }, buffer: ArrayBufferLike, offset: number): ChunkStats {
+export function reduceAccumulators(
+  job: ChunkJob & { dtype: SimdDtype },
+  buffer: ArrayBufferLike,
+  offset: number,
+): ChunkStats {
   const out = emptyChunkStats(job.rows);
   const fl = new Float32Array(buffer, offset, job.rows * 32);
   const words = new Int32Array(buffer, offset, job.rows * 32);

@@ -19,7 +19,12 @@ function toF16Bits(v: number): number {
 }
 
 /** Rows × cols values of the given dtype; `value(row, col)` overrides the seeded random value. */
-function matrix(dtype: StatsDtype, rows: number, cols: number, value: (r: number, c: number) => number | undefined): Uint8Array {
+function matrix(
+  dtype: StatsDtype,
+  rows: number,
+  cols: number,
+  value: (r: number, c: number) => number | undefined,
+): Uint8Array {
   const rand = rng(7);
   const data = new Uint8Array(rows * cols * STATS_ITEM_SIZE[dtype]);
   const dv = new DataView(data.buffer);
@@ -33,16 +38,18 @@ function matrix(dtype: StatsDtype, rows: number, cols: number, value: (r: number
 }
 
 /** Special rows: 1 zero, 2 NaN, 3 -Inf, 4 subnormal-sized, 5 all negative, 6 = copy of row 0, 7 = row 0 with one value changed. */
-const special = (cols: number) => (r: number, c: number): number | undefined => {
-  if (r === 1) return 0;
-  if (r === 2 && c === 5) return NaN;
-  if (r === 3 && c === cols - 1) return -Infinity;
-  if (r === 4) return (c % 3) * 3e-8;
-  if (r === 5) return -0.01 - c * 1e-4;
-  if (r === 6 || r === 7) return (c === 0 && r === 7 ? 0.04 : 0.03 * Math.cos(c));
-  if (r === 0) return 0.03 * Math.cos(c);
-  return undefined;
-};
+const special =
+  (cols: number) =>
+  (r: number, c: number): number | undefined => {
+    if (r === 1) return 0;
+    if (r === 2 && c === 5) return NaN;
+    if (r === 3 && c === cols - 1) return -Infinity;
+    if (r === 4) return (c % 3) * 3e-8;
+    if (r === 5) return -0.01 - c * 1e-4;
+    if (r === 6 || r === 7) return c === 0 && r === 7 ? 0.04 : 0.03 * Math.cos(c);
+    if (r === 0) return 0.03 * Math.cos(c);
+    return undefined;
+  };
 
 function assertClose(a: ChunkStats, b: ChunkStats, rows: number): void {
   for (let r = 0; r < rows; r++) {
@@ -70,12 +77,19 @@ describe('row kernels', () => {
       const simd = new WasmRowKernel().run(job);
       const js = jsChunkStats(job);
       assertClose(simd, js, rows);
-      assert.deepEqual(simd.nonFinite, [{ row: 2, nan: 1, inf: 0 }, { row: 3, nan: 0, inf: 1 }]);
+      assert.deepEqual(simd.nonFinite, [
+        { row: 2, nan: 1, inf: 0 },
+        { row: 3, nan: 0, inf: 1 },
+      ]);
       assert.equal(simd.max[1], 0);
       assert.ok(simd.max[5] < 0, 'row max, not max |x|');
       assert.ok(simd.absMax[4] > 0 && simd.absMax[4] < 1e-6);
       assert.deepEqual([simd.hash[12], simd.hash[13]], [simd.hash[0], simd.hash[1]], 'equal rows hash alike');
-      assert.notDeepEqual([simd.hash[14], simd.hash[15]], [simd.hash[0], simd.hash[1]], 'a changed row hashes differently');
+      assert.notDeepEqual(
+        [simd.hash[14], simd.hash[15]],
+        [simd.hash[0], simd.hash[1]],
+        'a changed row hashes differently',
+      );
     });
   }
 
@@ -84,7 +98,10 @@ describe('row kernels', () => {
     decodeRow(new Uint8Array([0x01, 0x00, 0x00, 0x7c, 0x00, 0xfc, 0x00, 0x3c]), 0, 'F16', 4, out);
     assert.deepEqual([...out], [2 ** -24, Infinity, -Infinity, 1]);
     decodeRow(new Uint8Array([0x38, 0x7e, 0x7f, 0x01]), 0, 'F8_E4M3', 4, out);
-    assert.deepEqual([...out].map((x) => (Number.isNaN(x) ? 'NaN' : x)), [1, 448, 'NaN', 2 ** -9]);
+    assert.deepEqual(
+      [...out].map((x) => (Number.isNaN(x) ? 'NaN' : x)),
+      [1, 448, 'NaN', 2 ** -9],
+    );
     decodeRow(new Uint8Array([0x3c, 0x7c, 0x7b, 0x01]), 0, 'F8_E5M2', 4, out);
     assert.deepEqual([...out], [1, Infinity, 57344, 2 ** -16]);
   });
@@ -108,7 +125,12 @@ describe('row kernels', () => {
 
   it('falls back to the scalar kernel for widths that are not whole SIMD steps', () => {
     assert.equal(simdSupports('BF16', 12), false);
-    const s = jsChunkStats({ data: matrix('BF16', 3, 12, (r) => (r === 1 ? 0 : undefined)), dtype: 'BF16', rows: 3, cols: 12 });
+    const s = jsChunkStats({
+      data: matrix('BF16', 3, 12, (r) => (r === 1 ? 0 : undefined)),
+      dtype: 'BF16',
+      rows: 3,
+      cols: 12,
+    });
     assert.equal(s.sumSq[1], 0);
     assert.ok(s.sumSq[0] > 0);
   });

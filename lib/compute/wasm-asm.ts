@@ -61,18 +61,51 @@ export type SimdOp = keyof typeof SIMD;
 /** Builds one function body as a byte list, WAT-like: `f.get(0).get(1).op(0x6a)`. */
 export class FuncBody {
   readonly bytes: number[] = [];
-  get(i: number): this { this.bytes.push(0x20, ...uleb(i)); return this; }
-  set(i: number): this { this.bytes.push(0x21, ...uleb(i)); return this; }
-  tee(i: number): this { this.bytes.push(0x22, ...uleb(i)); return this; }
-  i32(n: number): this { this.bytes.push(0x41, ...sleb(n | 0)); return this; }
+  get(i: number): this {
+    this.bytes.push(0x20, ...uleb(i));
+    return this;
+  }
+  set(i: number): this {
+    this.bytes.push(0x21, ...uleb(i));
+    return this;
+  }
+  tee(i: number): this {
+    this.bytes.push(0x22, ...uleb(i));
+    return this;
+  }
+  i32(n: number): this {
+    this.bytes.push(0x41, ...sleb(n | 0));
+    return this;
+  }
   /** A plain (non-prefixed) opcode, e.g. 0x6a i32.add. */
-  op(code: number): this { this.bytes.push(code); return this; }
-  block(): this { this.bytes.push(0x02, 0x40); return this; }
-  loop(): this { this.bytes.push(0x03, 0x40); return this; }
-  end(): this { this.bytes.push(0x0b); return this; }
-  br(depth: number): this { this.bytes.push(0x0c, ...uleb(depth)); return this; }
-  brIf(depth: number): this { this.bytes.push(0x0d, ...uleb(depth)); return this; }
-  simd(name: SimdOp): this { this.bytes.push(0xfd, ...uleb(SIMD[name])); return this; }
+  op(code: number): this {
+    this.bytes.push(code);
+    return this;
+  }
+  block(): this {
+    this.bytes.push(0x02, 0x40);
+    return this;
+  }
+  loop(): this {
+    this.bytes.push(0x03, 0x40);
+    return this;
+  }
+  end(): this {
+    this.bytes.push(0x0b);
+    return this;
+  }
+  br(depth: number): this {
+    this.bytes.push(0x0c, ...uleb(depth));
+    return this;
+  }
+  brIf(depth: number): this {
+    this.bytes.push(0x0d, ...uleb(depth));
+    return this;
+  }
+  simd(name: SimdOp): this {
+    this.bytes.push(0xfd, ...uleb(SIMD[name]));
+    return this;
+  }
   /** v128.load / v128.store with a static offset (alignment hint 16 bytes). */
   mem(name: 'v128.load' | 'v128.store', offset = 0): this {
     this.bytes.push(0xfd, ...uleb(SIMD[name]), 4, ...uleb(offset));
@@ -85,7 +118,9 @@ export class FuncBody {
     this.bytes.push(0xfd, ...uleb(SIMD['v128.const']), ...b);
     return this;
   }
-  splat32(bits: number): this { return this.v128([bits, bits, bits, bits]); }
+  splat32(bits: number): this {
+    return this.v128([bits, bits, bits, bits]);
+  }
 }
 
 export interface FuncDef {
@@ -108,18 +143,31 @@ export function encodeModule(funcs: FuncDef[], memoryPages = 1): Uint8Array<Arra
   const funcIdx = vec(funcs.map((_, i) => uleb(i)));
   const memory = vec([[0x00, ...uleb(memoryPages)]]);
   const exports = vec([[...utf8('mem'), 0x02, 0], ...funcs.map((f, i) => [...utf8(f.name), 0x00, ...uleb(i)])]);
-  const code = vec(funcs.map((f) => {
-    const runs: number[][] = [];
-    for (const t of f.locals) {
-      const last = runs[runs.length - 1];
-      if (last && last[1] === t) last[0]++;
-      else runs.push([1, t]);
-    }
-    const body = [...vec(runs.map(([n, t]) => [...uleb(n), t])), ...f.body.bytes, 0x0b];
-    return [...uleb(body.length), ...body];
-  }));
+  const code = vec(
+    funcs.map((f) => {
+      const runs: number[][] = [];
+      for (const t of f.locals) {
+        const last = runs[runs.length - 1];
+        if (last && last[1] === t) last[0]++;
+        else runs.push([1, t]);
+      }
+      const body = [...vec(runs.map(([n, t]) => [...uleb(n), t])), ...f.body.bytes, 0x0b];
+      return [...uleb(body.length), ...body];
+    }),
+  );
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, types), ...section(3, funcIdx), ...section(5, memory), ...section(7, exports), ...section(10, code),
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, types),
+    ...section(3, funcIdx),
+    ...section(5, memory),
+    ...section(7, exports),
+    ...section(10, code),
   ]);
 }

@@ -21,14 +21,25 @@ export interface PipelineDeps {
   log: Logger;
 }
 
-const hubOpts = (cfg: Config): { hubUrl: string; accessToken?: string } => ({ hubUrl: cfg.hubUrl, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) });
+const hubOpts = (cfg: Config): { hubUrl: string; accessToken?: string } => ({
+  hubUrl: cfg.hubUrl,
+  ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}),
+});
 
 /** Builds (or finds) the stored snapshot of repo@revision from the Hub. */
-export async function snapshotFromHub(deps: PipelineDeps, repo: string, revision: string): Promise<{ id: number; snapshot: Snapshot | null }> {
+export async function snapshotFromHub(
+  deps: PipelineDeps,
+  repo: string,
+  revision: string,
+): Promise<{ id: number; snapshot: Snapshot | null }> {
   const rev = await resolveRevision(hubOpts(deps.cfg), repo, revision);
   const existing = await findSnapshotId(deps.pool, repo, rev.sha);
   if (existing !== null) return { id: existing, snapshot: null };
-  const snap = await buildSnapshot(new HubSource(hubOpts(deps.cfg), repo, rev.sha), { repo, sha: rev.sha, cardData: rev.cardData }, { maxFileBytes: deps.cfg.maxFileBytes });
+  const snap = await buildSnapshot(
+    new HubSource(hubOpts(deps.cfg), repo, rev.sha),
+    { repo, sha: rev.sha, cardData: rev.cardData },
+    { maxFileBytes: deps.cfg.maxFileBytes },
+  );
   return { id: await saveSnapshot(deps.pool, snap, fingerprintHash(snap)), snapshot: snap };
 }
 
@@ -54,15 +65,25 @@ export async function processRelease(deps: PipelineDeps, releaseId: number): Pro
   }
   const previous = await previousCheckedRelease(deps.pool, release);
   await markChecking(deps.pool, release.id, snapshotId, previous?.id ?? null, baseSnapshotId);
-  const runs = await createCheckRuns(deps.pool, release.id, ALL_CHECKS.map((c) => ({ id: c.id, queue: c.queue })));
+  const runs = await createCheckRuns(
+    deps.pool,
+    release.id,
+    ALL_CHECKS.map((c) => ({ id: c.id, queue: c.queue })),
+  );
   for (const run of runs) {
     const q = run.queue === 'tensor' ? deps.queues.tensor : deps.queues.checks;
     await q.add(run.checkId, { checkRunId: run.id }, { jobId: jobId.check(run.id) });
   }
-  log.info({ checks: runs.length, previous: previous?.sha ?? null, baseSnapshotId }, 'release snapshotted, checks enqueued');
+  log.info(
+    { checks: runs.length, previous: previous?.sha ?? null, baseSnapshotId },
+    'release snapshotted, checks enqueued',
+  );
 }
 
 async function cardDataOf(pool: Pool, snapshotId: number): Promise<Record<string, unknown> | null> {
-  const r = await pool.query<{ card: Record<string, unknown> | null }>(`SELECT meta->'cardData' AS card FROM snapshots WHERE id = $1`, [snapshotId]);
+  const r = await pool.query<{ card: Record<string, unknown> | null }>(
+    `SELECT meta->'cardData' AS card FROM snapshots WHERE id = $1`,
+    [snapshotId],
+  );
   return r.rows[0]?.card ?? null;
 }

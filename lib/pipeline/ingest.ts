@@ -20,17 +20,40 @@ export interface IngestResult {
  * transaction; then enqueues the release job. If Redis is down the release stays `pending` in Postgres and
  * the reconciler enqueues it later, so an accepted delivery is never lost.
  */
-export async function ingestWebhook(deps: { pool: Pool; queues: Queues; log: Logger; canReadPrivate: boolean }, body: unknown): Promise<IngestResult> {
+export async function ingestWebhook(
+  deps: { pool: Pool; queues: Queues; log: Logger; canReadPrivate: boolean },
+  body: unknown,
+): Promise<IngestResult> {
   const d = classifyWebhook(body, { canReadPrivate: deps.canReadPrivate });
   const webhookId = ((body as { webhook?: { id?: unknown } })?.webhook?.id ?? null) as string | null;
   const res = await withTransaction(deps.pool, async (c) => {
     if (d.kind === 'ignored') {
-      const id = await insertDelivery(c, { scope: d.scope, action: d.action, repo: d.repo, sha: d.sha, webhookId: typeof webhookId === 'string' ? webhookId : null, payload: body, outcome: 'ignored', reason: d.reason, releaseId: null });
+      const id = await insertDelivery(c, {
+        scope: d.scope,
+        action: d.action,
+        repo: d.repo,
+        sha: d.sha,
+        webhookId: typeof webhookId === 'string' ? webhookId : null,
+        payload: body,
+        outcome: 'ignored',
+        reason: d.reason,
+        releaseId: null,
+      });
       return { deliveryId: id, outcome: 'ignored' as const, releaseId: null, reason: d.reason };
     }
     const { release, created } = await upsertRelease(c, d.repo, d.sha, 'webhook');
     const outcome = created ? ('release' as const) : ('duplicate' as const);
-    const id = await insertDelivery(c, { scope: d.scope, action: d.action, repo: d.repo, sha: d.sha, webhookId: typeof webhookId === 'string' ? webhookId : null, payload: body, outcome, reason: null, releaseId: release.id });
+    const id = await insertDelivery(c, {
+      scope: d.scope,
+      action: d.action,
+      repo: d.repo,
+      sha: d.sha,
+      webhookId: typeof webhookId === 'string' ? webhookId : null,
+      payload: body,
+      outcome,
+      reason: null,
+      releaseId: release.id,
+    });
     return { deliveryId: id, outcome, releaseId: release.id, reason: null };
   });
   if (res.outcome === 'release' && res.releaseId !== null) await enqueueRelease(deps, res.releaseId);
@@ -38,7 +61,12 @@ export async function ingestWebhook(deps: { pool: Pool; queues: Queues; log: Log
 }
 
 /** Records a release found by the poller or asked for by a client, and enqueues it when new. */
-export async function acceptRelease(deps: { pool: Pool; queues: Queues; log: Logger }, repo: string, sha: string, source: ReleaseSource): Promise<{ releaseId: number; created: boolean }> {
+export async function acceptRelease(
+  deps: { pool: Pool; queues: Queues; log: Logger },
+  repo: string,
+  sha: string,
+  source: ReleaseSource,
+): Promise<{ releaseId: number; created: boolean }> {
   const { release, created } = await upsertRelease(deps.pool, repo, sha, source);
   if (created) await enqueueRelease(deps, release.id);
   return { releaseId: release.id, created };
@@ -47,11 +75,14 @@ export async function acceptRelease(deps: { pool: Pool; queues: Queues; log: Log
 async function enqueueRelease(deps: { queues: Queues; log: Logger }, releaseId: number): Promise<void> {
   try {
     // Bounded: with Redis down the client would queue the command until it reconnects; the webhook must answer fast.
-    await withTimeout(deps.queues.release.add('release', { releaseId }, { jobId: jobId.release(releaseId) }), 2000, () => {
-      throw new Error('enqueue timed out after 2000 ms');
-    });
+    await withTimeout(
+      deps.queues.release.add('release', { releaseId }, { jobId: jobId.release(releaseId) }),
+      2000,
+      () => {
+        throw new Error('enqueue timed out after 2000 ms');
+      },
+    );
   } catch (e) {
     deps.log.warn({ err: e, releaseId }, 'could not enqueue release; the reconciler will retry');
   }
 }
-

@@ -10,17 +10,36 @@ import type { PipelineDeps } from './build-release.ts';
  * revision, or the release brings critical findings the previous one did not have. Never twice for the same
  * release, target and verdict (alerts table). Throws SlackRateLimited on 429 so the job is retried later.
  */
-export async function notifyRelease(deps: PipelineDeps, releaseId: number, fetchImpl: typeof fetch = fetch): Promise<{ sent: number; reason: string }> {
+export async function notifyRelease(
+  deps: PipelineDeps,
+  releaseId: number,
+  fetchImpl: typeof fetch = fetch,
+): Promise<{ sent: number; reason: string }> {
   const release = await getRelease(deps.pool, releaseId);
   if (!release || !release.verdict) return { sent: 0, reason: 'release not finished' };
   const previous = release.previousReleaseId !== null ? await getRelease(deps.pool, release.previousReleaseId) : null;
   const findings = await listFindings(deps.pool, release.id);
-  const prevCritical = new Set(previous ? (await listFindings(deps.pool, previous.id)).filter((f) => f.severity === 'critical').map((f) => f.code) : []);
+  const prevCritical = new Set(
+    previous
+      ? (await listFindings(deps.pool, previous.id)).filter((f) => f.severity === 'critical').map((f) => f.code)
+      : [],
+  );
   const newCritical = findings.some((f) => f.severity === 'critical' && !prevCritical.has(f.code));
-  const transition = (previous?.verdict ?? null) !== release.verdict && !(previous === null && release.verdict === 'ok');
+  const transition =
+    (previous?.verdict ?? null) !== release.verdict && !(previous === null && release.verdict === 'ok');
   if (!transition && !newCritical) return { sent: 0, reason: 'no transition' };
-  const targets: AlertTarget[] = [...(deps.cfg.slackWebhookUrl ? [{ watchId: null, url: deps.cfg.slackWebhookUrl }] : []), ...(await watchTargets(deps.pool, release.repo))];
-  const body = verdictBlocks({ repo: release.repo, sha: release.sha, verdict: release.verdict, previous: previous?.verdict ?? null, findings, url: `${deps.cfg.publicUrl}/models/${release.repo}` });
+  const targets: AlertTarget[] = [
+    ...(deps.cfg.slackWebhookUrl ? [{ watchId: null, url: deps.cfg.slackWebhookUrl }] : []),
+    ...(await watchTargets(deps.pool, release.repo)),
+  ];
+  const body = verdictBlocks({
+    repo: release.repo,
+    sha: release.sha,
+    verdict: release.verdict,
+    previous: previous?.verdict ?? null,
+    findings,
+    url: `${deps.cfg.publicUrl}/models/${release.repo}`,
+  });
   let sent = 0;
   for (const t of targets) {
     const alertId = await claimAlert(deps.pool, release.id, t.watchId, release.verdict);

@@ -11,7 +11,10 @@ export async function pollAuthors(deps: PipelineDeps, authors: string[]): Promis
   let seen = 0;
   let accepted = 0;
   for (const author of authors) {
-    for (const m of await listAuthorModels({ hubUrl: deps.cfg.hubUrl, ...(deps.cfg.hfToken ? { accessToken: deps.cfg.hfToken } : {}) }, author)) {
+    for (const m of await listAuthorModels(
+      { hubUrl: deps.cfg.hubUrl, ...(deps.cfg.hfToken ? { accessToken: deps.cfg.hfToken } : {}) },
+      author,
+    )) {
       if (!m.sha) continue;
       seen++;
       if (await findRelease(deps.pool, m.repo, m.sha)) continue;

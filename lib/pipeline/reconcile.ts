@@ -10,7 +10,8 @@ import type { PipelineDeps } from './build-release.ts';
  */
 export async function reconcile(deps: PipelineDeps, graceMs = 5000): Promise<{ releases: number; checkRuns: number }> {
   const releases = await pendingReleases(deps.pool, graceMs);
-  for (const r of releases) await deps.queues.release.add('release', { releaseId: r.id }, { jobId: jobId.release(r.id) });
+  for (const r of releases)
+    await deps.queues.release.add('release', { releaseId: r.id }, { jobId: jobId.release(r.id) });
   const runs = await unfinishedCheckRuns(deps.pool, graceMs);
   for (const run of runs) {
     const q = run.queue === 'tensor' ? deps.queues.tensor : deps.queues.checks;

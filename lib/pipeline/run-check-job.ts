@@ -16,7 +16,10 @@ import { familyStatsFrom } from '../../checks/arch/family-stats.ts';
 /** Extra capabilities a process gives its checks: the runner reads tensors, the CPU workers don't. */
 export interface CheckEnv {
   /** Opens a tensor reader for the release (runner only); closed after the check. */
-  openTensors?: (release: Release, snapshot: Snapshot) => Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
+  openTensors?: (
+    release: Release,
+    snapshot: Snapshot,
+  ) => Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
   /** Releases what the environment holds for the whole process (sockets), at shutdown. */
   close?: () => Promise<void>;
 }
@@ -41,7 +44,8 @@ function boundedMemo<V>(max: number): (key: number, load: () => Promise<V>) => P
 
 const snapshots = boundedMemo<Snapshot | null>(4);
 const families = boundedMemo<FamilyStats | null>(4);
-const cachedSnapshot = (pool: Pool, id: number): Promise<Snapshot | null> => snapshots(id, () => loadSnapshot(pool, id));
+const cachedSnapshot = (pool: Pool, id: number): Promise<Snapshot | null> =>
+  snapshots(id, () => loadSnapshot(pool, id));
 
 /**
  * Runs one check run: loads the release's snapshot (and the previous revision's and the base's), runs the
@@ -49,7 +53,11 @@ const cachedSnapshot = (pool: Pool, id: number): Promise<Snapshot | null> => sna
  * last open check, computes the verdict in the same transaction and enqueues the notification.
  * Idempotent: a run that already finished is left alone.
  */
-export async function processCheckRun(deps: PipelineDeps, env: CheckEnv, checkRunId: number): Promise<{ releaseDone: Verdict | null }> {
+export async function processCheckRun(
+  deps: PipelineDeps,
+  env: CheckEnv,
+  checkRunId: number,
+): Promise<{ releaseDone: Verdict | null }> {
   const run = await getCheckRun(deps.pool, checkRunId);
   if (!run || (run.status !== 'queued' && run.status !== 'running')) return { releaseDone: null };
   const release = await getRelease(deps.pool, run.releaseId);
@@ -58,7 +66,13 @@ export async function processCheckRun(deps: PipelineDeps, env: CheckEnv, checkRu
   await markRunning(deps.pool, run.id);
   let result: CheckRunResult;
   if (!check) {
-    result = { check: run.checkId, status: 'error', error: `unknown check ${run.checkId} (not in this worker's catalog)`, findings: [], durationMs: 0 };
+    result = {
+      check: run.checkId,
+      status: 'error',
+      error: `unknown check ${run.checkId} (not in this worker's catalog)`,
+      findings: [],
+      durationMs: 0,
+    };
   } else {
     const snapshot = await cachedSnapshot(deps.pool, release.snapshotId);
     if (!snapshot) throw new Error(`snapshot ${release.snapshotId} missing`);
@@ -75,7 +89,13 @@ export async function processCheckRun(deps: PipelineDeps, env: CheckEnv, checkRu
     ctx.signal = ac.signal;
     try {
       const ms = deps.cfg.checkTimeoutMs;
-      result = await withTimeout(runCheck(check, ctx), ms, () => ({ check: check.id, status: 'error', error: `check timed out after ${ms} ms`, findings: [], durationMs: ms }));
+      result = await withTimeout(runCheck(check, ctx), ms, () => ({
+        check: check.id,
+        status: 'error',
+        error: `check timed out after ${ms} ms`,
+        findings: [],
+        durationMs: ms,
+      }));
     } finally {
       ac.abort();
       await tensors?.close();
@@ -90,10 +110,21 @@ export async function failCheckRun(deps: PipelineDeps, checkRunId: number, error
   if (!run || (run.status !== 'queued' && run.status !== 'running')) return;
   const release = await getRelease(deps.pool, run.releaseId);
   if (!release) return;
-  await completeCheckRun(deps, run, release, { check: run.checkId, status: 'error', error, findings: [], durationMs: 0 });
+  await completeCheckRun(deps, run, release, {
+    check: run.checkId,
+    status: 'error',
+    error,
+    findings: [],
+    durationMs: 0,
+  });
 }
 
-async function completeCheckRun(deps: PipelineDeps, run: CheckRun, release: Release, result: CheckRunResult): Promise<{ releaseDone: Verdict | null }> {
+async function completeCheckRun(
+  deps: PipelineDeps,
+  run: CheckRun,
+  release: Release,
+  result: CheckRunResult,
+): Promise<{ releaseDone: Verdict | null }> {
   const verdict = await withTransaction(deps.pool, async (c) => {
     await lockRelease(c, release.id);
     if (!(await storeResult(c, run, result))) return null;
@@ -104,7 +135,9 @@ async function completeCheckRun(deps: PipelineDeps, run: CheckRun, release: Rele
     return v;
   });
   if (verdict) {
-    await deps.queues.notify.add('notify', { releaseId: release.id }, { jobId: jobId.notify(release.id) }).catch((e: Error) => deps.log.warn({ err: e }, 'notify enqueue failed'));
+    await deps.queues.notify
+      .add('notify', { releaseId: release.id }, { jobId: jobId.notify(release.id) })
+      .catch((e: Error) => deps.log.warn({ err: e }, 'notify enqueue failed'));
     deps.log.info({ repo: release.repo, sha: release.sha, verdict }, 'release verdict');
   }
   return { releaseDone: verdict };

@@ -4,7 +4,14 @@ import { classifyWebhook } from './webhook-event.ts';
 
 const SHA = 'a'.repeat(40);
 const OLD = 'b'.repeat(40);
-const repo = (extra: Record<string, unknown> = {}) => ({ type: 'model', name: 'org/model', id: 'x', private: false, headSha: SHA, ...extra });
+const repo = (extra: Record<string, unknown> = {}) => ({
+  type: 'model',
+  name: 'org/model',
+  id: 'x',
+  private: false,
+  headSha: SHA,
+  ...extra,
+});
 const opts = { canReadPrivate: false };
 
 test('a new model repo is a release', () => {
@@ -13,21 +20,59 @@ test('a new model repo is a release', () => {
 });
 
 test('a push to main is a release at its newSha; other refs are ignored', () => {
-  const push = classifyWebhook({ event: { scope: 'repo.content', action: 'update' }, repo: repo({ headSha: OLD }), updatedRefs: [{ ref: 'refs/heads/main', oldSha: OLD, newSha: SHA }] }, opts);
+  const push = classifyWebhook(
+    {
+      event: { scope: 'repo.content', action: 'update' },
+      repo: repo({ headSha: OLD }),
+      updatedRefs: [{ ref: 'refs/heads/main', oldSha: OLD, newSha: SHA }],
+    },
+    opts,
+  );
   assert.equal(push.kind, 'release');
   assert.equal(push.kind === 'release' && push.sha, SHA);
-  const pr = classifyWebhook({ event: { scope: 'repo.content', action: 'update' }, repo: repo(), updatedRefs: [{ ref: 'refs/pr/3', oldSha: null, newSha: SHA }] }, opts);
+  const pr = classifyWebhook(
+    {
+      event: { scope: 'repo.content', action: 'update' },
+      repo: repo(),
+      updatedRefs: [{ ref: 'refs/pr/3', oldSha: null, newSha: SHA }],
+    },
+    opts,
+  );
   assert.equal(pr.kind, 'ignored');
-  const deleted = classifyWebhook({ event: { scope: 'repo.content', action: 'update' }, repo: repo(), updatedRefs: [{ ref: 'refs/heads/main', oldSha: OLD, newSha: null }] }, opts);
+  const deleted = classifyWebhook(
+    {
+      event: { scope: 'repo.content', action: 'update' },
+      repo: repo(),
+      updatedRefs: [{ ref: 'refs/heads/main', oldSha: OLD, newSha: null }],
+    },
+    opts,
+  );
   assert.equal(deleted.kind, 'ignored');
 });
 
 test('a repo turned public is a release; other config changes are not', () => {
-  const pub = classifyWebhook({ event: { scope: 'repo.config', action: 'update' }, repo: repo({ private: false }), updatedConfig: { private: false } }, opts);
+  const pub = classifyWebhook(
+    {
+      event: { scope: 'repo.config', action: 'update' },
+      repo: repo({ private: false }),
+      updatedConfig: { private: false },
+    },
+    opts,
+  );
   assert.equal(pub.kind, 'release');
-  const priv = classifyWebhook({ event: { scope: 'repo.config', action: 'update' }, repo: repo({ private: true }), updatedConfig: { private: true } }, opts);
+  const priv = classifyWebhook(
+    {
+      event: { scope: 'repo.config', action: 'update' },
+      repo: repo({ private: true }),
+      updatedConfig: { private: true },
+    },
+    opts,
+  );
   assert.equal(priv.kind, 'ignored');
-  const other = classifyWebhook({ event: { scope: 'repo.config', action: 'update' }, repo: repo(), updatedConfig: {} }, opts);
+  const other = classifyWebhook(
+    { event: { scope: 'repo.config', action: 'update' }, repo: repo(), updatedConfig: {} },
+    opts,
+  );
   assert.equal(other.kind, 'ignored');
 });
 

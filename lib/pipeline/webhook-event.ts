@@ -6,7 +6,14 @@ import { isRepoId } from '../repo-id.ts';
  */
 export type WebhookDecision =
   | { kind: 'release'; repo: string; sha: string; scope: string; action: string }
-  | { kind: 'ignored'; reason: string; repo: string | null; sha: string | null; scope: string | null; action: string | null };
+  | {
+      kind: 'ignored';
+      reason: string;
+      repo: string | null;
+      sha: string | null;
+      scope: string | null;
+      action: string | null;
+    };
 
 export function classifyWebhook(body: unknown, opts: { canReadPrivate: boolean }): WebhookDecision {
   const p = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
@@ -16,7 +23,14 @@ export function classifyWebhook(body: unknown, opts: { canReadPrivate: boolean }
   const action = typeof event.action === 'string' ? event.action : null;
   const name = typeof repo.name === 'string' ? repo.name : null;
   const headSha = typeof repo.headSha === 'string' ? repo.headSha : null;
-  const ignored = (reason: string, sha: string | null = headSha): WebhookDecision => ({ kind: 'ignored', reason, repo: name, sha, scope, action });
+  const ignored = (reason: string, sha: string | null = headSha): WebhookDecision => ({
+    kind: 'ignored',
+    reason,
+    repo: name,
+    sha,
+    scope,
+    action,
+  });
   if (!scope || !action) return ignored('payload has no event scope/action');
   if (repo.type !== 'model') return ignored(`repo type ${JSON.stringify(repo.type)} is not a model`);
   if (!name || !isRepoId(name)) return ignored('payload has no valid repo name');
@@ -38,7 +52,7 @@ export function classifyWebhook(body: unknown, opts: { canReadPrivate: boolean }
   } else return ignored(`event ${scope}/${action} is not a release`);
 
   if (!isSha(sha)) return ignored('no commit sha in the payload', typeof sha === 'string' ? sha : null);
-  if (repo.private === true && !(scope.startsWith('repo.config')) && !opts.canReadPrivate) {
+  if (repo.private === true && !scope.startsWith('repo.config') && !opts.canReadPrivate) {
     return ignored('private repo and no Hub token configured; it is checked when it goes public', sha);
   }
   return { kind: 'release', repo: name, sha, scope, action };

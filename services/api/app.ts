@@ -26,7 +26,11 @@ declare module 'fastify' {
 
 /** Builds the HTTP app (API, webhook, pages) without listening; tests call inject() on it. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger, trustProxy: true, bodyLimit: 1 << 20 });
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
+    trustProxy: true,
+    bodyLimit: 1 << 20,
+  });
   app.decorate('deps', deps);
   app.setErrorHandler(problemHandler);
   app.setNotFoundHandler(notFoundHandler);

@@ -14,7 +14,12 @@ export class Html {
 export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
   let out = strings[0];
   values.forEach((v, i) => {
-    out += (Array.isArray(v) ? v.map((x) => (x instanceof Html ? x.value : esc(x))).join('') : v instanceof Html ? v.value : esc(v)) + strings[i + 1];
+    out +=
+      (Array.isArray(v)
+        ? v.map((x) => (x instanceof Html ? x.value : esc(x))).join('')
+        : v instanceof Html
+          ? v.value
+          : esc(v)) + strings[i + 1];
   });
   return new Html(out);
 }

@@ -7,7 +7,10 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
       await app.deps.pool.query('SELECT 1');
       return { status: 'ok' };
     } catch {
-      return reply.status(503).type('application/problem+json').send({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'database unreachable' });
+      return reply
+        .status(503)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'database unreachable' });
     }
   });
 }

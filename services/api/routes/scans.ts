@@ -7,27 +7,44 @@ import { resolveRevision } from '../../../lib/hub-client.ts';
 import { acceptRelease } from '../../../lib/pipeline/ingest.ts';
 import { secretMatches } from './webhook.ts';
 
-const ScanBody = Type.Object({
-  repo: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$' }),
-  revision: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._/-]{1,200}$' })),
-}, { additionalProperties: false });
+const ScanBody = Type.Object(
+  {
+    repo: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$' }),
+    revision: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._/-]{1,200}$' })),
+  },
+  { additionalProperties: false },
+);
 
 /** POST /v1/scans: a client asks for a repo revision to be checked (bearer HUBWATCH_API_TOKEN). */
 export async function scanRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: Static<typeof ScanBody> }>('/scans', { schema: { body: ScanBody } }, async (req, reply) => {
     const { cfg, pool, queues, log } = app.deps;
-    if (!cfg.apiToken) throw new AppError('unavailable', 'HUBWATCH_API_TOKEN is not configured; manual scans are disabled');
+    if (!cfg.apiToken)
+      throw new AppError('unavailable', 'HUBWATCH_API_TOKEN is not configured; manual scans are disabled');
     const auth = req.headers.authorization;
     const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    if (!secretMatches(token, cfg.apiToken)) throw new AppError('unauthorized', token ? 'wrong bearer token' : 'missing bearer token');
+    if (!secretMatches(token, cfg.apiToken))
+      throw new AppError('unauthorized', token ? 'wrong bearer token' : 'missing bearer token');
     let sha: string;
     try {
-      sha = (await resolveRevision({ hubUrl: cfg.hubUrl, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) }, req.body.repo, req.body.revision ?? 'main')).sha;
+      sha = (
+        await resolveRevision(
+          { hubUrl: cfg.hubUrl, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) },
+          req.body.repo,
+          req.body.revision ?? 'main',
+        )
+      ).sha;
     } catch (e) {
       if (e instanceof SourceError && e.status === 404) throw new AppError('not_found', e.message);
       throw new AppError('source_unreachable', `the Hub could not be asked: ${(e as Error).message}`);
     }
     const r = await acceptRelease({ pool, queues, log }, req.body.repo, sha, 'manual');
-    return reply.status(202).send({ repo: req.body.repo, sha, releaseId: r.releaseId, created: r.created, url: `${cfg.publicUrl}/v1/models/${req.body.repo}/releases/${sha}` });
+    return reply.status(202).send({
+      repo: req.body.repo,
+      sha,
+      releaseId: r.releaseId,
+      created: r.created,
+      url: `${cfg.publicUrl}/v1/models/${req.body.repo}/releases/${sha}`,
+    });
   });
 }

@@ -18,12 +18,30 @@ export function secretMatches(given: string | undefined, expected: string): bool
 export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   app.post('/webhooks/huggingface', async (req, reply) => {
     const { cfg, pool, queues, log } = app.deps;
-    if (!cfg.webhookSecret) return sendProblem(reply, 503, 'Service Unavailable', 'HUBWATCH_WEBHOOK_SECRET is not configured');
+    if (!cfg.webhookSecret)
+      return sendProblem(reply, 503, 'Service Unavailable', 'HUBWATCH_WEBHOOK_SECRET is not configured');
     const header = req.headers['x-webhook-secret'];
-    const given = typeof header === 'string' ? header : typeof (req.query as { secret?: unknown })?.secret === 'string' ? (req.query as { secret: string }).secret : undefined;
-    if (!secretMatches(given, cfg.webhookSecret)) return sendProblem(reply, 401, 'Unauthorized', given === undefined ? 'missing X-Webhook-Secret' : 'wrong webhook secret');
-    if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body)) return sendProblem(reply, 400, 'Bad Request', 'body must be a JSON object');
+    const given =
+      typeof header === 'string'
+        ? header
+        : typeof (req.query as { secret?: unknown })?.secret === 'string'
+          ? (req.query as { secret: string }).secret
+          : undefined;
+    if (!secretMatches(given, cfg.webhookSecret))
+      return sendProblem(
+        reply,
+        401,
+        'Unauthorized',
+        given === undefined ? 'missing X-Webhook-Secret' : 'wrong webhook secret',
+      );
+    if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body))
+      return sendProblem(reply, 400, 'Bad Request', 'body must be a JSON object');
     const r = await ingestWebhook({ pool, queues, log, canReadPrivate: Boolean(cfg.hfToken) }, req.body);
-    return reply.status(202).send({ deliveryId: r.deliveryId, outcome: r.outcome, releaseId: r.releaseId, ...(r.reason ? { reason: r.reason } : {}) });
+    return reply.status(202).send({
+      deliveryId: r.deliveryId,
+      outcome: r.outcome,
+      releaseId: r.releaseId,
+      ...(r.reason ? { reason: r.reason } : {}),
+    });
   });
 }
