@@ -1,4 +1,5 @@
 import type { SafetensorsInventory, TensorInfo } from '../types.ts';
+import { findEmbedding, findLmHead } from '../weights/tensor-names.ts';
 
 /**
  * The language model's tensors found by name in a safetensors inventory (sharded or not): the decoder layers,
@@ -15,7 +16,6 @@ export interface TextLayout {
 
 const LAYER_RE = /^(.*?)(?:layers|h|blocks)\.(\d+)\.(.+)$/;
 const NON_TEXT = /(vision|visual|audio|speech|image|encoder|mm_projector|multi_modal|mtp)/i;
-const EMBED_SUFFIXES = ['embed_tokens.weight', 'wte.weight', 'word_embeddings.weight', 'tok_embeddings.weight'];
 
 /** Floating-point dtypes whose shapes are the logical shapes (packed quantized integer weights are not). */
 export const FLOAT_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16', 'F8_E4M3', 'F8_E5M2']);
@@ -33,14 +33,6 @@ function pickLayerPrefix(tensors: TensorInfo[]): string | null {
   return best;
 }
 
-/** The tensor whose name ends with one of `suffixes`, preferring one under `root` and never one of a vision tower. */
-function findBySuffix(tensors: TensorInfo[], suffixes: string[], root: string): TensorInfo | null {
-  const hits = tensors.filter(
-    (t) => suffixes.some((s) => t.name === s || t.name.endsWith(`.${s}`)) && !NON_TEXT.test(t.name),
-  );
-  return hits.find((t) => t.name.startsWith(root)) ?? hits[0] ?? null;
-}
-
 /** Finds the text model in an inventory; null when no decoder layers are recognised by name. */
 export function textLayout(inv: SafetensorsInventory): TextLayout | null {
   const tensors = Object.values(inv.tensors);
@@ -54,14 +46,8 @@ export function textLayout(inv: SafetensorsInventory): TextLayout | null {
     if (!layers.has(i)) layers.set(i, new Map());
     layers.get(i)!.set(m[3], t);
   }
-  // `model.` → `` so that `lm_head.weight` (outside `model.`) is found next to `model.embed_tokens.weight`.
-  const root = prefix.split('.').slice(0, -2).join('.');
-  return {
-    prefix,
-    layers,
-    embed: findBySuffix(tensors, EMBED_SUFFIXES, root),
-    lmHead: findBySuffix(tensors, ['lm_head.weight'], root),
-  };
+  // One locator for every check (checks/weights/tensor-names.ts): InternLM2's output.weight is an lm_head too.
+  return { prefix, layers, embed: findEmbedding(inv.tensors), lmHead: findLmHead(inv.tensors) };
 }
 
 export type MlpKind = 'gated' | 'plain' | 'unknown';

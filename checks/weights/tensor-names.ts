@@ -1,5 +1,6 @@
 /**
- * Where the token embedding and the output projection (lm_head) live in a checkpoint, by tensor name.
+ * The one table of where the token embedding and the output projection (lm_head) live in a checkpoint, by tensor
+ * name. Every check that needs them (config vs weights, token ranges, untrained rows) goes through this module.
  * Family knowledge as data: each name with the code that defines it.
  */
 import { jsonObject } from '../snapshot-files.ts';
@@ -31,7 +32,39 @@ export const LM_HEAD_NAMES: readonly string[] = [
 ];
 
 /** Suffixes that identify the same tensors under a prefix we have not listed (nested wrappers). */
-const EMBEDDING_SUFFIXES = ['.embed_tokens.weight', '.wte.weight', '.embed_in.weight'];
+const EMBEDDING_SUFFIXES = [
+  '.embed_tokens.weight',
+  '.wte.weight',
+  '.embed_in.weight',
+  '.tok_embeddings.weight',
+  '.word_embeddings.weight',
+];
+const LM_HEAD_SUFFIXES = ['.lm_head.weight'];
+
+/** Towers and heads that are not the language model (their embeddings are not the token embedding). */
+const NON_TEXT = /(vision|visual|audio|speech|image|encoder|mm_projector|multi_modal|mtp)/i;
+
+function firstOf(tensors: Record<string, TensorInfo>, names: readonly string[]): TensorInfo | null {
+  for (const n of names) if (tensors[n]) return tensors[n];
+  return null;
+}
+
+function bySuffix(tensors: Record<string, TensorInfo>, suffixes: string[]): TensorInfo | null {
+  const name = Object.keys(tensors)
+    .sort()
+    .find((n) => suffixes.some((s) => n.endsWith(s)) && !NON_TEXT.test(n) && tensors[n].shape.length === 2);
+  return name ? tensors[name] : null;
+}
+
+/** The token embedding of a set of tensors by name (the table first, then a known suffix), or null. */
+export function findEmbedding(tensors: Record<string, TensorInfo>): TensorInfo | null {
+  return firstOf(tensors, EMBEDDING_NAMES) ?? bySuffix(tensors, EMBEDDING_SUFFIXES);
+}
+
+/** The stored output projection by name (whether or not config.json ties it), or null when none is stored. */
+export function findLmHead(tensors: Record<string, TensorInfo>): TensorInfo | null {
+  return firstOf(tensors, LM_HEAD_NAMES) ?? bySuffix(tensors, LM_HEAD_SUFFIXES);
+}
 
 export interface TokenMatrices {
   embedding: TensorInfo | null;
@@ -40,25 +73,14 @@ export interface TokenMatrices {
   tied: boolean;
 }
 
-function firstOf(tensors: Record<string, TensorInfo>, names: readonly string[]): TensorInfo | null {
-  for (const n of names) if (tensors[n]) return tensors[n];
-  return null;
-}
-
 /**
  * Finds the embedding and lm_head tensors. lm_head counts as tied when the checkpoint has none, or when
  * config.json says `tie_word_embeddings: true` (loaders then ignore a stored lm_head and reuse the embedding).
  */
 export function tokenMatrices(snap: Snapshot): TokenMatrices {
   const tensors = snap.safetensors?.tensors ?? {};
-  let embedding = firstOf(tensors, EMBEDDING_NAMES);
-  if (!embedding) {
-    const name = Object.keys(tensors)
-      .sort()
-      .find((n) => EMBEDDING_SUFFIXES.some((s) => n.endsWith(s)) && tensors[n].shape.length === 2);
-    embedding = name ? tensors[name] : null;
-  }
-  const head = firstOf(tensors, LM_HEAD_NAMES);
+  const embedding = findEmbedding(tensors);
+  const head = findLmHead(tensors);
   const tiedInConfig = jsonObject(snap, 'config.json')?.tie_word_embeddings === true;
   const tied = !head || tiedInConfig;
   return { embedding, lmHead: tied ? null : head, tied };
