@@ -5,11 +5,24 @@
 import { downloadFile, listFiles, listModels, modelInfo } from '@huggingface/hub';
 import type { ByteSource, SourceFile } from './byte-source.ts';
 import { SourceError } from './byte-source.ts';
+import type { Config } from './config.ts';
 
 export interface HubOptions {
   hubUrl: string;
   accessToken?: string;
   fetch?: typeof fetch;
+}
+
+/**
+ * The Hub options of a process, built here only: the configured `hubUrl` and token, and a `fetch` when the
+ * caller brings its own (the keep-alive range fetch of the runner and the CLI).
+ */
+export function hubOptions(cfg: Pick<Config, 'hubUrl' | 'hfToken'>, fetchImpl?: typeof fetch): HubOptions {
+  return {
+    hubUrl: cfg.hubUrl,
+    ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}),
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  };
 }
 
 function creds(o: HubOptions): { hubUrl: string; accessToken?: string; fetch?: typeof fetch } {

@@ -57,6 +57,15 @@ export async function saveSnapshot(pool: Pool, s: Snapshot, tokenizerFingerprint
   });
 }
 
+/** The model card metadata (`cardData`) stored with a snapshot; null when the card had none. */
+export async function cardDataOf(db: Db, snapshotId: number): Promise<Record<string, unknown> | null> {
+  const r = await db.query<{ card: Record<string, unknown> | null }>(
+    `SELECT meta->'cardData' AS card FROM snapshots WHERE id = $1`,
+    [snapshotId],
+  );
+  return r.rows[0]?.card ?? null;
+}
+
 export async function findSnapshotId(db: Db, repo: string, sha: string): Promise<number | null> {
   const r = await db.query<{ id: string }>('SELECT id FROM snapshots WHERE repo = $1 AND sha = $2', [repo, sha]);
   return r.rows[0] ? Number(r.rows[0].id) : null;

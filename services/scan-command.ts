@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.ts';
 import type { Config } from '../lib/config.ts';
+import { hubOptions } from '../lib/hub-client.ts';
 import type { HubOptions } from '../lib/hub-client.ts';
 import { createRangeFetch } from '../lib/range-fetch.ts';
 import { openTarget, parseTarget, scanSnapshot, UsageError } from '../lib/scan.ts';
@@ -58,11 +59,10 @@ export async function runScanCommand(args: string[]): Promise<number> {
   }
   // Weight ranges go through a keep-alive range fetch (plain HTTP; HTTPS falls back to the global fetch).
   const rangeFetch = createRangeFetch();
-  const hub: HubOptions = {
-    hubUrl: (values['hub-url'] ?? cfg.hubUrl).replace(/\/+$/, ''),
-    fetch: rangeFetch,
-    ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}),
-  };
+  const hub: HubOptions = hubOptions(
+    { ...cfg, hubUrl: (values['hub-url'] ?? cfg.hubUrl).replace(/\/+$/, '') },
+    rangeFetch,
+  );
   const progress = (m: string): void => void process.stderr.write(`hubwatch: ${m}\n`);
   try {
     progress(`reading ${positionals[0]}`);

@@ -1,6 +1,6 @@
 import type { Config } from '../lib/config.ts';
-import { HubSource } from '../lib/hub-client.ts';
-import type { CheckEnv } from '../lib/pipeline/run-check-job.ts';
+import { HubSource, hubOptions } from '../lib/hub-client.ts';
+import type { CheckEnv } from '../lib/pipeline/deps.ts';
 import { createRangeFetch } from '../lib/range-fetch.ts';
 import type { TensorOpener } from '../lib/scan.ts';
 import { createTensorStatsProvider } from '../lib/tensor-stats.ts';
@@ -14,11 +14,7 @@ export function tensorEnv(cfg: Config): CheckEnv {
   const rangeFetch = createRangeFetch();
   return {
     openTensors: async (release, snapshot) => {
-      const source = new HubSource(
-        { hubUrl: cfg.hubUrl, fetch: rangeFetch, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) },
-        release.repo,
-        release.sha,
-      );
+      const source = new HubSource(hubOptions(cfg, rangeFetch), release.repo, release.sha);
       const provider = createTensorStatsProvider(source, snapshot);
       return { provider, close: () => provider.close() };
     },

@@ -7,7 +7,7 @@ import { upsertWatch } from '../lib/alerts.repo.ts';
 import { createCheckRuns, storeResult } from '../lib/check-runs.repo.ts';
 import { createPool, withTransaction } from '../lib/db.ts';
 import type { Pool } from '../lib/db.ts';
-import type { PipelineDeps } from '../lib/pipeline/build-release.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { notifyRelease } from '../lib/pipeline/notify.ts';
 import { createQueues } from '../lib/queues.ts';
 import { finishRelease, upsertRelease } from '../lib/releases.repo.ts';

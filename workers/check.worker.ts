@@ -1,8 +1,8 @@
 import { Worker } from 'bullmq';
 import type { Job } from 'bullmq';
-import type { PipelineDeps } from '../lib/pipeline/build-release.ts';
-import type { CheckEnv } from '../lib/pipeline/run-check-job.ts';
-import { failCheckRun, processCheckRun } from '../lib/pipeline/run-check-job.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
+import type { CheckEnv } from '../lib/pipeline/deps.ts';
+import { failCheckRun, processCheckRun } from '../lib/pipeline/process-check-run.ts';
 import { redisConnection } from '../lib/queues.ts';
 import type { QUEUE } from '../lib/queues.ts';
 import type { CheckJob } from '../lib/queues.ts';

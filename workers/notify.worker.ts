@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Job } from 'bullmq';
-import type { PipelineDeps } from '../lib/pipeline/build-release.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { notifyRelease } from '../lib/pipeline/notify.ts';
 import { QUEUE, redisConnection } from '../lib/queues.ts';
 import type { NotifyJob } from '../lib/queues.ts';

@@ -1,8 +1,8 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { SourceError } from '../lib/byte-source.ts';
-import type { PipelineDeps } from '../lib/pipeline/build-release.ts';
-import { processRelease } from '../lib/pipeline/build-release.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
+import { processRelease } from '../lib/pipeline/process-release.ts';
 import { QUEUE, redisConnection } from '../lib/queues.ts';
 import type { ReleaseJob } from '../lib/queues.ts';
 import { markFailed } from '../lib/releases.repo.ts';

@@ -3,7 +3,7 @@ import type { AlertTarget } from '../alerts.repo.ts';
 import { listFindings } from '../check-runs.repo.ts';
 import { getRelease } from '../releases.repo.ts';
 import { postSlack, verdictBlocks } from '../slack.ts';
-import type { PipelineDeps } from './build-release.ts';
+import type { PipelineDeps } from './deps.ts';
 
 /**
  * Sends Slack alerts for a finished release when the model's verdict changed against the previous checked

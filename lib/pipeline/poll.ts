@@ -1,6 +1,6 @@
-import { listAuthorModels } from '../hub-client.ts';
+import { hubOptions, listAuthorModels } from '../hub-client.ts';
 import { findRelease } from '../releases.repo.ts';
-import type { PipelineDeps } from './build-release.ts';
+import type { PipelineDeps } from './deps.ts';
 import { acceptRelease } from './ingest.ts';
 
 /**
@@ -11,10 +11,7 @@ export async function pollAuthors(deps: PipelineDeps, authors: string[]): Promis
   let seen = 0;
   let accepted = 0;
   for (const author of authors) {
-    for (const m of await listAuthorModels(
-      { hubUrl: deps.cfg.hubUrl, ...(deps.cfg.hfToken ? { accessToken: deps.cfg.hfToken } : {}) },
-      author,
-    )) {
+    for (const m of await listAuthorModels(hubOptions(deps.cfg), author)) {
       if (!m.sha) continue;
       seen++;
       if (await findRelease(deps.pool, m.repo, m.sha)) continue;

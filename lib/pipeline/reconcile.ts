@@ -1,7 +1,7 @@
 import { unfinishedCheckRuns } from '../check-runs.repo.ts';
 import { jobId } from '../queues.ts';
 import { pendingReleases } from '../releases.repo.ts';
-import type { PipelineDeps } from './build-release.ts';
+import type { PipelineDeps } from './deps.ts';
 
 /**
  * Postgres is the source of truth; Redis only carries work. This re-enqueues every accepted release still

@@ -3,7 +3,7 @@ import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import { SourceError } from '../../../lib/byte-source.ts';
 import { AppError } from '../../../lib/errors.ts';
-import { resolveRevision } from '../../../lib/hub-client.ts';
+import { hubOptions, resolveRevision } from '../../../lib/hub-client.ts';
 import { acceptRelease } from '../../../lib/pipeline/ingest.ts';
 import { secretMatches } from './webhook.ts';
 
@@ -27,13 +27,7 @@ export async function scanRoutes(app: FastifyInstance): Promise<void> {
       throw new AppError('unauthorized', token ? 'wrong bearer token' : 'missing bearer token');
     let sha: string;
     try {
-      sha = (
-        await resolveRevision(
-          { hubUrl: cfg.hubUrl, ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}) },
-          req.body.repo,
-          req.body.revision ?? 'main',
-        )
-      ).sha;
+      sha = (await resolveRevision(hubOptions(cfg), req.body.repo, req.body.revision ?? 'main')).sha;
     } catch (e) {
       if (e instanceof SourceError && e.status === 404) throw new AppError('not_found', e.message);
       throw new AppError('source_unreachable', `the Hub could not be asked: ${(e as Error).message}`);

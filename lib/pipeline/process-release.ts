@@ -1,30 +1,15 @@
 import { declaredBaseModels } from '../../checks/arch/base-model-diff.ts';
 import { ALL_CHECKS } from '../../checks/index.ts';
 import type { Snapshot } from '../../checks/types.ts';
-import type { Config } from '../config.ts';
 import { createCheckRuns } from '../check-runs.repo.ts';
-import type { Pool } from '../db.ts';
-import { HubSource, resolveRevision } from '../hub-client.ts';
-import type { Logger } from '../logger.ts';
-import type { Queues } from '../queues.ts';
+import { HubSource, hubOptions, resolveRevision } from '../hub-client.ts';
 import { isRepoId } from '../repo-id.ts';
 import { jobId } from '../queues.ts';
 import { getRelease, markChecking, previousCheckedRelease } from '../releases.repo.ts';
 import { buildSnapshot } from '../snapshot-builder.ts';
-import { findSnapshotId, saveSnapshot } from '../snapshots.repo.ts';
+import { cardDataOf, findSnapshotId, saveSnapshot } from '../snapshots.repo.ts';
+import type { PipelineDeps } from './deps.ts';
 import { fingerprintHash } from './fingerprint.ts';
-
-export interface PipelineDeps {
-  pool: Pool;
-  queues: Queues;
-  cfg: Config;
-  log: Logger;
-}
-
-const hubOpts = (cfg: Config): { hubUrl: string; accessToken?: string } => ({
-  hubUrl: cfg.hubUrl,
-  ...(cfg.hfToken ? { accessToken: cfg.hfToken } : {}),
-});
 
 /** Builds (or finds) the stored snapshot of repo@revision from the Hub. */
 export async function snapshotFromHub(
@@ -32,11 +17,11 @@ export async function snapshotFromHub(
   repo: string,
   revision: string,
 ): Promise<{ id: number; snapshot: Snapshot | null }> {
-  const rev = await resolveRevision(hubOpts(deps.cfg), repo, revision);
+  const rev = await resolveRevision(hubOptions(deps.cfg), repo, revision);
   const existing = await findSnapshotId(deps.pool, repo, rev.sha);
   if (existing !== null) return { id: existing, snapshot: null };
   const snap = await buildSnapshot(
-    new HubSource(hubOpts(deps.cfg), repo, rev.sha),
+    new HubSource(hubOptions(deps.cfg), repo, rev.sha),
     { repo, sha: rev.sha, cardData: rev.cardData },
     { maxFileBytes: deps.cfg.maxFileBytes },
   );
@@ -78,12 +63,4 @@ export async function processRelease(deps: PipelineDeps, releaseId: number): Pro
     { checks: runs.length, previous: previous?.sha ?? null, baseSnapshotId },
     'release snapshotted, checks enqueued',
   );
-}
-
-async function cardDataOf(pool: Pool, snapshotId: number): Promise<Record<string, unknown> | null> {
-  const r = await pool.query<{ card: Record<string, unknown> | null }>(
-    `SELECT meta->'cardData' AS card FROM snapshots WHERE id = $1`,
-    [snapshotId],
-  );
-  return r.rows[0]?.card ?? null;
 }

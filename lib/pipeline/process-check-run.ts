@@ -10,19 +10,8 @@ import { withTimeout } from '../timeout.ts';
 import { finishRelease, getRelease, lockRelease } from '../releases.repo.ts';
 import type { Release } from '../releases.repo.ts';
 import { familyConfigs, loadSnapshot } from '../snapshots.repo.ts';
-import type { PipelineDeps } from './build-release.ts';
+import type { CheckEnv, PipelineDeps } from './deps.ts';
 import { familyStatsFrom } from '../../checks/arch/family-stats.ts';
-
-/** Extra capabilities a process gives its checks: the runner reads tensors, the CPU workers don't. */
-export interface CheckEnv {
-  /** Opens a tensor reader for the release (runner only); closed after the check. */
-  openTensors?: (
-    release: Release,
-    snapshot: Snapshot,
-  ) => Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
-  /** Releases what the environment holds for the whole process (sockets), at shutdown. */
-  close?: () => Promise<void>;
-}
 
 /**
  * A small per-process memo of the last few keys: consecutive check jobs of one release share the parsed snapshot
