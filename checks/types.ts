@@ -129,6 +129,11 @@ export interface Snapshot {
   safetensors: SafetensorsInventory | null;
   /** Model card metadata (YAML front matter of README.md, or the Hub's cardData). */
   cardData: Record<string, unknown> | null;
+  /**
+   * Where the files were listed: a Hub revision (the default when absent) or a local folder, where a file the
+   * index names may simply not have been downloaded (`--include "*.json"`).
+   */
+  origin?: 'hub' | 'local';
 }
 
 /** Family statistics the worker computes from other releases of the same model_type (issue: family consensus). */

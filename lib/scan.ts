@@ -37,7 +37,11 @@ export async function openTarget(t: ScanTarget, hub: HubOptions, maxFileBytes: n
     const source = new LocalFolderSource(t.path);
     return {
       source,
-      snapshot: await buildSnapshot(source, { repo: `local/${basename(t.path)}`, sha: 'local' }, { maxFileBytes }),
+      snapshot: await buildSnapshot(
+        source,
+        { repo: `local/${basename(t.path)}`, sha: 'local', origin: 'local' },
+        { maxFileBytes },
+      ),
     };
   }
   const rev = await resolveRevision(hub, t.repo, t.revision);

@@ -40,7 +40,7 @@ export function parseCardData(readme: string): Record<string, unknown> | null {
  */
 export async function buildSnapshot(
   source: ByteSource,
-  ident: { repo: string; sha: string; cardData?: Record<string, unknown> | null },
+  ident: { repo: string; sha: string; cardData?: Record<string, unknown> | null; origin?: 'hub' | 'local' },
   limits: SnapshotLimits,
 ): Promise<Snapshot> {
   const files = await source.listFiles();
@@ -53,6 +53,7 @@ export async function buildSnapshot(
     omitted: {},
     safetensors: null,
     cardData: ident.cardData ?? null,
+    ...(ident.origin ? { origin: ident.origin } : {}),
   };
   const wanted = files.filter((f) => isWantedText(f.path) || WANTED_BINARIES.has(f.path));
   await mapLimit(wanted, 8, async (f: SourceFile) => {

@@ -1,9 +1,10 @@
 import { readJson } from '../snapshot-files.ts';
 import type { Check, FindingInput } from '../types.ts';
+import { isMissingShardError, missingShardFindings, missingShards } from './missing-shards.ts';
 
 /**
  * FILE_MALFORMED / FILE_TOO_LARGE: a JSON file that does not parse, a safetensors header that lies, a shard
- * index that names missing files, or a file over the size cap. Other checks treat such files as absent
+ * index that names missing files (one info for a partial local download), or a file over the size cap. Other checks treat such files as absent
  * and say so in their skip reason; this check is where the release gets told.
  */
 export const filesWellformed: Check = {
@@ -51,7 +52,9 @@ export const filesWellformed: Check = {
             files: [f.path],
           });
       }
-      for (const e of st.errors) {
+      const missing = missingShards(snap);
+      findings.push(...missingShardFindings(snap, missing));
+      for (const e of st.errors.filter((x) => !isMissingShardError(x, missing))) {
         findings.push({
           code: 'FILE_MALFORMED',
           severity: 'critical',
