@@ -1,0 +1,127 @@
+/** SQL the status pages, badge and feed need beyond the release and check-run repos. */
+import type { Verdict } from '../checks/types.ts';
+import type { Pool, PoolClient } from './db.ts';
+import type { ReleaseStatus } from './releases.repo.ts';
+
+type Db = Pool | PoolClient;
+
+/** One model on the index: its verdict, its most recently received release and the codes of its latest verdict. */
+export interface IndexRow {
+  repo: string;
+  author: string;
+  verdict: Verdict | null;
+  latestSha: string | null;
+  latestStatus: ReleaseStatus | null;
+  latestVerdict: Verdict | null;
+  receivedAt: Date | null;
+  finishedAt: Date | null;
+  codes: string[];
+}
+
+export interface IndexFilter {
+  /** A verdict, or `pending` for models whose newest release is still being checked. */
+  verdict?: Verdict | 'pending';
+  author?: string;
+  /** A substring of the repo id. */
+  q?: string;
+  limit: number;
+}
+
+const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Models, the one with the most recent release first. */
+export async function indexRows(db: Db, f: IndexFilter): Promise<IndexRow[]> {
+  const r = await db.query(
+    `SELECT m.repo, m.author, m.verdict, lr.sha, lr.status, lr.verdict AS release_verdict, lr.received_at, lr.finished_at,
+       coalesce((SELECT array_agg(DISTINCT fi.code ORDER BY fi.code) FROM findings fi
+                 WHERE fi.release_id = m.latest_release_id), '{}') AS codes
+     FROM models m
+     LEFT JOIN LATERAL (SELECT * FROM releases r WHERE r.model_id = m.id
+                        ORDER BY r.received_at DESC, r.id DESC LIMIT 1) lr ON true
+     WHERE ($1::text IS NULL OR m.author = $1)
+       AND ($2::text IS NULL OR ($2 = 'pending' AND lr.status IN ('pending', 'checking')) OR m.verdict = $2)
+       AND ($3::text IS NULL OR m.repo ILIKE '%' || $3 || '%')
+     ORDER BY lr.received_at DESC NULLS LAST, m.repo LIMIT $4`,
+    [f.author ?? null, f.verdict ?? null, f.q ? likeEscape(f.q) : null, f.limit],
+  );
+  return r.rows.map((x) => ({
+    repo: x.repo,
+    author: x.author,
+    verdict: x.verdict,
+    latestSha: x.sha ?? null,
+    latestStatus: x.status ?? null,
+    latestVerdict: x.release_verdict ?? null,
+    receivedAt: x.received_at ?? null,
+    finishedAt: x.finished_at ?? null,
+    codes: x.codes,
+  }));
+}
+
+/** Every author with a model, for the index's filter. */
+export async function listAuthors(db: Db): Promise<string[]> {
+  const r = await db.query<{ author: string }>('SELECT DISTINCT author FROM models ORDER BY author LIMIT 1000');
+  return r.rows.map((x) => x.author);
+}
+
+/** What the compare view reads of a snapshot: its parsed config and tokenizer fingerprint. */
+export interface SnapshotFacts {
+  config: Record<string, unknown> | null;
+  tokenizerFingerprint: string | null;
+}
+
+export async function snapshotFacts(db: Db, snapshotId: number): Promise<SnapshotFacts | null> {
+  const r = await db.query('SELECT config, tokenizer_fingerprint FROM snapshots WHERE id = $1', [snapshotId]);
+  return r.rows[0] ? { config: r.rows[0].config, tokenizerFingerprint: r.rows[0].tokenizer_fingerprint } : null;
+}
+
+/** Findings per severity for each release (the timeline's counts). */
+export async function severityCounts(
+  db: Db,
+  releaseIds: number[],
+): Promise<Map<number, { critical: number; warning: number; info: number }>> {
+  const r = await db.query<{ release_id: string; severity: 'critical' | 'warning' | 'info'; n: string }>(
+    `SELECT release_id, severity, count(*) AS n FROM findings WHERE release_id = ANY($1::bigint[])
+     GROUP BY release_id, severity`,
+    [releaseIds],
+  );
+  const out = new Map<number, { critical: number; warning: number; info: number }>();
+  for (const x of r.rows) {
+    const id = Number(x.release_id);
+    const c = out.get(id) ?? { critical: 0, warning: 0, info: 0 };
+    c[x.severity] = Number(x.n);
+    out.set(id, c);
+  }
+  return out;
+}
+
+/** A release whose verdict differs from the model's previous finished release (or is its first). */
+export interface VerdictChange {
+  repo: string;
+  author: string;
+  sha: string;
+  verdict: Verdict;
+  previous: Verdict | null;
+  at: Date;
+}
+
+/** Verdict changes, newest first; `author` narrows to one org. */
+export async function verdictChanges(db: Db, f: { author?: string; limit: number }): Promise<VerdictChange[]> {
+  const r = await db.query(
+    `SELECT * FROM (
+       SELECT r.repo, m.author, r.sha, r.verdict, r.finished_at,
+              lag(r.verdict) OVER (PARTITION BY r.model_id ORDER BY r.received_at, r.id) AS previous
+       FROM releases r JOIN models m ON m.id = r.model_id
+       WHERE r.status IN ('done', 'failed') AND r.verdict IS NOT NULL AND ($1::text IS NULL OR m.author = $1)
+     ) x WHERE previous IS DISTINCT FROM verdict
+     ORDER BY finished_at DESC, repo LIMIT $2`,
+    [f.author ?? null, f.limit],
+  );
+  return r.rows.map((x) => ({
+    repo: x.repo,
+    author: x.author,
+    sha: x.sha,
+    verdict: x.verdict,
+    previous: x.previous,
+    at: x.finished_at,
+  }));
+}
