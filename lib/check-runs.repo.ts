@@ -1,6 +1,8 @@
 /** SQL for check runs and findings. */
 import type { CheckQueue, CheckRunResult, CheckStatus, Finding, Severity } from '../checks/types.ts';
 import type { Pool, PoolClient } from './db.ts';
+import { splitLargeEvidence } from './release-evidence.ts';
+import { storeReleaseEvidence } from './release-evidence.repo.ts';
 
 type Db = Pool | PoolClient;
 
@@ -93,7 +95,9 @@ export async function storeResult(c: PoolClient, run: CheckRun, result: CheckRun
     [run.id, result.status, result.reason ?? null, result.error ?? null, result.durationMs],
   );
   if ((u.rowCount ?? 0) === 0) return false;
-  for (const f of result.findings) {
+  const { findings, stored } = splitLargeEvidence(result.findings);
+  await storeReleaseEvidence(c, run.releaseId, stored);
+  for (const f of findings) {
     await c.query(
       `INSERT INTO findings (check_run_id, release_id, code, severity, check_id, title, detail, evidence, files)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
