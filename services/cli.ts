@@ -40,6 +40,19 @@ async function serveRoles(roles: Roles): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+/** The demo lives in infra/ with the fixtures and the Hub mirror, which need the development dependencies. */
+async function runDemoCommand(args: string[]): Promise<number> {
+  let demo: { runDemo(args: string[]): Promise<number> };
+  try {
+    demo = await import('../infra/demo.ts');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    process.stderr.write(`hubwatch demo needs the development dependencies (npm ci): ${(e as Error).message}\n`);
+    return 2;
+  }
+  return demo.runDemo(args);
+}
+
 /** Entry point of the `hubwatch` command. Returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -67,10 +80,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('migrations up to date\n');
       return 0;
     }
-    case 'demo': {
-      const { runDemo } = await import('./demo.ts');
-      return runDemo(rest);
-    }
+    case 'demo':
+      return runDemoCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -40,7 +40,7 @@ async function redisAnswers(url: string): Promise<boolean> {
 /** Makes sure Postgres and Redis answer; when one does not, runs infra/dev-services.sh to start it. */
 export async function ensureServices(databaseUrl: string, redisUrl: string): Promise<void> {
   if ((await pgAnswers(databaseUrl)) && (await redisAnswers(redisUrl))) return;
-  const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'infra', 'dev-services.sh');
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'dev-services.sh');
   const r = spawnSync('bash', [script], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error(`could not start Postgres/Redis (infra/dev-services.sh exited ${r.status})`);
   if (!(await pgAnswers(databaseUrl))) throw new Error(`Postgres does not answer at ${new URL(databaseUrl).host}`);
