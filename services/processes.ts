@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../lib/config.ts';
 import { createPool, ensureDatabase } from '../lib/db.ts';
@@ -6,13 +6,13 @@ import type { Pool } from '../lib/db.ts';
 import type { Logger } from '../lib/logger.ts';
 import { migrate } from '../lib/migrate.ts';
 import type { PipelineDeps } from '../lib/pipeline/deps.ts';
-import { pollAuthors } from '../lib/pipeline/poll.ts';
-import { reconcile } from '../lib/pipeline/reconcile.ts';
 import type { CheckEnv } from '../lib/pipeline/deps.ts';
-import { createQueues, QUEUE, redisConnection } from '../lib/queues.ts';
+import { createQueues, QUEUE } from '../lib/queues.ts';
 import type { Queues } from '../lib/queues.ts';
 import { startCheckWorker } from '../workers/check.worker.ts';
 import { startNotifyWorker } from '../workers/notify.worker.ts';
+import { startPollWorker } from '../workers/poll.worker.ts';
+import { startReconciler } from '../workers/reconciler.ts';
 import { startReleaseWorker } from '../workers/release.worker.ts';
 import { buildApp } from './api/app.ts';
 import { tensorEnv } from './tensor-env.ts';
@@ -49,23 +49,11 @@ export async function startStack(cfg: Config, log: Logger, roles: Roles, env: Ch
   const queues: Queues = createQueues(cfg.redisUrl, cfg.queuePrefix);
   const deps: PipelineDeps = { pool, queues, cfg, log };
   const workers: Worker[] = [];
-  const timers: NodeJS.Timeout[] = [];
-  let pollQueue: Queue | null = null;
+  let reconciler: { close(): Promise<void> } | null = null;
   if (roles.workers) {
     workers.push(startReleaseWorker(deps), startCheckWorker(deps, QUEUE.checks), startNotifyWorker(deps));
-    const tick = (): void => void reconcile(deps).catch((e: Error) => log.warn({ err: e }, 'reconcile failed'));
-    tick();
-    timers.push(setInterval(tick, 30_000));
-    if (cfg.watchAuthors.length) {
-      pollQueue = new Queue(QUEUE.poll, { connection: redisConnection(cfg.redisUrl), prefix: cfg.queuePrefix });
-      await pollQueue.upsertJobScheduler('poll-authors', { every: cfg.pollIntervalMs }, { name: 'poll', data: {} });
-      workers.push(
-        new Worker(QUEUE.poll, async () => pollAuthors(deps, cfg.watchAuthors), {
-          connection: redisConnection(cfg.redisUrl),
-          prefix: cfg.queuePrefix,
-        }),
-      );
-    }
+    reconciler = startReconciler(deps);
+    if (cfg.watchAuthors.length) workers.push(await startPollWorker(deps, cfg.watchAuthors));
   }
   const runnerEnv: CheckEnv | null = roles.runner ? { ...tensorEnv(cfg), ...env } : null;
   if (runnerEnv) workers.push(startCheckWorker(deps, QUEUE.tensor, runnerEnv, 1));
@@ -83,11 +71,10 @@ export async function startStack(cfg: Config, log: Logger, roles: Roles, env: Ch
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      timers.forEach(clearInterval);
+      await reconciler?.close();
       await app?.close();
       await Promise.all(workers.map((w) => w.close()));
       await runnerEnv?.close?.();
-      await pollQueue?.close();
       await queues.close();
       await pool.end();
     })());
