@@ -3,6 +3,7 @@ import { attentionConfig } from './arch/attention-config.ts';
 import { baseModelDiff } from './arch/base-model-diff.ts';
 import { configChanged } from './arch/config-changed.ts';
 import { configHparams } from './arch/config-hparams.ts';
+import { configIdentity } from './arch/config-identity.ts';
 import { configVsWeights } from './arch/config-vs-weights.ts';
 import { familyConsensus } from './arch/family-consensus.ts';
 import { maxPositions } from './arch/max-positions.ts';
@@ -20,6 +21,7 @@ import { untrainedTokens } from './weights/untrained-tokens.ts';
 export const ALL_CHECKS: readonly Check[] = [
   filesWellformed,
   configVsWeights,
+  configIdentity,
   activationFamily,
   attentionConfig,
   ropeScaling,

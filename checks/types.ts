@@ -21,6 +21,9 @@ export type FindingCode =
   | 'BASE_MODEL_MISMATCH'
   | 'CONFIG_CHANGED'
   | 'REMOTE_CODE'
+  | 'SWA_MISMATCH'
+  | 'MODEL_TYPE_MISMATCH'
+  | 'ARCHITECTURES_MISSING'
   // tokenizer / template
   | 'SPECIAL_TOKEN_ID_MISMATCH'
   | 'TOKEN_ID_OUT_OF_RANGE'

@@ -1,0 +1,138 @@
+import {
+  CLASS_HEAD_SUFFIXES,
+  CLASS_STEM_ALIASES,
+  EXPERT_TENSOR,
+  IDENTITY_SOURCE,
+  KNOWN_MODEL_TYPES,
+  LAYOUTS,
+} from '../data/model-identity.ts';
+import { jsonObject } from '../snapshot-files.ts';
+import type { Check, FindingInput, Snapshot } from '../types.ts';
+import { readModelConfig, str, type ModelConfig } from './config-read.ts';
+import { tableFinding } from './evidence.ts';
+
+const INDEX = 'model.safetensors.index.json';
+const NON_TEXT = /(vision|visual|audio|speech|image|encoder|mm_projector|multi_modal|mtp)/i;
+const DENSE_MLP = /\.mlp\.(gate_proj|up_proj|down_proj|gate_up_proj|fc1|fc2|c_fc)\./;
+
+const norm = (s: string): string => s.replace(/[_\-.]/g, '').toLowerCase();
+const KNOWN = new Map(KNOWN_MODEL_TYPES.map((t) => [norm(t), t]));
+
+/** The model_type a transformers class name belongs to by its stem, when the stem names a known model_type. */
+export function modelTypeOfClass(cls: string): string | null {
+  const suffix = CLASS_HEAD_SUFFIXES.find((s) => cls.endsWith(s) && cls.length > s.length);
+  return suffix ? (KNOWN.get(norm(cls.slice(0, -suffix.length))) ?? null) : null;
+}
+
+function classMatches(modelType: string, cls: string): boolean {
+  const suffix = CLASS_HEAD_SUFFIXES.find((s) => cls.endsWith(s) && cls.length > s.length);
+  if (!suffix) return true;
+  const stem = norm(cls.slice(0, -suffix.length));
+  return stem === norm(modelType) || (CLASS_STEM_ALIASES[modelType] ?? []).includes(stem);
+}
+
+function architecturesOf(raw: Record<string, unknown>): string[] | null {
+  const a = raw.architectures;
+  if (!Array.isArray(a)) return null;
+  return a.filter((x): x is string => typeof x === 'string');
+}
+
+function missingArchitectures(c: ModelConfig): FindingInput | null {
+  const archs = architecturesOf(c.raw);
+  if (archs && archs.length) return null;
+  const modelType = str(c.raw, 'model_type');
+  if (!modelType) return null;
+  return tableFinding({
+    code: 'ARCHITECTURES_MISSING',
+    severity: 'warning',
+    files: ['config.json'],
+    title: `config.json has no architectures (model_type ${modelType})`,
+    detail:
+      "vLLM, TGI and other runtimes pick the model class from `architectures`; without it they refuse the checkpoint or guess. transformers' AutoModelForCausalLM still works from model_type.",
+    table: [
+      {
+        field: 'architectures',
+        value: c.raw.architectures ?? null,
+        expected: 'a list of class names',
+        source: IDENTITY_SOURCE,
+      },
+      { field: 'model_type', value: modelType, source: 'config.json' },
+    ],
+  });
+}
+
+function classMismatch(c: ModelConfig): FindingInput | null {
+  const modelType = str(c.raw, 'model_type');
+  const archs = architecturesOf(c.raw) ?? [];
+  if (!modelType) return null;
+  const other = archs
+    .map((a) => ({ cls: a, type: modelTypeOfClass(a) }))
+    .find((a) => a.type && !classMatches(modelType, a.cls));
+  if (!other) return null;
+  const layoutsDiffer =
+    LAYOUTS[modelType] && LAYOUTS[other.type!] && LAYOUTS[modelType].mlp !== LAYOUTS[other.type!].mlp;
+  return tableFinding({
+    code: 'MODEL_TYPE_MISMATCH',
+    severity: layoutsDiffer ? 'critical' : 'warning',
+    files: ['config.json'],
+    title: `model_type ${modelType} but architectures names ${other.cls} (a ${other.type} class)`,
+    detail: `AutoConfig builds a ${modelType} config while runtimes that read \`architectures\` build ${other.cls}: the two disagree on which network the weights belong to${layoutsDiffer ? ' (one is a mixture of experts, the other dense)' : ''}.`,
+    table: [
+      { field: 'model_type', value: modelType, source: 'config.json' },
+      { field: 'architectures', value: archs, expected: `a ${modelType} class`, source: IDENTITY_SOURCE },
+    ],
+  });
+}
+
+/** Tensor names of the language model, from the safetensors headers and from the index (present even without shards). */
+function lmTensorNames(snap: Snapshot): { names: string[]; from: string } {
+  const names = new Set(Object.keys(snap.safetensors?.tensors ?? {}));
+  const map = jsonObject(snap, INDEX)?.weight_map;
+  if (map && typeof map === 'object' && !Array.isArray(map)) for (const n of Object.keys(map)) names.add(n);
+  const from = names.size && map ? INDEX : 'safetensors headers';
+  return { names: [...names].filter((n) => !NON_TEXT.test(n)), from };
+}
+
+function layoutMismatch(c: ModelConfig, snap: Snapshot): FindingInput | null {
+  const modelType = c.modelType;
+  const layout = modelType ? LAYOUTS[modelType] : undefined;
+  if (!modelType || !layout) return null;
+  const { names, from } = lmTensorNames(snap);
+  const experts = names.filter((n) => EXPERT_TENSOR.test(n));
+  const dense = names.filter((n) => DENSE_MLP.test(n) && !EXPERT_TENSOR.test(n));
+  const wrong = layout.mlp === 'dense' ? experts : dense.length && !experts.length ? dense : [];
+  if (!wrong.length) return null;
+  const seen = layout.mlp === 'dense' ? 'mixture-of-experts' : 'dense (no expert)';
+  return tableFinding({
+    code: 'MODEL_TYPE_MISMATCH',
+    severity: 'critical',
+    files: ['config.json', ...(from === INDEX ? [INDEX] : [])],
+    title: `model_type ${modelType} is ${layout.mlp === 'dense' ? 'a dense model' : 'a mixture of experts'} but the weights are ${seen} (${wrong.length} tensors)`,
+    detail: `The ${modelType} class loads ${layout.mlp === 'dense' ? 'one MLP per layer' : 'expert MLPs'}; the checkpoint's ${seen} tensors are ignored as unexpected keys and the MLP it expects is randomly initialised: the model outputs noise.`,
+    table: [
+      { field: 'model_type', value: modelType, expected: seen, source: layout.source },
+      { field: 'tensor names', value: wrong.slice(0, 5), source: from, note: `${wrong.length} in all` },
+    ],
+  });
+}
+
+/**
+ * MODEL_TYPE_MISMATCH / ARCHITECTURES_MISSING: config.json's model_type against the classes in `architectures`
+ * and against the tensor names of the weights or of model.safetensors.index.json (expert tensors under a dense
+ * model_type, none under a mixture of experts).
+ */
+export const configIdentity: Check = {
+  id: 'config-identity',
+  title: 'model_type, architectures and tensor names name the same model',
+  queue: 'checks',
+  codes: ['MODEL_TYPE_MISMATCH', 'ARCHITECTURES_MISSING'],
+  run({ release }) {
+    const r = readModelConfig(release);
+    if ('skip' in r) return { status: 'skipped', reason: r.skip };
+    const c = r.config;
+    const findings = [missingArchitectures(c), classMismatch(c), layoutMismatch(c, release)].filter(
+      (f): f is FindingInput => f !== null,
+    );
+    return { status: 'findings', findings };
+  },
+};
