@@ -12,6 +12,7 @@ import { ropeScaling } from './arch/rope-scaling.ts';
 import { filesWellformed } from './files/files-wellformed.ts';
 import { TOKENIZER_CHECKS } from './tokenizer/tokenizer-checks.ts';
 import type { Check } from './types.ts';
+import { baseFingerprint } from './weights/base-fingerprint.ts';
 import { untrainedTokens } from './weights/untrained-tokens.ts';
 
 /**
@@ -33,6 +34,7 @@ export const ALL_CHECKS: readonly Check[] = [
   remoteCode,
   ...TOKENIZER_CHECKS,
   untrainedTokens,
+  baseFingerprint,
 ];
 
 export function checkById(id: string): Check | undefined {

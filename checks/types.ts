@@ -46,6 +46,7 @@ export type FindingCode =
   | 'NONFINITE_WEIGHTS'
   | 'WEIGHTS_IDENTICAL_TO_BASE'
   | 'LOW_RANK_DELTA'
+  | 'WEIGHTS_NOT_FROM_BASE'
   // security / files
   | 'UNSAFE_PICKLE'
   | 'PICKLE_WEIGHTS'
@@ -180,6 +181,58 @@ export interface TensorStatsProvider {
   rowStats(tensor: TensorInfo, signal?: AbortSignal): Promise<RowStats>;
 }
 
+/** Options of a release-vs-base comparison (defaults in lib/compute/delta-provider.ts). */
+export interface DeltaOptions {
+  /** Singular values to compute (randomized SVD sketch size). */
+  q?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A release tensor compared with the base's tensor of the same name, over a sample of their common rows.
+ * Computed by lib/ on a compute backend; the fingerprint check (weights/base-fingerprint.ts) classifies it.
+ */
+export interface TensorDelta {
+  tensor: string;
+  releaseShape: number[];
+  baseShape: number[];
+  /** Rows both have (fewer than either when a vocabulary was resized). */
+  commonRows: number;
+  /** Rows read and compared, spread over the common rows. */
+  rowsCompared: number;
+  cols: number;
+  /** Every compared value equal (bitwise when both sides have the same dtype). */
+  identical: boolean;
+  /** ‖ΔW‖ / ‖W_base‖ over the compared rows. */
+  relativeDiff: number;
+  /** ⟨W_release, W_base⟩ / (‖W_release‖ ‖W_base‖). */
+  cosine: number;
+  normBase: number;
+  normDelta: number;
+  /** Leading singular values of ΔW, descending (empty when identical). */
+  singularValues: number[];
+  /** Cells where either side is NaN or ±Inf (left out). */
+  nonFinite: number;
+  /** Tensor bytes read, release and base together. */
+  bytesRead: number;
+}
+
+/** Reads the declared base model's tensors and compares them with the release's (the runner, the CLI with --base). */
+export interface BaseTensorProvider {
+  /** Compute backend and device that do the comparison, e.g. `torch` / `cuda:0 (NVIDIA H100)`. */
+  readonly backend: string;
+  readonly device: string;
+  /** Bytes read per tensor and side at most (the row sample that keeps reads a few % of a release). */
+  readonly sampleBytes: number;
+  /** Decoder layers to sample; null: first, middle and last. */
+  readonly layers: number[] | null;
+  /**
+   * Reads the sampled rows of both tensors (ranged, streaming) and compares them. Throws MalformedTensorError when a
+   * header describes data that cannot be there, UnsupportedTensorError for a dtype or shape it cannot compare.
+   */
+  delta(release: TensorInfo, base: TensorInfo, opts?: DeltaOptions): Promise<TensorDelta>;
+}
+
 export interface CheckContext {
   release: Snapshot;
   previous?: Snapshot | null;
@@ -187,6 +240,8 @@ export interface CheckContext {
   family?: FamilyStats | null;
   /** Present only where weight data can be read (the runner, the CLI without --no-weights). */
   tensors?: TensorStatsProvider | null;
+  /** Present where the declared base model's weights can be read beside the release's (runner, CLI --base). */
+  baseTensors?: BaseTensorProvider | null;
   /** Aborted when the check's time limit is reached. */
   signal?: AbortSignal;
 }

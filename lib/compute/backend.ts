@@ -1,7 +1,8 @@
 /**
- * The compute backend interface of the runner: per-row statistics of a row-aligned chunk of a 2-D tensor.
- * This issue delivers the CPU backend (cpu-backend.ts: WebAssembly SIMD on worker threads); a GPU backend can
- * implement the same interface later.
+ * The compute backend interface of the runner: per-row statistics of a row-aligned chunk of a 2-D tensor, and the
+ * difference of a release matrix from its base (norms, bitwise identity, leading singular values of ΔW by
+ * randomized SVD). Two backends: `cpu` (cpu-backend.ts: WebAssembly SIMD on worker threads, randomized SVD in
+ * TypeScript) and `torch` (torch-backend.ts: a long-lived Python worker, CUDA when present).
  */
 
 import { DTYPE_SIZES } from '../safetensors-header.ts';
@@ -63,10 +64,50 @@ export function emptyChunkStats(rows: number): ChunkStats {
   };
 }
 
+/** One comparison of a release matrix with its base: the rows compared (the same rows of both) and the sketch. */
+export interface DeltaSpec {
+  rows: number;
+  cols: number;
+  releaseDtype: StatsDtype;
+  baseDtype: StatsDtype;
+  /** Singular values wanted (the randomized SVD's sketch size). */
+  q: number;
+  /** Power iterations of the randomized SVD. */
+  niter: number;
+  seed: number;
+}
+
+/** What a backend computes of ΔW = W_release − W_base over the rows it was given. */
+export interface DeltaStats {
+  /** Every value equal (bitwise when both sides have the same dtype). */
+  identical: boolean;
+  sumSqDelta: number;
+  sumSqBase: number;
+  sumSqRelease: number;
+  /** ⟨W_release, W_base⟩ (for the cosine). */
+  dot: number;
+  /** Cells where either side is NaN or ±Inf (left out of the sums, zero in ΔW). */
+  nonFinite: number;
+  /** Leading singular values of ΔW, descending (empty when identical). */
+  singularValues: number[];
+}
+
+/** A comparison in progress: chunks of the same rows of both sides, in any order, then finish(). */
+export interface DeltaSession {
+  add(firstRow: number, rows: number, release: Uint8Array, base: Uint8Array): Promise<void>;
+  finish(): Promise<DeltaStats>;
+  /** Frees what the session holds without computing. */
+  abort(): void;
+}
+
 /** A compute backend. `rowStats` may take ownership of (detach) the chunk's buffer. */
 export interface ComputeBackend {
   readonly name: string;
+  /** Where the work runs, e.g. `cpu` or `cuda:0 (NVIDIA H100 80GB HBM3)`. */
+  readonly device: string;
   rowStats(job: ChunkJob): Promise<ChunkStats>;
+  /** Starts comparing rows of a release matrix with the same rows of its base. */
+  openDelta(spec: DeltaSpec): DeltaSession;
   /** Releases threads or devices; pending jobs are rejected. */
   close(): Promise<void>;
 }

@@ -5,8 +5,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ChunkJob, ChunkStats, ComputeBackend } from './backend.ts';
+import type { ChunkJob, ChunkStats, ComputeBackend, DeltaSession, DeltaSpec } from './backend.ts';
 import { STATS_ITEM_SIZE } from './backend.ts';
+import { openCpuDelta } from './cpu-delta.ts';
 import { computeChunk } from './cpu-kernels.ts';
 import { CPU_WORKER_SOURCE } from './cpu-worker-source.ts';
 import type { SimdDtype } from './row-kernel-wasm.ts';
@@ -41,6 +42,7 @@ function transferable(data: Uint8Array): Uint8Array {
 
 export class CpuBackend implements ComputeBackend {
   readonly name: string;
+  readonly device = 'cpu';
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private readonly pending = new Map<number, { p: Pending; slot: Slot }>();
@@ -134,6 +136,12 @@ export class CpuBackend implements ComputeBackend {
       this.queue.push({ job: { ...job, dtype }, resolve, reject });
       this.pump();
     });
+  }
+
+  /** Compares a release matrix with its base on the calling thread (cpu-delta.ts). Throws once closed. */
+  openDelta(spec: DeltaSpec): DeltaSession {
+    if (this.closed) throw new Error('compute backend is closed');
+    return openCpuDelta(spec);
   }
 
   /** Terminates the workers; jobs still queued or running are rejected. */
