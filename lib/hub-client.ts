@@ -2,15 +2,19 @@
  * The only importer of @huggingface/hub. Every call passes `hubUrl` (the library has no global setting)
  * so the same code talks to huggingface.co in production and to infra/hub-mirror in tests.
  */
-import { downloadFile, listFiles, listModels, modelInfo } from '@huggingface/hub';
+import { downloadFile, HubApiError, listFiles, listModels, modelInfo } from '@huggingface/hub';
 import type { ByteSource, SourceFile } from './byte-source.ts';
 import { SourceError } from './byte-source.ts';
 import type { Config } from './config.ts';
+import type { RetryOptions } from './hub-retry.ts';
+import { withHubRetries } from './hub-retry.ts';
 
 export interface HubOptions {
   hubUrl: string;
   accessToken?: string;
   fetch?: typeof fetch;
+  /** How 429 and 5xx answers are retried (defaults in hub-retry.ts). */
+  retry?: RetryOptions;
 }
 
 /**
@@ -25,12 +29,26 @@ export function hubOptions(cfg: Pick<Config, 'hubUrl' | 'hfToken'>, fetchImpl?: 
   };
 }
 
-function creds(o: HubOptions): { hubUrl: string; accessToken?: string; fetch?: typeof fetch } {
+function creds(o: HubOptions): { hubUrl: string; accessToken?: string; fetch: typeof fetch } {
+  const inner = o.fetch ?? ((input, init) => fetch(input, init));
   return {
     hubUrl: o.hubUrl,
     ...(o.accessToken ? { accessToken: o.accessToken } : {}),
-    ...(o.fetch ? { fetch: o.fetch } : {}),
+    fetch: withHubRetries(inner, o.retry),
   };
+}
+
+/** The HTTP status of a failed Hub call (HubApiError keeps it), so callers can tell 404 from 503. */
+function statusOf(e: unknown): number | undefined {
+  if (e instanceof HubApiError) return e.statusCode;
+  if (e instanceof SourceError) return e.status;
+  const s = (e as { statusCode?: unknown } | null)?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+/** A SourceError for a failed Hub call, with the call's HTTP status when there was one. */
+function hubError(message: string, e: unknown, path?: string): SourceError {
+  return new SourceError(`${message}: ${(e as Error).message}`, path, statusOf(e));
 }
 
 export interface RevisionInfo {
@@ -55,11 +73,7 @@ export async function resolveRevision(o: HubOptions, repo: string, revision = 'm
     };
   } catch (e) {
     if (e instanceof SourceError) throw e;
-    throw new SourceError(
-      `cannot resolve ${repo}@${revision}: ${(e as Error).message}`,
-      undefined,
-      (e as { statusCode?: number }).statusCode,
-    );
+    throw hubError(`cannot resolve ${repo}@${revision}`, e);
   }
 }
 
@@ -109,7 +123,7 @@ export class HubSource implements ByteSource {
         if (f.type === 'file') out.push({ path: f.path, size: f.lfs?.size ?? f.size });
       }
     } catch (e) {
-      throw new SourceError(`cannot list files of ${this.label}: ${(e as Error).message}`);
+      throw hubError(`cannot list files of ${this.label}`, e);
     }
     return out.sort((a, b) => a.path.localeCompare(b.path));
   }
@@ -125,11 +139,12 @@ export class HubSource implements ByteSource {
         xet: false,
       }).then(
         (blob) => {
-          if (!blob) throw new SourceError(`${path} not found in ${this.label}`, path);
+          // downloadFile answers null when the Hub said 404.
+          if (!blob) throw new SourceError(`${path} not found in ${this.label}`, path, 404);
           return blob;
         },
-        (e: Error) => {
-          throw new SourceError(`cannot open ${path} of ${this.label}: ${e.message}`, path);
+        (e: unknown) => {
+          throw hubError(`cannot open ${path} of ${this.label}`, e, path);
         },
       );
       b.catch(() => this.blobs.delete(path));
@@ -147,7 +162,7 @@ export class HubSource implements ByteSource {
     try {
       return new Uint8Array(await blob.slice(start, end).arrayBuffer());
     } catch (e) {
-      throw new SourceError(`ranged read of ${path} failed: ${(e as Error).message}`, path);
+      throw hubError(`ranged read of ${path} failed`, e, path);
     }
   }
 

@@ -20,6 +20,8 @@ export interface HubMirrorOptions {
   webhook?: WebhookTarget;
   /** Entries per page of tree and model listings (the Hub uses 1000; tests use a small one to exercise `Link`). */
   pageSize?: number;
+  /** Answers a request with an error instead of serving it when it returns one (tests of retries and failures). */
+  fault?: (req: { method: string; path: string }) => { status: number; headers?: Record<string, string> } | null;
 }
 
 /** One served request, as recorded in {@link HubMirror.stats}. */
@@ -74,6 +76,12 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
       });
       stats.bytesServed += ctx.bytes;
     });
+    const fault = opts.fault?.({ method: req.method ?? 'GET', path: ctx.url.pathname });
+    if (fault) {
+      res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+      res.end(JSON.stringify({ error: `injected ${fault.status}` }));
+      return;
+    }
     route(ctx, deps).catch((e: Error) => {
       if (!res.headersSent) sendError(ctx, 500, null, e.message);
       else res.destroy(e);
