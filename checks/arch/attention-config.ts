@@ -10,6 +10,7 @@ import {
   type ModelConfig,
 } from './config-read.ts';
 import { tableFinding } from './evidence.ts';
+import { headDimConfig } from './head-geometry.ts';
 
 const SRC_SCALAR =
   'reference attention: scaling = query_pre_attn_scalar**-0.5 (gemma_pytorch model.py; transformers Gemma2Attention)';
@@ -156,65 +157,6 @@ function slidingWindow(c: ModelConfig): FindingInput[] {
           expected: near,
           source:
             'bug-catalog #9: Phi-3-mini-4k sliding_window 2047 vs intended 2048 (vLLM PR #4298, #4380; TRL PR #7257)',
-        },
-      ],
-    }),
-  ];
-}
-
-function headDimConfig(c: ModelConfig): FindingInput[] {
-  const hidden = numOf(c, 'hidden_size');
-  const heads = numOf(c, 'num_attention_heads');
-  const explicit = 'head_dim' in c.text ? numOf(c, 'head_dim') : null;
-  if (hidden === null || !heads) return [];
-  const perHead = hidden / heads;
-  const variant = variantOf(c);
-  const ref = variant?.expect.head_dim;
-  const field = keyPath(c, 'head_dim');
-  const hd = headDimOf(c);
-  if (ref !== undefined && hd !== ref) {
-    return [
-      tableFinding({
-        code: 'HEAD_DIM_MISMATCH',
-        severity: 'critical',
-        files: ['config.json'],
-        title: `head_dim is ${hd}; the reference ${variant!.name} uses ${ref}`,
-        detail: 'Attention heads of the wrong size cannot match the trained projections.',
-        table: [{ field, value: hd, expected: ref, source: variant!.source }],
-      }),
-    ];
-  }
-  if (explicit === null) {
-    if (Number.isInteger(perHead) || 'head_dim' in c.text) return [];
-    return [
-      tableFinding({
-        code: 'HEAD_DIM_MISMATCH',
-        severity: 'critical',
-        files: ['config.json'],
-        title: `hidden_size ${hidden} is not divisible by num_attention_heads ${heads} and no head_dim is given`,
-        detail: 'The head size cannot be derived; loaders fail or truncate.',
-        table: [
-          { field: 'hidden_size / num_attention_heads', value: perHead, expected: 'an integer', source: 'config.json' },
-        ],
-      }),
-    ];
-  }
-  if (explicit === perHead || c.family?.explicitHeadDim) return [];
-  return [
-    tableFinding({
-      code: 'HEAD_DIM_MISMATCH',
-      severity: 'info',
-      files: ['config.json'],
-      title: `Explicit head_dim ${explicit} differs from hidden_size / num_attention_heads (${perHead})`,
-      detail:
-        'Correct for the reference, but runtimes that derive the head size from hidden_size crashed or produced gibberish on such configs (Mistral-Nemo: TGI #2254, vLLM #6563, ollama #5818).',
-      table: [
-        {
-          field,
-          value: explicit,
-          expected: perHead,
-          source: 'hidden_size / num_attention_heads in config.json',
-          note: 'advisory',
         },
       ],
     }),

@@ -120,7 +120,7 @@ describe('attention-config', () => {
   });
 
   it('without a reference size: hidden/heads is a warning, anything else critical', async () => {
-    const odd = { ...GEMMA2_9B, hidden_size: 3000, num_attention_heads: 12, head_dim: 256 };
+    const odd = { ...GEMMA2_9B, hidden_size: 3000, num_attention_heads: 12, num_key_value_heads: 4, head_dim: 256 };
     assert.deepEqual(codes(await run(attentionConfig, { ...odd, query_pre_attn_scalar: 250 })), [
       'warning:QUERY_SCALE_MISMATCH',
     ]);

@@ -85,19 +85,30 @@ export function sensitivityOf(key: string): Sensitivity {
 export const SENSITIVITY_SOURCE =
   'hubwatch sensitivity table (checks/data/config-keys.ts), after the fixes in shared research/bug-catalog.md';
 
-/** Dropout keys: a release that leaves one above zero trains with dropout when fine-tuned (transformers applies them in train mode). */
-export const DROPOUT_KEYS = [
-  'attention_dropout',
-  'hidden_dropout',
-  'dropout',
-  'resid_pdrop',
-  'embd_pdrop',
-  'attn_pdrop',
-  'hidden_dropout_prob',
-  'attention_probs_dropout_prob',
-  'activation_dropout',
-  'ffn_dropout',
-  'mlp_dropout',
+/**
+ * Dropout keys under whatever name a family uses (`attention_dropout`, `hidden_dropout_prob`, `resid_pdrop`, ...):
+ * a release that leaves one above zero trains with dropout when fine-tuned (transformers applies them in train mode).
+ */
+export const DROPOUT_KEY = /(dropout|_pdrop$|dropout_prob$)/;
+
+/**
+ * Training-time switches left on in a release, with the value a release should carry and why (transformers
+ * configuration docs: `use_cache` "whether the model should return the last key/values attentions";
+ * `output_router_logits` "whether the router logits should be returned ... allows the auxiliary loss").
+ */
+export const TRAINING_SWITCHES: { key: string; training: unknown; release: unknown; why: string }[] = [
+  {
+    key: 'use_cache',
+    training: false,
+    release: true,
+    why: 'generate() without the KV cache recomputes every position at every step (outputs are right, generation is slow); trainers turn it off for gradient checkpointing',
+  },
+  {
+    key: 'output_router_logits',
+    training: true,
+    release: false,
+    why: 'router logits (for the load-balancing loss) are returned and kept at every forward pass: memory and time spent on a training-only output',
+  },
 ];
 
 /** Keys the family consensus tracks (activation, eps, rope theta, max positions, softcaps, attention scale). */
