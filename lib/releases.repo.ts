@@ -143,11 +143,15 @@ export async function findRelease(db: Db, repo: string, sha: string): Promise<Re
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
 
-/** The latest finished release of the same repo received before this one (what a release is compared against). */
+/**
+ * The revision of the same repo pushed before this one whose snapshot is stored (what a release is compared
+ * against), in push order: received_at, then id. Its checks may still be running: two pushes seconds apart must
+ * still compare the second with the first (CONFIG_CHANGED).
+ */
 export async function previousCheckedRelease(db: Db, release: Release): Promise<Release | null> {
   const r = await db.query<ReleaseRow>(
-    `SELECT * FROM releases WHERE model_id = $1 AND id <> $2 AND status = 'done' AND snapshot_id IS NOT NULL
-       AND received_at <= $3 ORDER BY received_at DESC, id DESC LIMIT 1`,
+    `SELECT * FROM releases WHERE model_id = $1 AND id <> $2 AND status IN ('checking', 'done')
+       AND snapshot_id IS NOT NULL AND (received_at, id) < ($3, $2) ORDER BY received_at DESC, id DESC LIMIT 1`,
     [release.modelId, release.id, release.receivedAt],
   );
   return r.rows[0] ? toRelease(r.rows[0]) : null;
