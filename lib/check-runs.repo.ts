@@ -9,6 +9,8 @@ type Db = Pool | PoolClient;
 export interface CheckRun {
   id: number;
   releaseId: number;
+  /** The release's check attempt this run belongs to (a recheck starts a new one; earlier runs are kept). */
+  attempt: number;
   checkId: string;
   queue: CheckQueue;
   status: 'queued' | 'running' | CheckStatus;
@@ -22,11 +24,14 @@ export interface CheckRun {
 export interface StoredFinding extends Finding {
   id: number;
   releaseId: number;
+  /** The active mute silencing this finding (excluded from verdicts and alerts), or null. */
+  muteId: number | null;
 }
 
 interface RunRow {
   id: string;
   release_id: string;
+  attempt: number;
   check_id: string;
   queue: CheckQueue;
   status: CheckRun['status'];
@@ -40,6 +45,7 @@ interface RunRow {
 const toRun = (r: RunRow): CheckRun => ({
   id: Number(r.id),
   releaseId: Number(r.release_id),
+  attempt: r.attempt,
   checkId: r.check_id,
   queue: r.queue,
   status: r.status,
@@ -50,7 +56,7 @@ const toRun = (r: RunRow): CheckRun => ({
   finishedAt: r.finished_at,
 });
 
-/** Creates one queued check run per check (idempotent) and returns the release's unfinished runs. */
+/** Creates one queued check run per check for the release's current attempt (idempotent); returns its unfinished runs. */
 export async function createCheckRuns(
   db: Db,
   releaseId: number,
@@ -58,14 +64,16 @@ export async function createCheckRuns(
 ): Promise<CheckRun[]> {
   if (checks.length) {
     await db.query(
-      `INSERT INTO check_runs (release_id, check_id, queue)
-       SELECT $1, c.id, c.queue FROM unnest($2::text[], $3::text[]) AS c(id, queue)
-       ON CONFLICT (release_id, check_id) DO NOTHING`,
+      `INSERT INTO check_runs (release_id, attempt, check_id, queue)
+       SELECT $1, r.check_attempt, c.id, c.queue FROM releases r, unnest($2::text[], $3::text[]) AS c(id, queue)
+       WHERE r.id = $1
+       ON CONFLICT (release_id, attempt, check_id) DO NOTHING`,
       [releaseId, checks.map((c) => c.id), checks.map((c) => c.queue)],
     );
   }
   const r = await db.query<RunRow>(
-    `SELECT * FROM check_runs WHERE release_id = $1 AND status IN ('queued', 'running') ORDER BY id`,
+    `SELECT * FROM check_runs WHERE release_id = $1 AND status IN ('queued', 'running')
+       AND attempt = (SELECT check_attempt FROM releases WHERE id = $1) ORDER BY id`,
     [releaseId],
   );
   return r.rows.map(toRun);
@@ -107,27 +115,33 @@ export async function storeResult(c: PoolClient, run: CheckRun, result: CheckRun
   return true;
 }
 
-/** Status counts and finding severities of a release, for its verdict. */
+/** Status counts and unmuted finding severities of a release's current attempt, for its verdict. */
 export async function releaseOutcome(
   db: Db,
   releaseId: number,
 ): Promise<{ open: number; errors: number; severities: Severity[] }> {
   const r = await db.query<{ open: string; errors: string }>(
     `SELECT count(*) FILTER (WHERE status IN ('queued', 'running')) AS open, count(*) FILTER (WHERE status = 'error') AS errors
-     FROM check_runs WHERE release_id = $1`,
+     FROM check_runs WHERE release_id = $1 AND attempt = (SELECT check_attempt FROM releases WHERE id = $1)`,
     [releaseId],
   );
-  const s = await db.query<{ severity: Severity }>('SELECT DISTINCT severity FROM findings WHERE release_id = $1', [
-    releaseId,
-  ]);
+  const s = await db.query<{ severity: Severity }>(
+    'SELECT DISTINCT severity FROM current_findings WHERE release_id = $1 AND mute_id IS NULL',
+    [releaseId],
+  );
   return { open: Number(r.rows[0].open), errors: Number(r.rows[0].errors), severities: s.rows.map((x) => x.severity) };
 }
 
+/** The check runs of a release's current attempt. */
 export async function listCheckRuns(db: Db, releaseId: number): Promise<CheckRun[]> {
-  const r = await db.query<RunRow>('SELECT * FROM check_runs WHERE release_id = $1 ORDER BY id', [releaseId]);
+  const r = await db.query<RunRow>(
+    'SELECT * FROM check_runs WHERE release_id = $1 AND attempt = (SELECT check_attempt FROM releases WHERE id = $1) ORDER BY id',
+    [releaseId],
+  );
   return r.rows.map(toRun);
 }
 
+/** The findings of a release's current attempt, critical first, each with the mute silencing it (if any). */
 export async function listFindings(db: Db, releaseId: number): Promise<StoredFinding[]> {
   const r = await db.query<{
     id: string;
@@ -139,8 +153,9 @@ export async function listFindings(db: Db, releaseId: number): Promise<StoredFin
     detail: string;
     evidence: Record<string, unknown>;
     files: string[];
+    mute_id: string | null;
   }>(
-    `SELECT * FROM findings WHERE release_id = $1
+    `SELECT * FROM current_findings WHERE release_id = $1
      ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, id`,
     [releaseId],
   );
@@ -154,6 +169,7 @@ export async function listFindings(db: Db, releaseId: number): Promise<StoredFin
     detail: x.detail,
     evidence: x.evidence,
     files: x.files,
+    muteId: x.mute_id === null ? null : Number(x.mute_id),
   }));
 }
 

@@ -21,6 +21,8 @@ export interface Release {
   previousReleaseId: number | null;
   baseSnapshotId: number | null;
   finishedAt: Date | null;
+  /** The current check attempt (1, then one more per recheck); its check runs decide the verdict. */
+  checkAttempt: number;
 }
 
 export interface Model {
@@ -29,6 +31,8 @@ export interface Model {
   author: string;
   verdict: Verdict | null;
   latestReleaseId: number | null;
+  /** The repo is private on the Hub (as of the last model info read): its releases are read with the API token. */
+  private: boolean;
   updatedAt: Date;
 }
 
@@ -46,6 +50,7 @@ interface ReleaseRow {
   previous_release_id: string | null;
   base_snapshot_id: string | null;
   finished_at: Date | null;
+  check_attempt: number;
 }
 
 const num = (v: string | null): number | null => (v === null ? null : Number(v));
@@ -65,6 +70,7 @@ function toRelease(r: ReleaseRow): Release {
     previousReleaseId: num(r.previous_release_id),
     baseSnapshotId: num(r.base_snapshot_id),
     finishedAt: r.finished_at,
+    checkAttempt: r.check_attempt,
   };
 }
 
@@ -74,6 +80,7 @@ function toModel(r: {
   author: string;
   verdict: Verdict | null;
   latest_release_id: string | null;
+  private: boolean;
   updated_at: Date;
 }): Model {
   return {
@@ -82,6 +89,7 @@ function toModel(r: {
     author: r.author,
     verdict: r.verdict,
     latestReleaseId: num(r.latest_release_id),
+    private: r.private,
     updatedAt: r.updated_at,
   };
 }
@@ -195,6 +203,33 @@ export async function finishRelease(db: Db, id: number, verdict: Verdict): Promi
   await setModelVerdictFromLatest(db, id);
 }
 
+/** Sets a finished release's verdict again (a mute changed what counts), and its model's. */
+export async function setReleaseVerdict(db: Db, id: number, verdict: Verdict): Promise<void> {
+  await db.query(`UPDATE releases SET verdict = $2, updated_at = now() WHERE id = $1 AND status = 'done'`, [
+    id,
+    verdict,
+  ]);
+  await setModelVerdictFromLatest(db, id);
+}
+
+/**
+ * Starts a new check attempt of a finished release: back to `pending` for the release worker, the earlier
+ * attempt's check runs and findings kept. Returns the new attempt, or null when the release is still being checked.
+ */
+export async function startRecheck(db: Db, id: number): Promise<number | null> {
+  const r = await db.query<{ check_attempt: number }>(
+    `UPDATE releases SET check_attempt = check_attempt + 1, status = 'pending', verdict = NULL, error = NULL,
+       finished_at = NULL, updated_at = now() WHERE id = $1 AND status IN ('done', 'failed') RETURNING check_attempt`,
+    [id],
+  );
+  return r.rows[0]?.check_attempt ?? null;
+}
+
+/** Records whether a repo is private on the Hub, from the model info the release worker read. */
+export async function setModelPrivate(db: Db, repo: string, isPrivate: boolean): Promise<void> {
+  await db.query('UPDATE models SET private = $2 WHERE repo = $1 AND private <> $2', [repo, isPrivate]);
+}
+
 /** The model's verdict is that of its most recently received finished release. */
 async function setModelVerdictFromLatest(db: Db, releaseId: number): Promise<void> {
   await db.query(
@@ -224,18 +259,21 @@ export interface ModelListFilter {
   author?: string;
   verdict?: Verdict;
   code?: string;
-  after?: string;
+  /** Id of the last model of the previous page. */
+  after?: number;
+  includePrivate: boolean;
   limit: number;
 }
 
-/** Models ordered by repo, with keyset pagination on repo. */
+/** Models, most recently updated first, with keyset pagination after a model id; private ones only when asked. */
 export async function listModels(db: Db, f: ModelListFilter): Promise<Model[]> {
   const r = await db.query(
     `SELECT m.* FROM models m
-     WHERE ($1::text IS NULL OR m.author = $1) AND ($2::text IS NULL OR m.verdict = $2) AND ($4::text IS NULL OR m.repo > $4)
+     WHERE ($1::text IS NULL OR m.author = $1) AND ($2::text IS NULL OR m.verdict = $2) AND ($6::boolean OR NOT m.private)
+       AND ($4::bigint IS NULL OR (m.updated_at, m.id) < (SELECT updated_at, id FROM models WHERE id = $4))
        AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM findings f WHERE f.release_id = m.latest_release_id AND f.code = $3))
-     ORDER BY m.repo LIMIT $5`,
-    [f.author ?? null, f.verdict ?? null, f.code ?? null, f.after ?? null, f.limit],
+     ORDER BY m.updated_at DESC, m.id DESC LIMIT $5`,
+    [f.author ?? null, f.verdict ?? null, f.code ?? null, f.after ?? null, f.limit, f.includePrivate],
   );
   return r.rows.map(toModel);
 }
