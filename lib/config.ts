@@ -22,6 +22,15 @@ export interface Config {
   pollIntervalMs: number;
   slackWebhookUrl: string | undefined;
   logLevel: string;
+  /** Fastify `trustProxy`: false unless HUBWATCH_TRUST_PROXY names the proxies (true, a hop count, or addresses/CIDRs). */
+  trustProxy: boolean | number | string[];
+  /** Requests per client address per window on the API and pages (0: no limit). */
+  rateLimitMax: number;
+  /** Deliveries per client address per window on the webhook (0: no limit). */
+  webhookRateLimitMax: number;
+  rateLimitWindowMs: number;
+  /** Failed authentications (401) per client address per window before every request of it gets 429. */
+  authFailureLimit: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -46,6 +55,22 @@ function url(env: Env, key: string, def: string | undefined, errors: string[]): 
     errors.push(`${key} must be a URL, got ${JSON.stringify(raw)}`);
   }
   return raw.replace(/\/+$/, '');
+}
+
+/** HUBWATCH_TRUST_PROXY: unset → false; `true`; a hop count; or a comma list of addresses and CIDRs. */
+function trustProxy(raw: string | undefined, errors: string[]): boolean | number | string[] {
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = list.filter(
+    (a) => !/^(?:[\d.]+|[\da-fA-F:]+)(?:\/\d{1,3})?$|^(?:loopback|linklocal|uniquelocal)$/.test(a),
+  );
+  if (bad.length) errors.push(`HUBWATCH_TRUST_PROXY has entries that are not addresses or CIDRs: ${bad.join(', ')}`);
+  return list;
 }
 
 /** Reads and validates the configuration from an environment (process.env by default). */
@@ -74,7 +99,18 @@ export function loadConfig(env: Env = process.env): Config {
     pollIntervalMs: int(env, 'HUBWATCH_POLL_INTERVAL_MS', 300_000, errors, 1000),
     slackWebhookUrl: url(env, 'HUBWATCH_SLACK_WEBHOOK_URL', undefined, errors),
     logLevel: env.HUBWATCH_LOG_LEVEL || 'info',
+    trustProxy: trustProxy(env.HUBWATCH_TRUST_PROXY, errors),
+    rateLimitMax: int(env, 'HUBWATCH_RATE_LIMIT_MAX', 1200, errors),
+    webhookRateLimitMax: int(env, 'HUBWATCH_WEBHOOK_RATE_LIMIT_MAX', 12_000, errors),
+    rateLimitWindowMs: int(env, 'HUBWATCH_RATE_LIMIT_WINDOW_MS', 60_000, errors, 1000),
+    authFailureLimit: int(env, 'HUBWATCH_AUTH_FAILURE_LIMIT', 20, errors, 1),
   };
+  // Header values cannot carry leading or trailing whitespace (RFC 9110 §5.5 strips it), so such a secret could
+  // never match exactly; refuse it rather than compare loosely.
+  for (const key of ['HUBWATCH_WEBHOOK_SECRET', 'HUBWATCH_API_TOKEN'] as const) {
+    const v = env[key];
+    if (v && v !== v.trim()) errors.push(`${key} must not start or end with whitespace`);
+  }
   if (cfg.queuePrefix.includes(':')) errors.push('HUBWATCH_QUEUE_PREFIX must not contain ":"');
   if (errors.length) throw new AppError('config_invalid', `invalid configuration: ${errors.join('; ')}`);
   return cfg;

@@ -7,12 +7,16 @@ import { withTimeout } from '../timeout.ts';
 import { insertDelivery, upsertRelease } from '../releases.repo.ts';
 import type { ReleaseSource } from '../releases.repo.ts';
 import { classifyWebhook } from './webhook-event.ts';
+import type { WebhookDecision } from './webhook-event.ts';
+import { checkWebhookPayload, storablePayload } from './webhook-payload.ts';
 
 export interface IngestResult {
   deliveryId: number;
   outcome: 'release' | 'duplicate' | 'ignored';
   releaseId: number | null;
   reason: string | null;
+  /** Why the payload was refused (out of bounds); it is stored, bounded, with outcome `ignored`. */
+  invalid: string[] | null;
 }
 
 /**
@@ -24,8 +28,21 @@ export async function ingestWebhook(
   deps: { pool: Pool; queues: Queues; log: Logger; canReadPrivate: boolean },
   body: unknown,
 ): Promise<IngestResult> {
-  const d = classifyWebhook(body, { canReadPrivate: deps.canReadPrivate });
-  const webhookId = ((body as { webhook?: { id?: unknown } })?.webhook?.id ?? null) as string | null;
+  // Validated before anything else; what is stored and classified is the bounded, jsonb-safe copy.
+  const check = checkWebhookPayload(body);
+  const invalid = check.ok ? null : check.errors;
+  const stored = storablePayload(body);
+  const d: WebhookDecision = invalid
+    ? {
+        kind: 'ignored',
+        reason: `invalid payload: ${invalid.join('; ')}`,
+        repo: null,
+        sha: null,
+        scope: null,
+        action: null,
+      }
+    : classifyWebhook(stored, { canReadPrivate: deps.canReadPrivate });
+  const webhookId = ((stored as { webhook?: { id?: unknown } })?.webhook?.id ?? null) as string | null;
   const res = await withTransaction(deps.pool, async (c) => {
     if (d.kind === 'ignored') {
       const id = await insertDelivery(c, {
@@ -34,12 +51,12 @@ export async function ingestWebhook(
         repo: d.repo,
         sha: d.sha,
         webhookId: typeof webhookId === 'string' ? webhookId : null,
-        payload: body,
+        payload: stored,
         outcome: 'ignored',
         reason: d.reason,
         releaseId: null,
       });
-      return { deliveryId: id, outcome: 'ignored' as const, releaseId: null, reason: d.reason };
+      return { deliveryId: id, outcome: 'ignored' as const, releaseId: null, reason: d.reason, invalid };
     }
     const { release, created } = await upsertRelease(c, d.repo, d.sha, 'webhook');
     const outcome = created ? ('release' as const) : ('duplicate' as const);
@@ -49,12 +66,12 @@ export async function ingestWebhook(
       repo: d.repo,
       sha: d.sha,
       webhookId: typeof webhookId === 'string' ? webhookId : null,
-      payload: body,
+      payload: stored,
       outcome,
       reason: null,
       releaseId: release.id,
     });
-    return { deliveryId: id, outcome, releaseId: release.id, reason: null };
+    return { deliveryId: id, outcome, releaseId: release.id, reason: null, invalid: null };
   });
   if (res.outcome === 'release' && res.releaseId !== null) await enqueueRelease(deps, res.releaseId);
   return res;

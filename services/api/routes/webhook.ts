@@ -1,32 +1,45 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ingestWebhook } from '../../../lib/pipeline/ingest.ts';
 import { sendProblem } from '../problem.ts';
 
-/** Timing-safe comparison of secrets of any length (digests have equal length). */
+/**
+ * Exact, timing-safe comparison of secrets of any length: both sides are hashed to equal-length digests, so
+ * neither the content nor the length of the expected secret leaks through timing. No trimming, no case folding.
+ */
 export function secretMatches(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
   return timingSafeEqual(a, b);
 }
 
 /**
+ * The secret the Hub sent: the X-Webhook-Secret header, else `?secret=` (both supported by the Hub). A header
+ * sent twice, or a query parameter given twice, is no secret at all.
+ */
+function givenSecret(req: FastifyRequest): string | undefined {
+  const header = req.headers['x-webhook-secret'];
+  if (header !== undefined) return typeof header === 'string' ? header : undefined;
+  const q = (req.query as { secret?: unknown } | undefined)?.secret;
+  return typeof q === 'string' ? q : undefined;
+}
+
+/**
  * POST /webhooks/huggingface: the Hub sends the secret verbatim in X-Webhook-Secret (or ?secret=); no HMAC.
- * The delivery is stored before anything is enqueued; the answer is 202 within milliseconds.
+ * Every delivery that passes the secret is stored (a bounded, jsonb-safe copy) before anything is enqueued;
+ * a payload out of bounds is stored as `ignored` and answered 400; a valid one 202 within milliseconds.
+ * The secret is never logged (redacted request serializer) nor echoed (redacted `instance`).
  */
 export async function webhookRoutes(app: FastifyInstance): Promise<void> {
-  app.post('/webhooks/huggingface', async (req, reply) => {
-    const { cfg, pool, queues, log } = app.deps;
+  const { cfg } = app.deps;
+  const rateLimit =
+    cfg.webhookRateLimitMax > 0 ? { max: cfg.webhookRateLimitMax, timeWindow: cfg.rateLimitWindowMs } : false;
+  app.post('/webhooks/huggingface', { config: { rateLimit } }, async (req, reply) => {
+    const { pool, queues, log } = app.deps;
     if (!cfg.webhookSecret)
       return sendProblem(reply, 503, 'Service Unavailable', 'HUBWATCH_WEBHOOK_SECRET is not configured');
-    const header = req.headers['x-webhook-secret'];
-    const given =
-      typeof header === 'string'
-        ? header
-        : typeof (req.query as { secret?: unknown })?.secret === 'string'
-          ? (req.query as { secret: string }).secret
-          : undefined;
+    const given = givenSecret(req);
     if (!secretMatches(given, cfg.webhookSecret))
       return sendProblem(
         reply,
@@ -34,9 +47,11 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
         'Unauthorized',
         given === undefined ? 'missing X-Webhook-Secret' : 'wrong webhook secret',
       );
-    if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body))
-      return sendProblem(reply, 400, 'Bad Request', 'body must be a JSON object');
     const r = await ingestWebhook({ pool, queues, log, canReadPrivate: Boolean(cfg.hfToken) }, req.body);
+    if (r.invalid)
+      return sendProblem(reply, 400, 'Bad Request', `payload refused: ${r.invalid.join('; ')}`, {
+        deliveryId: r.deliveryId,
+      });
     return reply.status(202).send({
       deliveryId: r.deliveryId,
       outcome: r.outcome,
