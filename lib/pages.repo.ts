@@ -25,6 +25,8 @@ export interface IndexFilter {
   /** A substring of the repo id. */
   q?: string;
   limit: number;
+  /** Private repos' models are listed only to callers with the API token. */
+  includePrivate: boolean;
 }
 
 const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -33,16 +35,16 @@ const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 export async function indexRows(db: Db, f: IndexFilter): Promise<IndexRow[]> {
   const r = await db.query(
     `SELECT m.repo, m.author, m.verdict, lr.sha, lr.status, lr.verdict AS release_verdict, lr.received_at, lr.finished_at,
-       coalesce((SELECT array_agg(DISTINCT fi.code ORDER BY fi.code) FROM findings fi
-                 WHERE fi.release_id = m.latest_release_id), '{}') AS codes
+       coalesce((SELECT array_agg(DISTINCT fi.code ORDER BY fi.code) FROM current_findings fi
+                 WHERE fi.release_id = m.latest_release_id AND fi.mute_id IS NULL), '{}') AS codes
      FROM models m
      LEFT JOIN LATERAL (SELECT * FROM releases r WHERE r.model_id = m.id
                         ORDER BY r.received_at DESC, r.id DESC LIMIT 1) lr ON true
-     WHERE ($1::text IS NULL OR m.author = $1)
+     WHERE ($1::text IS NULL OR m.author = $1) AND ($5::boolean OR NOT m.private)
        AND ($2::text IS NULL OR ($2 = 'pending' AND lr.status IN ('pending', 'checking')) OR m.verdict = $2)
        AND ($3::text IS NULL OR m.repo ILIKE '%' || $3 || '%')
      ORDER BY lr.received_at DESC NULLS LAST, m.repo LIMIT $4`,
-    [f.author ?? null, f.verdict ?? null, f.q ? likeEscape(f.q) : null, f.limit],
+    [f.author ?? null, f.verdict ?? null, f.q ? likeEscape(f.q) : null, f.limit, f.includePrivate],
   );
   return r.rows.map((x) => ({
     repo: x.repo,
@@ -57,9 +59,12 @@ export async function indexRows(db: Db, f: IndexFilter): Promise<IndexRow[]> {
   }));
 }
 
-/** Every author with a model, for the index's filter. */
-export async function listAuthors(db: Db): Promise<string[]> {
-  const r = await db.query<{ author: string }>('SELECT DISTINCT author FROM models ORDER BY author LIMIT 1000');
+/** Every author with a model (public ones unless `includePrivate`), for the index's filter. */
+export async function listAuthors(db: Db, includePrivate: boolean): Promise<string[]> {
+  const r = await db.query<{ author: string }>(
+    'SELECT DISTINCT author FROM models WHERE $1::boolean OR NOT private ORDER BY author LIMIT 1000',
+    [includePrivate],
+  );
   return r.rows.map((x) => x.author);
 }
 
@@ -74,13 +79,14 @@ export async function snapshotFacts(db: Db, snapshotId: number): Promise<Snapsho
   return r.rows[0] ? { config: r.rows[0].config, tokenizerFingerprint: r.rows[0].tokenizer_fingerprint } : null;
 }
 
-/** Findings per severity for each release (the timeline's counts). */
+/** Unmuted findings of the current check attempt per severity for each release (the timeline's counts). */
 export async function severityCounts(
   db: Db,
   releaseIds: number[],
 ): Promise<Map<number, { critical: number; warning: number; info: number }>> {
   const r = await db.query<{ release_id: string; severity: 'critical' | 'warning' | 'info'; n: string }>(
-    `SELECT release_id, severity, count(*) AS n FROM findings WHERE release_id = ANY($1::bigint[])
+    `SELECT release_id, severity, count(*) AS n FROM current_findings
+     WHERE release_id = ANY($1::bigint[]) AND mute_id IS NULL
      GROUP BY release_id, severity`,
     [releaseIds],
   );
@@ -104,14 +110,15 @@ export interface VerdictChange {
   at: Date;
 }
 
-/** Verdict changes, newest first; `author` narrows to one org. */
+/** Verdict changes of public models, newest first; `author` narrows to one org. */
 export async function verdictChanges(db: Db, f: { author?: string; limit: number }): Promise<VerdictChange[]> {
   const r = await db.query(
     `SELECT * FROM (
        SELECT r.repo, m.author, r.sha, r.verdict, r.finished_at,
               lag(r.verdict) OVER (PARTITION BY r.model_id ORDER BY r.received_at, r.id) AS previous
        FROM releases r JOIN models m ON m.id = r.model_id
-       WHERE r.status IN ('done', 'failed') AND r.verdict IS NOT NULL AND ($1::text IS NULL OR m.author = $1)
+       WHERE r.status IN ('done', 'failed') AND r.verdict IS NOT NULL AND NOT m.private
+         AND ($1::text IS NULL OR m.author = $1)
      ) x WHERE previous IS DISTINCT FROM verdict
      ORDER BY finished_at DESC, repo LIMIT $2`,
     [f.author ?? null, f.limit],

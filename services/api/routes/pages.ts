@@ -1,95 +1,134 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { listCheckRuns, listFindings } from '../../../lib/check-runs.repo.ts';
-import { getModel, getRelease, listReleases } from '../../../lib/releases.repo.ts';
-import { html, page, verdictBadge } from '../../pages/html.ts';
-import { ModelParams } from '../schemas.ts';
+import type { Pool } from '../../../lib/db.ts';
+import { indexRows, listAuthors, severityCounts, snapshotFacts } from '../../../lib/pages.repo.ts';
+import type { IndexFilter } from '../../../lib/pages.repo.ts';
+import { loadReleaseEvidence } from '../../../lib/release-evidence.repo.ts';
+import { NORM_PROFILES } from '../../../lib/release-evidence.ts';
+import { findRelease, getModel, getRelease, listReleases, previousCheckedRelease } from '../../../lib/releases.repo.ts';
+import type { Model, Release } from '../../../lib/releases.repo.ts';
+import { comparePage } from '../../pages/compare-page.ts';
+import type { SharedEvidence } from '../../pages/evidence-view.ts';
+import { indexPage } from '../../pages/index-page.ts';
+import { modelPage, unknownModelPage } from '../../pages/model-page.ts';
+import { releasePage } from '../../pages/release-page.ts';
+import { ModelParams, ReleaseParams } from '../schemas.ts';
+
+const IndexQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'a substring of org/name' })),
+  verdict: Type.Optional(
+    Type.Union(
+      ['', 'critical', 'warning', 'ok', 'error', 'pending'].map((v) => Type.Literal(v)),
+      {
+        description: 'a verdict, or pending (checks running)',
+      },
+    ),
+  ),
+  author: Type.Optional(Type.String({ maxLength: 96 })),
+});
+const HTML = { produces: ['text/html'], tags: ['pages'] };
+
+/** The model when the caller may see it (a private repo's model needs the API token), else null. */
+async function visibleModel(pool: Pool, req: FastifyRequest, repo: string): Promise<Model | null> {
+  const model = await getModel(pool, repo);
+  return model && (!model.private || req.authenticated()) ? model : null;
+}
+
+function notFound(reply: FastifyReply, repo: string): FastifyReply {
+  return reply.status(404).type('text/html; charset=utf-8').send(unknownModelPage(repo));
+}
+
+async function previousOf(pool: Pool, r: Release): Promise<Release | null> {
+  return r.previousReleaseId !== null ? getRelease(pool, r.previousReleaseId) : previousCheckedRelease(pool, r);
+}
+
+async function sharedEvidence(pool: Pool, releaseId: number): Promise<SharedEvidence> {
+  const stored = await loadReleaseEvidence(pool, releaseId);
+  return { normProfiles: (stored.get(NORM_PROFILES) as SharedEvidence['normProfiles']) ?? null };
+}
 
 /** Server-rendered status pages; they work without JavaScript and escape every string from a repo. */
 export async function pageRoutes(app: FastifyInstance): Promise<void> {
-  const { pool } = app.deps;
+  const { pool, cfg } = app.deps;
+  const html = (reply: FastifyReply): FastifyReply => reply.type('text/html; charset=utf-8');
+
+  app.get<{ Querystring: Static<typeof IndexQuery> }>(
+    '/',
+    { schema: { ...HTML, querystring: IndexQuery } },
+    async (req, reply) => {
+      const includePrivate = req.authenticated();
+      const filter = {
+        q: req.query.q?.trim() || undefined,
+        verdict: (req.query.verdict || undefined) as IndexFilter['verdict'],
+        author: req.query.author || undefined,
+      };
+      const [rows, authors] = await Promise.all([
+        indexRows(pool, { ...filter, limit: 500, includePrivate }),
+        listAuthors(pool, includePrivate),
+      ]);
+      return html(reply).send(indexPage(rows, filter, authors));
+    },
+  );
+
   app.get<{ Params: Static<typeof ModelParams> }>(
     '/models/:org/:name',
-    { schema: { params: ModelParams } },
+    { schema: { ...HTML, params: ModelParams } },
     async (req, reply) => {
       const repo = `${req.params.org}/${req.params.name}`;
-      const model = await getModel(pool, repo);
-      reply.type('text/html; charset=utf-8');
-      if (!model)
-        return reply.status(404).send(
-          page(
-            `${repo} — hubwatch`,
-            html`<h1>${repo}</h1>
-              <p>hubwatch has not seen this model yet.</p>`,
-          ),
-        );
+      const model = await visibleModel(pool, req, repo);
+      if (!model) return notFound(reply, repo);
       const releases = await listReleases(pool, model.id, 50);
-      const latest =
-        model.latestReleaseId !== null ? await getRelease(pool, model.latestReleaseId) : (releases[0] ?? null);
-      const [findings, runs] = latest
-        ? await Promise.all([listFindings(pool, latest.id), listCheckRuns(pool, latest.id)])
-        : [[], []];
-      const body = html` <h1>${repo} ${verdictBadge(model.verdict)}</h1>
-        <p>
-          Latest checked revision: <code>${latest?.sha ?? '—'}</code>${latest?.error ? html` — ${latest.error}` : ''}
-        </p>
-        <h2>Findings</h2>
-        ${findings.length === 0 ? html`<p id="no-findings">No findings for this revision.</p>` : ''}
-        ${findings.map(
-          (f) =>
-            html`<section class="finding sev-${f.severity}" data-code="${f.code}">
-              <strong>${f.severity.toUpperCase()} · ${f.code}</strong> <span>${f.title}</span>
-              <p>${f.detail}</p>
-              <p>Files: ${f.files.join(', ') || '—'} · check <code>${f.check}</code></p>
-              <details>
-                <summary>Evidence</summary>
-                <pre>${JSON.stringify(f.evidence, null, 2)}</pre>
-              </details>
-            </section>`,
-        )}
-        <h2>Checks</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>check</th>
-              <th>status</th>
-              <th>note</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${runs.map(
-              (r) =>
-                html`<tr>
-                  <td>${r.checkId}</td>
-                  <td>${r.status}</td>
-                  <td>${r.reason ?? r.error ?? ''}</td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>
-        <h2>Releases</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>sha</th>
-              <th>received</th>
-              <th>status</th>
-              <th>verdict</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${releases.map(
-              (r) =>
-                html`<tr>
-                  <td><code>${r.sha.slice(0, 12)}</code></td>
-                  <td>${r.receivedAt.toISOString()}</td>
-                  <td>${r.status}</td>
-                  <td>${verdictBadge(r.verdict)}</td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>`;
-      return page(`${repo} — hubwatch`, body);
+      const verdictRelease = model.latestReleaseId !== null ? await getRelease(pool, model.latestReleaseId) : null;
+      const [findings, counts] = await Promise.all([
+        verdictRelease ? listFindings(pool, verdictRelease.id) : [],
+        severityCounts(
+          pool,
+          releases.map((r) => r.id),
+        ),
+      ]);
+      return html(reply).send(modelPage({ model, releases, counts, verdictRelease, findings, hubUrl: cfg.hubUrl }));
+    },
+  );
+
+  app.get<{ Params: Static<typeof ReleaseParams> }>(
+    '/models/:org/:name/releases/:sha',
+    { schema: { ...HTML, params: ReleaseParams } },
+    async (req, reply) => {
+      const repo = `${req.params.org}/${req.params.name}`;
+      const model = await visibleModel(pool, req, repo);
+      const release = model ? await findRelease(pool, repo, req.params.sha) : null;
+      if (!release) return notFound(reply, `${repo}@${req.params.sha}`);
+      const [runs, findings, shared, previous] = await Promise.all([
+        listCheckRuns(pool, release.id),
+        listFindings(pool, release.id),
+        sharedEvidence(pool, release.id),
+        previousOf(pool, release),
+      ]);
+      return html(reply).send(releasePage({ release, runs, findings, shared, previous, hubUrl: cfg.hubUrl }));
+    },
+  );
+
+  app.get<{ Params: Static<typeof ReleaseParams> }>(
+    '/models/:org/:name/releases/:sha/compare',
+    { schema: { ...HTML, params: ReleaseParams } },
+    async (req, reply) => {
+      const repo = `${req.params.org}/${req.params.name}`;
+      const model = await visibleModel(pool, req, repo);
+      const release = model ? await findRelease(pool, repo, req.params.sha) : null;
+      const previous = release ? await previousOf(pool, release) : null;
+      if (!release || !previous) return notFound(reply, `${repo}@${req.params.sha} (no previous release)`);
+      const facts = (id: number | null) => (id === null ? null : snapshotFacts(pool, id));
+      const [a, b, fa, fb] = await Promise.all([
+        facts(release.snapshotId),
+        facts(previous.snapshotId),
+        listFindings(pool, release.id),
+        listFindings(pool, previous.id),
+      ]);
+      return html(reply).send(
+        comparePage({ release, previous, facts: a, previousFacts: b, findings: fa, previousFindings: fb }),
+      );
     },
   );
 }
