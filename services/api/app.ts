@@ -10,6 +10,8 @@ import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { problemHandler, notFoundHandler } from './problem.ts';
 import { healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
+import { badgeRoutes } from './routes/badge.ts';
+import { feedRoutes } from './routes/feed.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { scanRoutes } from './routes/scans.ts';
 import { webhookRoutes } from './routes/webhook.ts';
@@ -52,5 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(modelRoutes, { prefix: '/v1' });
   await app.register(scanRoutes, { prefix: '/v1' });
   await app.register(pageRoutes);
+  await app.register(badgeRoutes);
+  await app.register(feedRoutes);
   return app;
 }
