@@ -133,11 +133,12 @@ describe('models and releases', () => {
     const seen: string[] = [];
     let url: string | null = '/v1/models?limit=1';
     while (url) {
-      const r = await app.inject({ url, headers: auth });
+      const r: { statusCode: number; json(): unknown } = await app.inject({ url, headers: auth });
       assert.equal(r.statusCode, 200);
-      seen.push(...r.json().models.map((m: { repo: string }) => m.repo));
-      url = r.json().links.next ? new URL(r.json().links.next).pathname + new URL(r.json().links.next).search : null;
-      assert.equal(Boolean(r.json().nextCursor), Boolean(url));
+      const body = r.json() as { models: { repo: string }[]; nextCursor: string | null; links: { next?: string } };
+      seen.push(...body.models.map((m) => m.repo));
+      url = body.links.next ? new URL(body.links.next).pathname + new URL(body.links.next).search : null;
+      assert.equal(Boolean(body.nextCursor), Boolean(url));
     }
     assert.deepEqual(seen.sort(), ['acme/one', 'acme/two', 'secret/hidden']);
     for (const cursor of ['!!!', 'bW9kZWxzOmFiYw', Buffer.from('findings:3').toString('base64url')]) {
