@@ -92,6 +92,15 @@ describe('config-identity', () => {
     assert.deepEqual(await findings(withIndex(real('meta-llama--Meta-Llama-3-8B'), dense(0))), []);
   });
 
+  it('leaves architectures that auto_map resolves to the repo's own code alone (phi-2 as first released)', async () => {
+    const corpus = join(import.meta.dirname, '../../test/data/corpus/mlc--phi-2/config.json');
+    const phi2 = JSON.parse(readFileSync(corpus, 'utf8')) as Record<string, unknown>;
+    assert.equal(phi2.model_type, 'phi-msft');
+    assert.deepEqual(await findings(snapshotOf({ config: phi2 })), []);
+    const { auto_map: _, ...native } = phi2;
+    assert.equal((await findings(snapshotOf({ config: native })))[0]?.code, 'MODEL_TYPE_MISMATCH');
+  });
+
   it('ignores a config without model_type and expert names of a vision tower', async () => {
     assert.deepEqual(await findings(snapshotOf({ config: { hidden_size: 8 } })), []);
     const names = [...dense(0), 'vision_model.encoder.layers.0.mlp.experts.0.fc1.weight'];

@@ -61,11 +61,21 @@ function missingArchitectures(c: ModelConfig): FindingInput | null {
   });
 }
 
+/** Class names that auto_map resolves to the repo's own code: not transformers' classes, whatever their name. */
+function remoteClasses(raw: Record<string, unknown>): Set<string> {
+  const am = raw.auto_map;
+  if (!am || typeof am !== 'object' || Array.isArray(am)) return new Set();
+  const refs = Object.values(am as Record<string, unknown>).flatMap((v) => (Array.isArray(v) ? v : [v]));
+  return new Set(refs.filter((v): v is string => typeof v === 'string').map((v) => v.slice(v.lastIndexOf('.') + 1)));
+}
+
 function classMismatch(c: ModelConfig): FindingInput | null {
   const modelType = str(c.raw, 'model_type');
+  const remote = remoteClasses(c.raw);
   const archs = architecturesOf(c.raw) ?? [];
   if (!modelType) return null;
   const other = archs
+    .filter((a) => !remote.has(a))
     .map((a) => ({ cls: a, type: modelTypeOfClass(a) }))
     .find((a) => a.type && !classMatches(modelType, a.cls));
   if (!other) return null;
