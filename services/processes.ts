@@ -10,6 +10,7 @@ import type { CheckEnv } from '../lib/pipeline/deps.ts';
 import { createQueues, QUEUE } from '../lib/queues.ts';
 import type { Queues } from '../lib/queues.ts';
 import { startCheckWorker } from '../workers/check.worker.ts';
+import { closeWorker } from '../workers/close-worker.ts';
 import { startNotifyWorker } from '../workers/notify.worker.ts';
 import { startPollWorker } from '../workers/poll.worker.ts';
 import { startReconciler } from '../workers/reconciler.ts';
@@ -27,8 +28,12 @@ export interface Stack {
   deps: PipelineDeps;
   app: FastifyInstance | null;
   url: string | null;
-  close(): Promise<void>;
+  /** Stops taking work; running jobs may finish for `graceMs` (default 25 s), then their checks are cancelled. */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** Below the CLI's 30 s forced exit, so cancelled jobs are handed back before the process ends. */
+const SHUTDOWN_GRACE_MS = 25_000;
 
 /** Creates the database if needed and applies migrations (serialised across processes). */
 export async function prepareDatabase(cfg: Config, log: Logger): Promise<Pool> {
@@ -69,11 +74,11 @@ export async function startStack(cfg: Config, log: Logger, roles: Roles, env: Ch
         : null;
   }
   let closing: Promise<void> | null = null;
-  const close = (): Promise<void> =>
+  const close = (graceMs = SHUTDOWN_GRACE_MS): Promise<void> =>
     (closing ??= (async () => {
       await reconciler?.close();
       await app?.close();
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(workers.map((w) => closeWorker(w, graceMs)));
       await runnerEnv?.close?.();
       await queues.close();
       await pool.end();

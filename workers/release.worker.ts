@@ -7,9 +7,18 @@ import { QUEUE, redisConnection } from '../lib/queues.ts';
 import type { ReleaseJob } from '../lib/queues.ts';
 import { markFailed } from '../lib/releases.repo.ts';
 
+/** Hub answers that asking again cannot change: the repo or revision is missing, or we may not read it. */
+const PERMANENT_STATUS = new Set([401, 403, 404]);
+
+function isPermanent(e: unknown): boolean {
+  return e instanceof UnrecoverableError || (e instanceof SourceError && PERMANENT_STATUS.has(e.status ?? 0));
+}
+
 /**
  * The `release` queue consumer: builds the snapshot and fans out check jobs. Hub and database errors are
- * retried with backoff; after the last attempt the release is recorded as failed with verdict `error`.
+ * retried with backoff. A permanent failure (a 401/403/404 from the Hub) fails the job at once with
+ * UnrecoverableError; after it, or after the last attempt of a transient one, the job ends in BullMQ's failed set
+ * and the release is recorded as failed (verdict `error`, with the reason) in Postgres first.
  */
 export function startReleaseWorker(deps: PipelineDeps): Worker<ReleaseJob> {
   const w = new Worker<ReleaseJob>(
@@ -19,16 +28,14 @@ export function startReleaseWorker(deps: PipelineDeps): Worker<ReleaseJob> {
       try {
         await processRelease({ ...deps, log }, job.data.releaseId);
       } catch (e) {
-        // A repo or revision the Hub says does not exist (or we may not read) will not appear by retrying.
-        const permanent = e instanceof SourceError && (e.status === 404 || e.status === 401 || e.status === 403);
+        const permanent = isPermanent(e);
         const last = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         log.warn({ err: e, attempt: job.attemptsMade + 1, last }, 'release processing failed');
-        if (last || e instanceof UnrecoverableError) {
-          const msg = e instanceof SourceError ? e.message : `snapshot failed: ${(e as Error).message}`;
-          await markFailed(deps.pool, job.data.releaseId, msg);
-          return;
-        }
-        throw e;
+        if (!last) throw e;
+        const reason = e instanceof SourceError ? e.message : `snapshot failed: ${(e as Error).message}`;
+        // Postgres before BullMQ: if this process dies now, the retried job finds the release failed and ends.
+        await markFailed(deps.pool, job.data.releaseId, reason);
+        throw permanent ? new UnrecoverableError(reason) : e;
       }
     },
     {
