@@ -40,12 +40,14 @@ const cachedSnapshot = (pool: Pool, id: number): Promise<Snapshot | null> =>
  * Runs one check run: loads the release's snapshot (and the previous revision's and the base's), runs the
  * check under a time limit, and stores its outcome and findings in one transaction. When it was the release's
  * last open check, computes the verdict in the same transaction and enqueues the notification.
- * Idempotent: a run that already finished is left alone.
+ * Idempotent: a run that already finished is left alone. When `cancel` aborts (its job is cancelled), the check's
+ * signal aborts too and this throws CheckRunCancelled without storing anything.
  */
 export async function processCheckRun(
   deps: PipelineDeps,
   env: CheckEnv,
   checkRunId: number,
+  cancel?: AbortSignal,
 ): Promise<{ releaseDone: Verdict | null }> {
   const run = await getCheckRun(deps.pool, checkRunId);
   if (!run || (run.status !== 'queued' && run.status !== 'running')) return { releaseDone: null };
@@ -75,10 +77,10 @@ export async function processCheckRun(
     const tensors = check.queue === 'tensor' && env.openTensors ? await env.openTensors(release, snapshot) : null;
     if (tensors) ctx.tensors = tensors.provider;
     const ac = new AbortController();
-    ctx.signal = ac.signal;
+    ctx.signal = cancel ? AbortSignal.any([ac.signal, cancel]) : ac.signal;
     try {
       const ms = deps.cfg.checkTimeoutMs;
-      result = await withTimeout(runCheck(check, ctx), ms, () => ({
+      result = await withTimeout(untilCancelled(runCheck(check, ctx), cancel), ms, () => ({
         check: check.id,
         status: 'error',
         error: `check timed out after ${ms} ms`,
@@ -91,6 +93,24 @@ export async function processCheckRun(
     }
   }
   return completeCheckRun(deps, run, release, result);
+}
+
+/** The check was stopped by its job's cancellation (the worker is closing): nothing was stored, run it again. */
+export class CheckRunCancelled extends Error {
+  override name = 'CheckRunCancelled';
+}
+
+/** Settles with `p`, or rejects with CheckRunCancelled as soon as `cancel` aborts (a check may not listen). */
+function untilCancelled<T>(p: Promise<T>, cancel: AbortSignal | undefined): Promise<T> {
+  if (!cancel) return p;
+  const stop = (): CheckRunCancelled => new CheckRunCancelled(`check cancelled: ${String(cancel.reason)}`);
+  if (cancel.aborted) return Promise.reject(stop());
+  let onAbort = (): void => undefined;
+  const cancelled = new Promise<never>((_, reject) => {
+    onAbort = () => reject(stop());
+    cancel.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([p, cancelled]).finally(() => cancel.removeEventListener('abort', onAbort));
 }
 
 /** Records a check run as `error` after its job's last attempt failed, so the release still gets a verdict. */
