@@ -92,7 +92,7 @@ describe('config-identity', () => {
     assert.deepEqual(await findings(withIndex(real('meta-llama--Meta-Llama-3-8B'), dense(0))), []);
   });
 
-  it('leaves architectures that auto_map resolves to the repo's own code alone (phi-2 as first released)', async () => {
+  it('leaves architectures that auto_map resolves to the repo code alone (phi-2 as first released)', async () => {
     const corpus = join(import.meta.dirname, '../../test/data/corpus/mlc--phi-2/config.json');
     const phi2 = JSON.parse(readFileSync(corpus, 'utf8')) as Record<string, unknown>;
     assert.equal(phi2.model_type, 'phi-msft');
