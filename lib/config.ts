@@ -22,6 +22,14 @@ export interface Config {
   pollIntervalMs: number;
   slackWebhookUrl: string | undefined;
   logLevel: string;
+  /** Compute backend of the runner and the CLI: `cpu`, `torch` (a Python worker, CUDA when present) or `auto`. */
+  computeBackend: 'cpu' | 'torch' | 'auto';
+  /** Python for the torch backend (HUBWATCH_PYTHON); unset: the first python3 that imports torch. */
+  python: string | undefined;
+  /** Bytes read per tensor and side by the base-model fingerprint. */
+  fingerprintSampleBytes: number;
+  /** Decoder layers the fingerprint samples; null: first, middle and last. */
+  fingerprintLayers: number[] | null;
   /** Fastify `trustProxy`: false unless HUBWATCH_TRUST_PROXY names the proxies (true, a hop count, or addresses/CIDRs). */
   trustProxy: boolean | number | string[];
   /** Requests per client address per window on the API and pages (0: no limit). */
@@ -73,6 +81,25 @@ function trustProxy(raw: string | undefined, errors: string[]): boolean | number
   return list;
 }
 
+/** HUBWATCH_COMPUTE_BACKEND: `cpu`, `torch` or `auto` (default). */
+function computeBackend(raw: string | undefined, errors: string[]): 'cpu' | 'torch' | 'auto' {
+  if (raw === undefined || raw === '') return 'auto';
+  if (raw === 'cpu' || raw === 'torch' || raw === 'auto') return raw;
+  errors.push(`HUBWATCH_COMPUTE_BACKEND must be cpu, torch or auto, got ${JSON.stringify(raw)}`);
+  return 'auto';
+}
+
+/** HUBWATCH_FINGERPRINT_LAYERS: a comma list of layer indices; unset: first, middle and last. */
+function layerList(raw: string | undefined, errors: string[]): number[] | null {
+  if (raw === undefined || raw === '') return null;
+  const list = raw.split(',').map((s) => Number(s.trim()));
+  if (list.some((n) => !Number.isInteger(n) || n < 0)) {
+    errors.push(`HUBWATCH_FINGERPRINT_LAYERS must list layer indices, got ${JSON.stringify(raw)}`);
+    return null;
+  }
+  return list;
+}
+
 /** Reads and validates the configuration from an environment (process.env by default). */
 export function loadConfig(env: Env = process.env): Config {
   const errors: string[] = [];
@@ -99,6 +126,10 @@ export function loadConfig(env: Env = process.env): Config {
     pollIntervalMs: int(env, 'HUBWATCH_POLL_INTERVAL_MS', 300_000, errors, 1000),
     slackWebhookUrl: url(env, 'HUBWATCH_SLACK_WEBHOOK_URL', undefined, errors),
     logLevel: env.HUBWATCH_LOG_LEVEL || 'info',
+    computeBackend: computeBackend(env.HUBWATCH_COMPUTE_BACKEND, errors),
+    python: env.HUBWATCH_PYTHON || undefined,
+    fingerprintSampleBytes: int(env, 'HUBWATCH_FINGERPRINT_SAMPLE_BYTES', 8 << 20, errors, 4096),
+    fingerprintLayers: layerList(env.HUBWATCH_FINGERPRINT_LAYERS, errors),
     trustProxy: trustProxy(env.HUBWATCH_TRUST_PROXY, errors),
     rateLimitMax: int(env, 'HUBWATCH_RATE_LIMIT_MAX', 1200, errors),
     webhookRateLimitMax: int(env, 'HUBWATCH_WEBHOOK_RATE_LIMIT_MAX', 12_000, errors),

@@ -75,7 +75,12 @@ export interface TensorOpener {
   (
     source: ByteSource,
     snapshot: Snapshot,
-  ): Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
+    base?: OpenedTarget | null,
+  ): Promise<{
+    provider: NonNullable<CheckContext['tensors']>;
+    baseTensors?: CheckContext['baseTensors'];
+    close(): Promise<void>;
+  }>;
 }
 
 /**
@@ -87,12 +92,16 @@ export async function scanSnapshot(
   opts: {
     previous?: Snapshot | null;
     base?: Snapshot | null;
+    /** The base's files too (--base): the base-model fingerprint reads its weights. */
+    baseTarget?: OpenedTarget | null;
     openTensors?: TensorOpener | null;
     onProgress?: (msg: string) => void;
   },
 ): Promise<ScanReport> {
   const results: CheckRunResult[] = [];
-  const tensors = opts.openTensors ? await opts.openTensors(opened.source, opened.snapshot) : null;
+  const tensors = opts.openTensors
+    ? await opts.openTensors(opened.source, opened.snapshot, opts.baseTarget ?? null)
+    : null;
   try {
     for (const check of ALL_CHECKS) {
       opts.onProgress?.(`running ${check.id}`);
@@ -112,6 +121,7 @@ export async function scanSnapshot(
         base: opts.base ?? null,
         family: null,
         tensors: tensors?.provider ?? null,
+        baseTensors: tensors?.baseTensors ?? null,
       };
       results.push(await runCheck(check, ctx));
     }

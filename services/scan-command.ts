@@ -6,6 +6,8 @@ import type { HubOptions } from '../lib/hub-client.ts';
 import { createRangeFetch } from '../lib/range-fetch.ts';
 import { openTarget, parseTarget, scanSnapshot, UsageError } from '../lib/scan.ts';
 import type { ScanReport } from '../lib/scan.ts';
+import { BACKEND_CHOICES } from '../lib/compute/compute-lender.ts';
+import type { BackendChoice } from '../lib/compute/compute-lender.ts';
 import { cliTensorOpener } from './tensor-env.ts';
 
 function render(r: ScanReport): string {
@@ -39,13 +41,17 @@ export async function runScanCommand(args: string[]): Promise<number> {
         previous: { type: 'string' },
         'hub-url': { type: 'string' },
         'no-weights': { type: 'boolean' },
+        backend: { type: 'string' },
       },
     });
     if (parsed.positionals.length !== 1)
       throw new UsageError('scan takes exactly one target: a folder or org/name[@rev]');
+    const b = parsed.values.backend;
+    if (b !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(b))
+      throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${b}`);
   } catch (e) {
     process.stderr.write(
-      `hubwatch scan: ${(e as Error).message}\nusage: hubwatch scan <dir | org/name[@rev]> [--json] [--base …] [--previous …] [--hub-url URL] [--no-weights]\n`,
+      `hubwatch scan: ${(e as Error).message}\nusage: hubwatch scan <dir | org/name[@rev]> [--json] [--base …] [--previous …] [--hub-url URL] [--no-weights] [--backend cpu|torch|auto]\n`,
     );
     return 2;
   }
@@ -64,17 +70,22 @@ export async function runScanCommand(args: string[]): Promise<number> {
     rangeFetch,
   );
   const progress = (m: string): void => void process.stderr.write(`hubwatch: ${m}\n`);
+  let tensors: ReturnType<typeof cliTensorOpener> | null = null;
   try {
     progress(`reading ${positionals[0]}`);
     const opened = await openTarget(parseTarget(positionals[0]), hub, cfg.maxFileBytes);
     const previous = values.previous
       ? (await openTarget(parseTarget(values.previous), hub, cfg.maxFileBytes)).snapshot
       : null;
-    const base = values.base ? (await openTarget(parseTarget(values.base), hub, cfg.maxFileBytes)).snapshot : null;
+    const baseTarget = values.base ? await openTarget(parseTarget(values.base), hub, cfg.maxFileBytes) : null;
+    tensors = values['no-weights']
+      ? null
+      : cliTensorOpener((values.backend as BackendChoice | undefined) ?? cfg.computeBackend, cfg);
     const report = await scanSnapshot(opened, {
       previous,
-      base,
-      openTensors: values['no-weights'] ? null : cliTensorOpener(),
+      base: baseTarget?.snapshot ?? null,
+      baseTarget,
+      openTensors: tensors,
       onProgress: progress,
     });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
@@ -83,6 +94,7 @@ export async function runScanCommand(args: string[]): Promise<number> {
     process.stderr.write(`hubwatch scan: ${(e as Error).message}\n`);
     return 2;
   } finally {
+    await tensors?.close();
     rangeFetch.close();
   }
 }

@@ -15,11 +15,16 @@ export interface PipelineDeps {
 
 /** Extra capabilities a process gives its checks: the runner reads tensors, the CPU workers don't. */
 export interface CheckEnv {
-  /** Opens a tensor reader for the release (runner only); closed after the check. */
+  /** Opens a tensor reader for the release, and for its declared base when given (runner only); closed after the check. */
   openTensors?: (
     release: Release,
     snapshot: Snapshot,
-  ) => Promise<{ provider: NonNullable<CheckContext['tensors']>; close(): Promise<void> }>;
+    base?: Snapshot | null,
+  ) => Promise<{
+    provider: NonNullable<CheckContext['tensors']>;
+    baseTensors?: CheckContext['baseTensors'];
+    close(): Promise<void>;
+  }>;
   /** Releases what the environment holds for the whole process (sockets), at shutdown. */
   close?: () => Promise<void>;
 }

@@ -74,8 +74,13 @@ export async function processCheckRun(
     }
     if (release.baseSnapshotId !== null) ctx.base = await cachedSnapshot(deps.pool, release.baseSnapshotId);
     ctx.family = await families(release.snapshotId, () => familyFor(deps.pool, snapshot));
-    const tensors = check.queue === 'tensor' && env.openTensors ? await env.openTensors(release, snapshot) : null;
-    if (tensors) ctx.tensors = tensors.provider;
+    // The runner also opens the declared base's weights, for the base-model fingerprint.
+    const tensors =
+      check.queue === 'tensor' && env.openTensors ? await env.openTensors(release, snapshot, ctx.base) : null;
+    if (tensors) {
+      ctx.tensors = tensors.provider;
+      ctx.baseTensors = tensors.baseTensors ?? null;
+    }
     const ac = new AbortController();
     ctx.signal = cancel ? AbortSignal.any([ac.signal, cancel]) : ac.signal;
     try {
