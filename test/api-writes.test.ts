@@ -55,8 +55,12 @@ after(async () => {
   await env.cleanup();
 });
 
-const json = (method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers = auth) =>
-  app.inject({ method, url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+const json = (
+  method: 'POST' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: unknown,
+  headers: Record<string, string> = auth,
+) => app.inject({ method, url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
 
 describe('watch rules', () => {
   test('CRUD with the token; Location on 201; the Slack URL never shown whole; duplicates 409', async () => {
