@@ -8,6 +8,7 @@ import type { HubOptions } from './hub-client.ts';
 import { HubSource, resolveRevision } from './hub-client.ts';
 import { LocalFolderSource } from './local-source.ts';
 import { buildSnapshot } from './snapshot-builder.ts';
+import { parseRepoRef } from './repo-id.ts';
 
 export type ScanTarget = { kind: 'dir'; path: string } | { kind: 'hub'; repo: string; revision: string };
 
@@ -21,9 +22,9 @@ export function parseTarget(arg: string): ScanTarget {
     if (!statSync(arg).isDirectory()) throw new UsageError(`${arg} is not a directory`);
     return { kind: 'dir', path: resolve(arg) };
   }
-  const m = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/.exec(arg);
-  if (!m) throw new UsageError(`${arg} is neither a folder nor a Hub repo (org/name[@revision])`);
-  return { kind: 'hub', repo: m[1], revision: m[2] ?? 'main' };
+  const ref = parseRepoRef(arg);
+  if (!ref) throw new UsageError(`${arg} is neither a folder nor a Hub repo (org/name[@revision])`);
+  return { kind: 'hub', repo: ref.repo, revision: ref.revision ?? 'main' };
 }
 
 export interface OpenedTarget {

@@ -1,17 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { TSchema, TUnsafe } from '@sinclair/typebox';
 import { ALL_CHECKS } from '../../checks/index.ts';
+import { REPO_ID_PATTERN, REPO_PART_PATTERN, REVISION_PATTERN } from '../../lib/repo-id.ts';
 
 /** A string out of a closed list, as a JSON Schema `enum` (so a 400 can name the allowed values). */
 export const StringEnum = <T extends string>(values: readonly T[], opts: Record<string, unknown> = {}): TUnsafe<T> =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...opts });
 
-/** Route schemas (TypeBox); repo parts follow the Hub's naming rules. */
-const NamePart = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$' });
-export const RepoId = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$',
-  description: 'org/name',
-});
+/** Route schemas (TypeBox); repo ids and revisions follow the one rule in lib/repo-id.ts. */
+export const NamePart = Type.String({ pattern: REPO_PART_PATTERN });
+export const RepoId = Type.String({ pattern: REPO_ID_PATTERN, description: 'org/name' });
+export const Revision = Type.String({ pattern: REVISION_PATTERN, description: 'branch, tag or commit sha' });
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export const VERDICTS = ['critical', 'warning', 'ok', 'error'] as const;

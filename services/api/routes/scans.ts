@@ -5,12 +5,13 @@ import { SourceError } from '../../../lib/byte-source.ts';
 import { AppError } from '../../../lib/errors.ts';
 import { hubOptions, resolveRevision } from '../../../lib/hub-client.ts';
 import { acceptRelease } from '../../../lib/pipeline/ingest.ts';
+import { RepoId, Revision } from '../schemas.ts';
 import { secretMatches } from './webhook.ts';
 
 const ScanBody = Type.Object(
   {
-    repo: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$' }),
-    revision: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._/-]{1,200}$' })),
+    repo: RepoId,
+    revision: Type.Optional(Revision),
   },
   { additionalProperties: false },
 );
