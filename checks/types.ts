@@ -233,6 +233,15 @@ export interface BaseTensorProvider {
   delta(release: TensorInfo, base: TensorInfo, opts?: DeltaOptions): Promise<TensorDelta>;
 }
 
+/**
+ * Ranged reads of the release's own files, for checks that need a few bytes of large files (pickle streams);
+ * implemented in lib/release-files.ts, bounded per read and per check.
+ */
+export interface ReleaseFiles {
+  /** Bytes [start, end) of a file of the release. Throws when the range is over the reader's bound or reading fails. */
+  readRange(path: string, start: number, end: number): Promise<Uint8Array>;
+}
+
 export interface CheckContext {
   release: Snapshot;
   previous?: Snapshot | null;
@@ -242,6 +251,8 @@ export interface CheckContext {
   tensors?: TensorStatsProvider | null;
   /** Present where the declared base model's weights can be read beside the release's (runner, CLI --base). */
   baseTensors?: BaseTensorProvider | null;
+  /** Present where the release's files can be read by range (the pipeline's workers, the CLI). */
+  files?: ReleaseFiles | null;
   /** Aborted when the check's time limit is reached. */
   signal?: AbortSignal;
 }
