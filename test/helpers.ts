@@ -87,6 +87,21 @@ export async function testEnv(overrides: Partial<Config> = {}): Promise<TestEnv>
 
 export const silentLog = createLogger('silent');
 
+/** Resolves once no job of the given queues is waiting, delayed, prioritized or running (their job counts). */
+export async function queuesIdle(queues: Queue[], timeoutMs = 60_000): Promise<void> {
+  await eventually(
+    async () => {
+      for (const q of queues) {
+        const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        if (Object.values(counts).some((n) => n > 0)) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+    'idle queues',
+  );
+}
+
 /** Polls `fn` until it returns a truthy value or the timeout passes. */
 export async function eventually<T>(
   fn: () => Promise<T | null | undefined | false>,

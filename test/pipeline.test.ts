@@ -6,14 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { QueueEvents } from 'bullmq';
 import { buildFixture, fixtureByRepo } from '../infra/fixtures/fixtures.ts';
 import { startHubMirror } from '../infra/hub-mirror/server.ts';
 import type { HubMirror } from '../infra/hub-mirror/server.ts';
 import { pollAuthors } from '../lib/pipeline/poll.ts';
 import { reconcile } from '../lib/pipeline/reconcile.ts';
+import { QUEUE, redisConnection } from '../lib/queues.ts';
 import { startStack } from '../services/processes.ts';
 import type { Stack } from '../services/processes.ts';
-import { eventually, silentLog, testEnv } from './helpers.ts';
+import { eventually, queuesIdle, silentLog, testEnv } from './helpers.ts';
 import type { TestEnv } from './helpers.ts';
 
 const SECRET = 'pipeline-test-secret';
@@ -115,8 +117,16 @@ describe('webhook to verdict', () => {
     assert.match(fp, /^[0-9a-f]{64}$/, 'the tokenizer fingerprint is stored with the release');
   });
 
-  test('the same webhook delivered 5 times more yields one release and one set of findings', async () => {
+  test('the same webhook delivered 5 times more yields one release and one set of findings', async (t) => {
     const before = (await stack.deps.pool.query('SELECT count(*)::int AS n FROM findings')).rows[0].n;
+    const events = new QueueEvents(QUEUE.release, {
+      connection: redisConnection(env.cfg.redisUrl),
+      prefix: env.queuePrefix,
+    });
+    t.after(() => events.close());
+    await events.waitUntilReady();
+    const added: string[] = [];
+    events.on('added', (e) => void added.push(e.jobId));
     const body = {
       event: { action: 'create', scope: 'repo' },
       repo: {
@@ -145,7 +155,14 @@ describe('webhook to verdict', () => {
     );
     const outcomes = await Promise.all(answers.map(async (a) => (await a.json()).outcome));
     assert.deepEqual(outcomes, ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Queue events arrive in order: once the marker's `added` is seen, any job a duplicate enqueued was seen too.
+    const marker = `marker-${sha.slice(0, 8)}`;
+    const markerSeen = new Promise<void>((res) => events.on('added', (e) => e.jobId === marker && res()));
+    await stack.deps.queues.release.add('release', { releaseId: 0 }, { jobId: marker });
+    await markerSeen;
+    assert.deepEqual(added, [marker], 'the duplicates enqueued no release job');
+    const q = stack.deps.queues;
+    await queuesIdle([q.release, q.checks, q.tensor, q.notify]);
     assert.equal(
       (await stack.deps.pool.query('SELECT count(*)::int AS n FROM releases WHERE repo = $1', [BUGGY])).rows[0].n,
       1,
