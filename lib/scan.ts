@@ -7,6 +7,7 @@ import type { ByteSource } from './byte-source.ts';
 import type { HubOptions } from './hub-client.ts';
 import { HubSource, resolveRevision } from './hub-client.ts';
 import { LocalFolderSource } from './local-source.ts';
+import { createReleaseFiles } from './release-files.ts';
 import { buildSnapshot } from './snapshot-builder.ts';
 import { parseRepoRef } from './repo-id.ts';
 
@@ -122,6 +123,7 @@ export async function scanSnapshot(
         base: opts.base ?? null,
         family: null,
         tensors: tensors?.provider ?? null,
+        files: createReleaseFiles(opened.source),
         baseTensors: tensors?.baseTensors ?? null,
       };
       results.push(await runCheck(check, ctx));

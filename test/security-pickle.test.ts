@@ -3,7 +3,7 @@
  * hand-written opcodes and never loaded. Files are read through the same bounded ranged reader the pipeline uses.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { scanPickles } from '../checks/files/pickle-opcodes.ts';
 import { pickleWeights } from '../checks/files/pickle-weights.ts';
 import { runCheck } from '../checks/run-check.ts';
 import type { CheckContext, CheckRunResult, ReleaseFiles } from '../checks/types.ts';
+import { startHubMirror } from '../infra/hub-mirror/server.ts';
 import { LocalFolderSource } from '../lib/local-source.ts';
 import { createReleaseFiles } from '../lib/release-files.ts';
 import { buildSnapshot } from '../lib/snapshot-builder.ts';
@@ -132,4 +133,45 @@ test('property: the opcode scanner never throws and never reads past its input, 
     }),
     { numRuns: 2000 },
   );
+});
+
+/** `hubwatch scan … --json` as a child process, as a user runs it. */
+function hubwatch(
+  args: string[],
+): Promise<{ code: number; report: { findings: { code: string; files: string[] }[] } }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['bin/hubwatch.mjs', 'scan', ...args, '--json', '--no-weights'],
+      { env: { ...process.env, HUBWATCH_LOG_LEVEL: 'silent' } },
+      (err, stdout, stderr) => {
+        try {
+          resolve({ code: err ? Number(err.code) : 0, report: JSON.parse(stdout) });
+        } catch {
+          reject(new Error(`no report: ${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+test('the CLI finds a pytorch_model.bin that runs os.system, in a folder and over the Hub by ranged reads', async () => {
+  const dir = join(root, 'evil-zip/p2');
+  const local = await hubwatch([dir]);
+  assert.equal(local.code, 1, 'a critical finding exits 1');
+  assert.ok(local.report.findings.some((f) => f.code === 'UNSAFE_PICKLE' && f.files[0] === 'pytorch_model.bin'));
+  const mirror = await startHubMirror({ root: join(root, 'mirror') });
+  try {
+    await mirror.publish('acme/evil', dir);
+    const remote = await hubwatch(['acme/evil', '--hub-url', mirror.url]);
+    assert.equal(remote.code, 1);
+    assert.deepEqual(
+      remote.report.findings
+        .filter((f) => f.code === 'UNSAFE_PICKLE' || f.code === 'PICKLE_WEIGHTS')
+        .map((f) => f.code),
+      ['UNSAFE_PICKLE', 'PICKLE_WEIGHTS'],
+    );
+  } finally {
+    await mirror.close();
+  }
 });

@@ -7,6 +7,8 @@ import { withTransaction } from '../db.ts';
 import type { Pool } from '../db.ts';
 import { jobId } from '../queues.ts';
 import { withTimeout } from '../timeout.ts';
+import { HubSource, hubOptions } from '../hub-client.ts';
+import { createReleaseFiles } from '../release-files.ts';
 import { finishRelease, getRelease, lockRelease } from '../releases.repo.ts';
 import type { Release } from '../releases.repo.ts';
 import { familyConfigs, loadSnapshot } from '../snapshots.repo.ts';
@@ -74,6 +76,8 @@ export async function processCheckRun(
     }
     if (release.baseSnapshotId !== null) ctx.base = await cachedSnapshot(deps.pool, release.baseSnapshotId);
     ctx.family = await families(release.snapshotId, () => familyFor(deps.pool, snapshot));
+    // Ranged, bounded reads of the release's own files (pickle streams), at its commit.
+    ctx.files = createReleaseFiles(new HubSource(hubOptions(deps.cfg), release.repo, release.sha));
     // The runner also opens the declared base's weights, for the base-model fingerprint.
     const tensors =
       check.queue === 'tensor' && env.openTensors ? await env.openTensors(release, snapshot, ctx.base) : null;
