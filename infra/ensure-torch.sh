@@ -10,7 +10,8 @@ imports_torch() { [ -n "$1" ] && "$1" -c 'import torch' >/dev/null 2>&1; }
 
 have_openblas() {
   # Only matters for Debian's torch; a pip/conda wheel bundles its own BLAS.
-  ! command -v dpkg >/dev/null 2>&1 || dpkg -s python3-torch >/dev/null 2>&1 || return 0
+  command -v dpkg >/dev/null 2>&1 || return 0
+  dpkg -s python3-torch >/dev/null 2>&1 || return 0
   dpkg -s libopenblas0-pthread >/dev/null 2>&1
 }
 
