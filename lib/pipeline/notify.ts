@@ -1,3 +1,4 @@
+import { routesTo } from '../alert-routing.ts';
 import { claimAlert, markAlert, watchTargets } from '../alerts.repo.ts';
 import type { AlertTarget } from '../alerts.repo.ts';
 import { listFindings } from '../check-runs.repo.ts';
@@ -18,27 +19,27 @@ export async function notifyRelease(
   const release = await getRelease(deps.pool, releaseId);
   if (!release || !release.verdict) return { sent: 0, reason: 'release not finished' };
   const previous = release.previousReleaseId !== null ? await getRelease(deps.pool, release.previousReleaseId) : null;
-  const findings = await listFindings(deps.pool, release.id);
+  // Muted findings are left out of alerts as they are of verdicts.
+  const unmuted = async (id: number) => (await listFindings(deps.pool, id)).filter((f) => f.muteId === null);
+  const findings = await unmuted(release.id);
   const prevCritical = new Set(
-    previous
-      ? (await listFindings(deps.pool, previous.id)).filter((f) => f.severity === 'critical').map((f) => f.code)
-      : [],
+    previous ? (await unmuted(previous.id)).filter((f) => f.severity === 'critical').map((f) => f.code) : [],
   );
   const newCritical = findings.some((f) => f.severity === 'critical' && !prevCritical.has(f.code));
-  const transition =
-    (previous?.verdict ?? null) !== release.verdict && !(previous === null && release.verdict === 'ok');
+  const transition = (previous?.verdict ?? null) !== release.verdict;
   if (!transition && !newCritical) return { sent: 0, reason: 'no transition' };
   const targets: AlertTarget[] = [
     ...(deps.cfg.slackWebhookUrl ? [{ watchId: null, url: deps.cfg.slackWebhookUrl }] : []),
     ...(await watchTargets(deps.pool, release.repo)),
-  ];
+  ].filter((t) => routesTo(t.rule, release.verdict!, previous?.verdict ?? null));
   const body = verdictBlocks({
     repo: release.repo,
     sha: release.sha,
     verdict: release.verdict,
     previous: previous?.verdict ?? null,
     findings,
-    url: `${deps.cfg.publicUrl}/models/${release.repo}`,
+    releaseUrl: `${deps.cfg.publicUrl}/models/${release.repo}/releases/${release.sha}`,
+    hubUrl: `${deps.cfg.hubUrl}/${release.repo}/commit/${release.sha}`,
   });
   let sent = 0;
   for (const t of targets) {
