@@ -1,24 +1,12 @@
-import type {
-  Check,
-  CheckContext,
-  CheckRunResult,
-  Finding,
-  Severity,
-  Verdict,
-} from "./types.ts";
+import type { Check, CheckContext, CheckRunResult, Finding, Severity, Verdict } from './types.ts';
 
 /**
  * Runs one check and turns whatever happens into a CheckRunResult: a thrown error becomes status `error`
  * (never a silent pass), and a check that returns `findings` with an empty list counts as `passed`.
  */
-export async function runCheck(
-  check: Check,
-  ctx: CheckContext,
-): Promise<CheckRunResult> {
+export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRunResult> {
   const started = performance.now();
-  const done = (
-    r: Omit<CheckRunResult, "check" | "durationMs">,
-  ): CheckRunResult => ({
+  const done = (r: Omit<CheckRunResult, 'check' | 'durationMs'>): CheckRunResult => ({
     check: check.id,
     durationMs: Math.round(performance.now() - started),
     ...r,
@@ -26,17 +14,17 @@ export async function runCheck(
   try {
     const outcome = await check.run(ctx);
     switch (outcome.status) {
-      case "passed":
-        return done({ status: "passed", findings: [] });
-      case "skipped":
+      case 'passed':
+        return done({ status: 'passed', findings: [] });
+      case 'skipped':
         return done({
-          status: "skipped",
+          status: 'skipped',
           reason: outcome.reason,
           findings: [],
         });
-      case "error":
-        return done({ status: "error", error: outcome.error, findings: [] });
-      case "findings": {
+      case 'error':
+        return done({ status: 'error', error: outcome.error, findings: [] });
+      case 'findings': {
         // Each file once, in first-mention order, whatever a check assembled.
         const findings: Finding[] = outcome.findings.map((f) => ({
           ...f,
@@ -44,14 +32,14 @@ export async function runCheck(
           check: check.id,
         }));
         return done({
-          status: findings.length ? "findings" : "passed",
+          status: findings.length ? 'findings' : 'passed',
           findings,
         });
       }
     }
   } catch (e) {
     return done({
-      status: "error",
+      status: 'error',
       error: e instanceof Error ? e.message : String(e),
       findings: [],
     });
@@ -73,18 +61,16 @@ export interface ReleaseOutcome {
  * `warning` from the worst finding severity, else `error` when a check could not run, else `ok`.
  * Takes the outcome as stored in Postgres, or the check runs of a scan.
  */
-export function verdictOf(
-  outcome: ReleaseOutcome | Pick<CheckRunResult, "status" | "findings">[],
-): Verdict {
+export function verdictOf(outcome: ReleaseOutcome | Pick<CheckRunResult, 'status' | 'findings'>[]): Verdict {
   const o: ReleaseOutcome = Array.isArray(outcome)
     ? {
         severities: outcome.flatMap((r) => r.findings.map((f) => f.severity)),
-        errors: outcome.filter((r) => r.status === "error").length,
+        errors: outcome.filter((r) => r.status === 'error').length,
       }
     : outcome;
   let worst = 0;
   for (const s of o.severities) worst = Math.max(worst, rank[s]);
-  if (worst === 3) return "critical";
-  if (worst === 2) return "warning";
-  return o.errors > 0 ? "error" : "ok";
+  if (worst === 3) return 'critical';
+  if (worst === 2) return 'warning';
+  return o.errors > 0 ? 'error' : 'ok';
 }

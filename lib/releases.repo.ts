@@ -1,12 +1,12 @@
 /** SQL for models, releases and webhook deliveries. Rows become domain objects here and nowhere else. */
-import { verdictOf } from "../checks/run-check.ts";
-import type { Verdict } from "../checks/types.ts";
-import type { Pool, PoolClient } from "./db.ts";
+import { verdictOf } from '../checks/run-check.ts';
+import type { Verdict } from '../checks/types.ts';
+import type { Pool, PoolClient } from './db.ts';
 
 type Db = Pool | PoolClient;
 
-export type ReleaseStatus = "pending" | "checking" | "done" | "failed";
-export type ReleaseSource = "webhook" | "poller" | "manual";
+export type ReleaseStatus = 'pending' | 'checking' | 'done' | 'failed';
+export type ReleaseSource = 'webhook' | 'poller' | 'manual';
 
 export interface Release {
   id: number;
@@ -54,8 +54,7 @@ interface ReleaseRow {
   check_attempt: number;
 }
 
-const num = (v: string | null): number | null =>
-  v === null ? null : Number(v);
+const num = (v: string | null): number | null => (v === null ? null : Number(v));
 
 function toRelease(r: ReleaseRow): Release {
   return {
@@ -103,7 +102,7 @@ export async function upsertRelease(
   sha: string,
   source: ReleaseSource,
 ): Promise<{ release: Release; created: boolean }> {
-  const author = repo.split("/")[0];
+  const author = repo.split('/')[0];
   const m = await db.query<{ id: string }>(
     `INSERT INTO models (repo, author) VALUES ($1, $2)
      ON CONFLICT (repo) DO UPDATE SET updated_at = models.updated_at RETURNING id`,
@@ -115,10 +114,7 @@ export async function upsertRelease(
     [m.rows[0].id, repo, sha, source],
   );
   if (ins.rows[0]) return { release: toRelease(ins.rows[0]), created: true };
-  const existing = await db.query<ReleaseRow>(
-    "SELECT * FROM releases WHERE repo = $1 AND sha = $2",
-    [repo, sha],
-  );
+  const existing = await db.query<ReleaseRow>('SELECT * FROM releases WHERE repo = $1 AND sha = $2', [repo, sha]);
   return { release: toRelease(existing.rows[0]), created: false };
 }
 
@@ -129,45 +125,26 @@ export interface DeliveryInput {
   sha: string | null;
   webhookId: string | null;
   payload: unknown;
-  outcome: "release" | "duplicate" | "ignored";
+  outcome: 'release' | 'duplicate' | 'ignored';
   reason: string | null;
   releaseId: number | null;
 }
 
-export async function insertDelivery(
-  db: Db,
-  d: DeliveryInput,
-): Promise<number> {
+export async function insertDelivery(db: Db, d: DeliveryInput): Promise<number> {
   const r = await db.query<{ id: string }>(
     `INSERT INTO webhook_deliveries (scope, action, repo, sha, webhook_id, payload, outcome, reason, release_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-    [
-      d.scope,
-      d.action,
-      d.repo,
-      d.sha,
-      d.webhookId,
-      JSON.stringify(d.payload),
-      d.outcome,
-      d.reason,
-      d.releaseId,
-    ],
+    [d.scope, d.action, d.repo, d.sha, d.webhookId, JSON.stringify(d.payload), d.outcome, d.reason, d.releaseId],
   );
   return Number(r.rows[0].id);
 }
 
 export async function getRelease(db: Db, id: number): Promise<Release | null> {
-  const r = await db.query<ReleaseRow>("SELECT * FROM releases WHERE id = $1", [
-    id,
-  ]);
+  const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE id = $1', [id]);
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
 
-export async function findRelease(
-  db: Db,
-  repo: string,
-  sha: string,
-): Promise<Release | null> {
+export async function findRelease(db: Db, repo: string, sha: string): Promise<Release | null> {
   const r = await db.query<ReleaseRow>(
     "SELECT * FROM releases WHERE repo = $1 AND (sha = $2 OR (length($2) >= 7 AND sha LIKE $2 || '%')) ORDER BY id LIMIT 1",
     [repo, sha],
@@ -180,10 +157,7 @@ export async function findRelease(
  * against), in push order: received_at, then id. Its checks may still be running: two pushes seconds apart must
  * still compare the second with the first (CONFIG_CHANGED).
  */
-export async function previousCheckedRelease(
-  db: Db,
-  release: Release,
-): Promise<Release | null> {
+export async function previousCheckedRelease(db: Db, release: Release): Promise<Release | null> {
   const r = await db.query<ReleaseRow>(
     `SELECT * FROM releases WHERE model_id = $1 AND id <> $2 AND status IN ('checking', 'done')
        AND snapshot_id IS NOT NULL AND (received_at, id) < ($3, $2) ORDER BY received_at DESC, id DESC LIMIT 1`,
@@ -207,11 +181,7 @@ export async function markChecking(
 }
 
 /** Marks a release failed (its snapshot could not be built): no check could run, so verdictOf says `error`. */
-export async function markFailed(
-  db: Db,
-  id: number,
-  error: string,
-): Promise<void> {
+export async function markFailed(db: Db, id: number, error: string): Promise<void> {
   await db.query(
     `UPDATE releases SET status = 'failed', verdict = $3, error = $2, finished_at = now(), updated_at = now()
      WHERE id = $1 AND status IN ('pending', 'checking')`,
@@ -221,22 +191,12 @@ export async function markFailed(
 }
 
 /** Locks a release row for the verdict computation at the end of a check run. */
-export async function lockRelease(
-  db: PoolClient,
-  id: number,
-): Promise<Release | null> {
-  const r = await db.query<ReleaseRow>(
-    "SELECT * FROM releases WHERE id = $1 FOR UPDATE",
-    [id],
-  );
+export async function lockRelease(db: PoolClient, id: number): Promise<Release | null> {
+  const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE id = $1 FOR UPDATE', [id]);
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
 
-export async function finishRelease(
-  db: Db,
-  id: number,
-  verdict: Verdict,
-): Promise<void> {
+export async function finishRelease(db: Db, id: number, verdict: Verdict): Promise<void> {
   await db.query(
     `UPDATE releases SET status = 'done', verdict = $2, finished_at = now(), updated_at = now() WHERE id = $1`,
     [id, verdict],
@@ -245,15 +205,11 @@ export async function finishRelease(
 }
 
 /** Sets a finished release's verdict again (a mute changed what counts), and its model's. */
-export async function setReleaseVerdict(
-  db: Db,
-  id: number,
-  verdict: Verdict,
-): Promise<void> {
-  await db.query(
-    `UPDATE releases SET verdict = $2, updated_at = now() WHERE id = $1 AND status = 'done'`,
-    [id, verdict],
-  );
+export async function setReleaseVerdict(db: Db, id: number, verdict: Verdict): Promise<void> {
+  await db.query(`UPDATE releases SET verdict = $2, updated_at = now() WHERE id = $1 AND status = 'done'`, [
+    id,
+    verdict,
+  ]);
   await setModelVerdictFromLatest(db, id);
 }
 
@@ -271,22 +227,12 @@ export async function startRecheck(db: Db, id: number): Promise<number | null> {
 }
 
 /** Records whether a repo is private on the Hub, from the model info the release worker read. */
-export async function setModelPrivate(
-  db: Db,
-  repo: string,
-  isPrivate: boolean,
-): Promise<void> {
-  await db.query(
-    "UPDATE models SET private = $2 WHERE repo = $1 AND private <> $2",
-    [repo, isPrivate],
-  );
+export async function setModelPrivate(db: Db, repo: string, isPrivate: boolean): Promise<void> {
+  await db.query('UPDATE models SET private = $2 WHERE repo = $1 AND private <> $2', [repo, isPrivate]);
 }
 
 /** The model's verdict is that of its most recently received finished release. */
-async function setModelVerdictFromLatest(
-  db: Db,
-  releaseId: number,
-): Promise<void> {
+async function setModelVerdictFromLatest(db: Db, releaseId: number): Promise<void> {
   await db.query(
     `UPDATE models m SET verdict = l.verdict, latest_release_id = l.id, updated_at = now()
      FROM (SELECT r.id, r.verdict, r.model_id FROM releases r
@@ -298,17 +244,13 @@ async function setModelVerdictFromLatest(
 }
 
 export async function getModel(db: Db, repo: string): Promise<Model | null> {
-  const r = await db.query("SELECT * FROM models WHERE repo = $1", [repo]);
+  const r = await db.query('SELECT * FROM models WHERE repo = $1', [repo]);
   return r.rows[0] ? toModel(r.rows[0]) : null;
 }
 
-export async function listReleases(
-  db: Db,
-  modelId: number,
-  limit = 100,
-): Promise<Release[]> {
+export async function listReleases(db: Db, modelId: number, limit = 100): Promise<Release[]> {
   const r = await db.query<ReleaseRow>(
-    "SELECT * FROM releases WHERE model_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
+    'SELECT * FROM releases WHERE model_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2',
     [modelId, limit],
   );
   return r.rows.map(toRelease);
@@ -332,23 +274,13 @@ export async function listModels(db: Db, f: ModelListFilter): Promise<Model[]> {
        AND ($4::bigint IS NULL OR (m.updated_at, m.id) < (SELECT updated_at, id FROM models WHERE id = $4))
        AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM findings f WHERE f.release_id = m.latest_release_id AND f.code = $3))
      ORDER BY m.updated_at DESC, m.id DESC LIMIT $5`,
-    [
-      f.author ?? null,
-      f.verdict ?? null,
-      f.code ?? null,
-      f.after ?? null,
-      f.limit,
-      f.includePrivate,
-    ],
+    [f.author ?? null, f.verdict ?? null, f.code ?? null, f.after ?? null, f.limit, f.includePrivate],
   );
   return r.rows.map(toModel);
 }
 
 /** Releases whose snapshot was never built (accepted, then the worker or Redis went away). */
-export async function pendingReleases(
-  db: Db,
-  olderThanMs: number,
-): Promise<Release[]> {
+export async function pendingReleases(db: Db, olderThanMs: number): Promise<Release[]> {
   const r = await db.query<ReleaseRow>(
     `SELECT * FROM releases WHERE status = 'pending' AND updated_at < now() - ($1::int * interval '1 millisecond') ORDER BY id LIMIT 500`,
     [olderThanMs],
