@@ -17,11 +17,7 @@ export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRu
       case 'passed':
         return done({ status: 'passed', findings: [] });
       case 'skipped':
-        return done({
-          status: 'skipped',
-          reason: outcome.reason,
-          findings: [],
-        });
+        return done({ status: 'skipped', reason: outcome.reason, findings: [] });
       case 'error':
         return done({ status: 'error', error: outcome.error, findings: [] });
       case 'findings': {
@@ -31,18 +27,11 @@ export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRu
           files: [...new Set(f.files)],
           check: check.id,
         }));
-        return done({
-          status: findings.length ? 'findings' : 'passed',
-          findings,
-        });
+        return done({ status: findings.length ? 'findings' : 'passed', findings });
       }
     }
   } catch (e) {
-    return done({
-      status: 'error',
-      error: e instanceof Error ? e.message : String(e),
-      findings: [],
-    });
+    return done({ status: 'error', error: e instanceof Error ? e.message : String(e), findings: [] });
   }
 }
 

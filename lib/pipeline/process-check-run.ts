@@ -7,6 +7,8 @@ import { withTransaction } from '../db.ts';
 import type { Pool } from '../db.ts';
 import { jobId } from '../queues.ts';
 import { withTimeout } from '../timeout.ts';
+import { HubSource, hubOptions } from '../hub-client.ts';
+import { createReleaseFiles } from '../release-files.ts';
 import { finishRelease, getRelease, lockRelease } from '../releases.repo.ts';
 import type { Release } from '../releases.repo.ts';
 import { familyConfigs, loadSnapshot } from '../snapshots.repo.ts';
@@ -67,18 +69,15 @@ export async function processCheckRun(
   } else {
     const snapshot = await cachedSnapshot(deps.pool, release.snapshotId);
     if (!snapshot) throw new Error(`snapshot ${release.snapshotId} missing`);
-    const ctx: CheckContext = {
-      release: snapshot,
-      previous: null,
-      base: null,
-      family: null,
-    };
+    const ctx: CheckContext = { release: snapshot, previous: null, base: null, family: null };
     if (release.previousReleaseId !== null) {
       const prev = await getRelease(deps.pool, release.previousReleaseId);
       if (prev?.snapshotId) ctx.previous = await cachedSnapshot(deps.pool, prev.snapshotId);
     }
     if (release.baseSnapshotId !== null) ctx.base = await cachedSnapshot(deps.pool, release.baseSnapshotId);
     ctx.family = await families(release.snapshotId, () => familyFor(deps.pool, snapshot));
+    // Ranged, bounded reads of the release's own files (pickle streams), at its commit.
+    ctx.files = createReleaseFiles(new HubSource(hubOptions(deps.cfg), release.repo, release.sha));
     // The runner also opens the declared base's weights, for the base-model fingerprint.
     const tensors =
       check.queue === 'tensor' && env.openTensors ? await env.openTensors(release, snapshot, ctx.base) : null;
@@ -165,11 +164,7 @@ async function completeCheckRun(
 async function familyFor(pool: Pool, snapshot: Snapshot): Promise<FamilyStats | null> {
   let modelType: unknown;
   try {
-    modelType = (
-      JSON.parse(snapshot.texts['config.json'] ?? 'null') as {
-        model_type?: unknown;
-      } | null
-    )?.model_type;
+    modelType = (JSON.parse(snapshot.texts['config.json'] ?? 'null') as { model_type?: unknown } | null)?.model_type;
   } catch {
     return null;
   }
