@@ -1,5 +1,5 @@
 /**
- * Benchmark of the untrained-token check (issue 5): a 128,256 × 4,096 BF16 embedding (1.05 GB) served by the local
+ * Benchmark of the untrained-token check: a 128,256 × 4,096 BF16 embedding (1.05 GB) served by the local
  * Hub mirror, scanned by the whole check through HubSource in a child process (the "runner"), against a numpy
  * baseline computing the same statistics on the same bytes from the local file (and, for reference, the same check on
  * the local folder without HTTP). Prints GB/s of both, their ratio,

@@ -1,10 +1,15 @@
+import { createCheckMemo } from './memo.ts';
 import type { Check, CheckContext, CheckRunResult, Finding, Severity, Verdict } from './types.ts';
+
+/** A check context whose memo may be left out: the check then runs on a memo of its own. */
+export type CheckInput = Omit<CheckContext, 'memo'> & { memo?: CheckContext['memo'] };
 
 /**
  * Runs one check and turns whatever happens into a CheckRunResult: a thrown error becomes status `error`
  * (never a silent pass), and a check that returns `findings` with an empty list counts as `passed`.
  */
-export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRunResult> {
+export async function runCheck(check: Check, input: CheckInput): Promise<CheckRunResult> {
+  const ctx: CheckContext = { ...input, memo: input.memo ?? createCheckMemo() };
   const started = performance.now();
   const done = (r: Omit<CheckRunResult, 'check' | 'durationMs'>): CheckRunResult => ({
     check: check.id,

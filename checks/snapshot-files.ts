@@ -1,4 +1,4 @@
-import type { Snapshot } from './types.ts';
+import type { CheckMemo, Snapshot } from './types.ts';
 
 export type JsonRead =
   | { state: 'absent' }
@@ -6,39 +6,32 @@ export type JsonRead =
   | { state: 'malformed'; error: string }
   | { state: 'ok'; value: unknown };
 
-const cache = new WeakMap<Snapshot, Map<string, JsonRead>>();
-
 /**
- * Parses a JSON file of the snapshot once (memoised per snapshot object).
- * Never throws: a missing, omitted or malformed file is reported as such.
+ * Parses a JSON file of the snapshot; with a memo, once per run (pass it for files that are large, such as
+ * tokenizer.json). Never throws: a missing, omitted or malformed file is reported as such.
  */
-export function readJson(snapshot: Snapshot, path: string): JsonRead {
-  let perSnap = cache.get(snapshot);
-  if (!perSnap) {
-    perSnap = new Map();
-    cache.set(snapshot, perSnap);
-  }
-  const hit = perSnap.get(path);
-  if (hit) return hit;
-  let result: JsonRead;
+export function readJson(snapshot: Snapshot, path: string, memo?: CheckMemo): JsonRead {
+  return memo ? memo.once(snapshot, `json:${path}`, () => parseJson(snapshot, path)) : parseJson(snapshot, path);
+}
+
+function parseJson(snapshot: Snapshot, path: string): JsonRead {
   const text = snapshot.texts[path];
   if (text === undefined) {
+    const rejected = snapshot.rejected?.[path];
+    if (rejected) return rejected.kind === 'malformed' ? { state: 'malformed', error: rejected.reason } : { state: 'omitted', reason: rejected.reason };
     const reason = snapshot.omitted[path];
-    result = reason !== undefined ? { state: 'omitted', reason } : { state: 'absent' };
-  } else {
-    try {
-      result = { state: 'ok', value: JSON.parse(text) as unknown };
-    } catch (e) {
-      result = { state: 'malformed', error: (e as Error).message };
-    }
+    return reason !== undefined ? { state: 'omitted', reason } : { state: 'absent' };
   }
-  perSnap.set(path, result);
-  return result;
+  try {
+    return { state: 'ok', value: JSON.parse(text) as unknown };
+  } catch (e) {
+    return { state: 'malformed', error: (e as Error).message };
+  }
 }
 
 /** The parsed object of a JSON file when it is present, well-formed and an object; otherwise null. */
-export function jsonObject(snapshot: Snapshot, path: string): Record<string, unknown> | null {
-  const r = readJson(snapshot, path);
+export function jsonObject(snapshot: Snapshot, path: string, memo?: CheckMemo): Record<string, unknown> | null {
+  const r = readJson(snapshot, path, memo);
   if (r.state !== 'ok' || r.value === null || typeof r.value !== 'object' || Array.isArray(r.value)) return null;
   return r.value as Record<string, unknown>;
 }

@@ -140,7 +140,7 @@ export interface Snapshot {
   origin?: 'hub' | 'local';
 }
 
-/** Family statistics the worker computes from other releases of the same model_type (issue: family consensus). */
+/** Family statistics the worker computes from other releases of the same model_type (the family-consensus check). */
 export interface FamilyStats {
   modelType: string;
   releases: number;
@@ -242,8 +242,104 @@ export interface ReleaseFiles {
   readRange(path: string, start: number, end: number): Promise<Uint8Array>;
 }
 
+/**
+ * Values derived from a snapshot (parsed files, loaded tokenizers, template renders), computed once per run and
+ * shared by the checks of that run. Created by whoever builds the context (lib/check-services.ts, tests).
+ */
+export interface CheckMemo {
+  /** The value of `compute()` for (snapshot, key): computed on the first call, returned as is after. */
+  once<T>(snapshot: Snapshot, key: string, compute: () => T): T;
+}
+
+/** The outcome of rendering one named context with a template. */
+export type Rendered = { ok: true; text: string } | { ok: false; message: string; timedOut?: boolean };
+
+/** A template parsed once and rendered for several named contexts under a time limit. */
+export interface TemplateRun {
+  /** Set when the template does not parse, or parsing did not end in time. */
+  parseError: { message: string; timedOut?: boolean } | null;
+  /** One entry per context that was attempted; contexts after a time-out are not attempted. */
+  results: Map<string, Rendered>;
+  /** The time limit each stage (parsing, one render) ran under. */
+  limitMs: number;
+}
+
+/**
+ * Renders a chat template the way transformers' Jinja environment does, bounded in time, memory and output size;
+ * implemented in lib/template-render. Rejects only when the renderer itself cannot start.
+ */
+export type RenderTemplate = (
+  template: string,
+  contexts: { name: string; context: Record<string, unknown> }[],
+) => Promise<TemplateRun>;
+
+/** Options of a release-vs-base comparison (defaults in lib/compute/delta-provider.ts). */
+export interface DeltaOptions {
+  /** Singular values to compute (randomized SVD sketch size). */
+  q?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A release tensor compared with the base's tensor of the same name, over a sample of their common rows.
+ * Computed by lib/ on a compute backend; the fingerprint check (weights/base-fingerprint.ts) classifies it.
+ */
+export interface TensorDelta {
+  tensor: string;
+  releaseShape: number[];
+  baseShape: number[];
+  /** Rows both have (fewer than either when a vocabulary was resized). */
+  commonRows: number;
+  /** Rows read and compared, spread over the common rows. */
+  rowsCompared: number;
+  cols: number;
+  /** Every compared value equal (bitwise when both sides have the same dtype). */
+  identical: boolean;
+  /** ‖ΔW‖ / ‖W_base‖ over the compared rows. */
+  relativeDiff: number;
+  /** ⟨W_release, W_base⟩ / (‖W_release‖ ‖W_base‖). */
+  cosine: number;
+  normBase: number;
+  normDelta: number;
+  /** Leading singular values of ΔW, descending (empty when identical). */
+  singularValues: number[];
+  /** Cells where either side is NaN or ±Inf (left out). */
+  nonFinite: number;
+  /** Tensor bytes read, release and base together. */
+  bytesRead: number;
+}
+
+/** Reads the declared base model's tensors and compares them with the release's (the runner, the CLI with --base). */
+export interface BaseTensorProvider {
+  /** Compute backend and device that do the comparison, e.g. `torch` / `cuda:0 (NVIDIA H100)`. */
+  readonly backend: string;
+  readonly device: string;
+  /** Bytes read per tensor and side at most (the row sample that keeps reads a few % of a release). */
+  readonly sampleBytes: number;
+  /** Decoder layers to sample; null: first, middle and last. */
+  readonly layers: number[] | null;
+  /**
+   * Reads the sampled rows of both tensors (ranged, streaming) and compares them. Throws MalformedTensorError when a
+   * header describes data that cannot be there, UnsupportedTensorError for a dtype or shape it cannot compare.
+   */
+  delta(release: TensorInfo, base: TensorInfo, opts?: DeltaOptions): Promise<TensorDelta>;
+}
+
+/**
+ * Ranged reads of the release's own files, for checks that need a few bytes of large files (pickle streams);
+ * implemented in lib/release-files.ts, bounded per read and per check.
+ */
+export interface ReleaseFiles {
+  /** Bytes [start, end) of a file of the release. Throws when the range is over the reader's bound or reading fails. */
+  readRange(path: string, start: number, end: number): Promise<Uint8Array>;
+}
+
 export interface CheckContext {
   release: Snapshot;
+  /** The per-run memo every derived value goes through (see CheckMemo). */
+  memo: CheckMemo;
+  /** Absent where templates cannot be rendered; template checks are then skipped. */
+  renderTemplate?: RenderTemplate | null;
   previous?: Snapshot | null;
   base?: Snapshot | null;
   family?: FamilyStats | null;

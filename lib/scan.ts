@@ -4,12 +4,13 @@ import { ALL_CHECKS } from '../checks/index.ts';
 import { runCheck, verdictOf } from '../checks/run-check.ts';
 import type { CheckContext, CheckRunResult, Finding, Snapshot, Verdict } from '../checks/types.ts';
 import type { ByteSource } from './byte-source.ts';
+import { checkServices } from './check-services.ts';
 import type { HubOptions } from './hub-client.ts';
 import { HubSource, resolveRevision } from './hub-client.ts';
 import { LocalFolderSource } from './local-source.ts';
 import { createReleaseFiles } from './release-files.ts';
-import { buildSnapshot } from './snapshot-builder.ts';
 import { parseRepoRef } from './repo-id.ts';
+import { buildSnapshot } from './snapshot-builder.ts';
 
 export type ScanTarget = { kind: 'dir'; path: string } | { kind: 'hub'; repo: string; revision: string };
 
@@ -104,6 +105,7 @@ export async function scanSnapshot(
   const tensors = opts.openTensors
     ? await opts.openTensors(opened.source, opened.snapshot, opts.baseTarget ?? null)
     : null;
+  const services = checkServices();
   try {
     for (const check of ALL_CHECKS) {
       opts.onProgress?.(`running ${check.id}`);
@@ -118,6 +120,7 @@ export async function scanSnapshot(
         continue;
       }
       const ctx: CheckContext = {
+        ...services,
         release: opened.snapshot,
         previous: opts.previous ?? null,
         base: opts.base ?? null,

@@ -64,7 +64,7 @@ function genericFindings(c: ModelConfig): FindingInput[] {
         files: ['config.json'],
         title: `Activation stored only under mlp_hidden_act (${show(mlp.value)})`,
         detail:
-          'Tools that read hidden_act fall back to their default (usually silu) and build the wrong MLP (Nemotron-H, bug-catalog #6).',
+          'Tools that read hidden_act fall back to their default (usually silu) and build the wrong MLP (Nemotron-H names it mlp_hidden_act; noted in NVIDIA Megatron-Bridge).',
         table: [
           { field: keyPath(c, 'mlp_hidden_act'), value: mlp.value, source: 'config.json' },
           {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ALL_CHECKS } from '../index.ts';
 import { runCheck } from '../run-check.ts';
-import type { CheckContext, CheckRunResult } from '../types.ts';
+import type { CheckInput } from '../run-check.ts';
+import type { CheckRunResult } from '../types.ts';
 import { familyStatsFrom } from './family-stats.ts';
 import { snapshotOf } from './snapshot-fixture.ts';
 
@@ -20,14 +21,14 @@ const ARCH_IDS = [
 ];
 const ARCH = ALL_CHECKS.filter((c) => ARCH_IDS.includes(c.id));
 
-async function runAll(ctx: CheckContext): Promise<Record<string, CheckRunResult>> {
+async function runAll(ctx: CheckInput): Promise<Record<string, CheckRunResult>> {
   const out: Record<string, CheckRunResult> = {};
   for (const c of ARCH) out[c.id] = await runCheck(c, ctx);
   return out;
 }
 
 describe('architecture checks in the catalog', () => {
-  it('are all registered, on the CPU queue, and declare the codes of the issue', () => {
+  it('are all registered, on the CPU queue, and declare their finding codes', () => {
     assert.deepEqual(ARCH.map((c) => c.id).sort(), [...ARCH_IDS].sort());
     assert.ok(ARCH.every((c) => c.queue === 'checks'));
     const codes = new Set(ARCH.flatMap((c) => c.codes));

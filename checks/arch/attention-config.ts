@@ -155,8 +155,7 @@ function slidingWindow(c: ModelConfig): FindingInput[] {
           field,
           value: sw,
           expected: near,
-          source:
-            'bug-catalog #9: Phi-3-mini-4k sliding_window 2047 vs intended 2048 (vLLM PR #4298, #4380; TRL PR #7257)',
+          source: 'Phi-3-mini-4k sliding_window 2047 vs intended 2048 (vLLM PR #4298, #4380; TRL PR #7257)',
         },
       ],
     }),

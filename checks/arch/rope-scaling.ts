@@ -100,7 +100,7 @@ function factorList(field: string, p: Json, key: string, want: number | null): P
           field: `${field}.${key}`,
           value: `list of ${(v as number[]).length}`,
           expected: `list of ${want} (rotary dim / 2)`,
-          source: `${ROPE_SCHEMA_SOURCE}: len == int(head_dim × partial_rotary_factor) // 2; bug-catalog #8 (Phi-4-mini "must have length 64, got 48")`,
+          source: `${ROPE_SCHEMA_SOURCE}: len == int(head_dim × partial_rotary_factor) // 2; Phi-4-mini "must have length 64, got 48", huggingface.co/unsloth/Phi-4-mini-instruct/discussions/1`,
         },
       },
     ];

@@ -83,7 +83,7 @@ export function sensitivityOf(key: string): Sensitivity {
 
 /** Where the sensitivity table comes from (shown in evidence). */
 export const SENSITIVITY_SOURCE =
-  'hubwatch sensitivity table (checks/data/config-keys.ts), after the fixes in shared research/bug-catalog.md';
+  "hubwatch sensitivity table (checks/data/config-keys.ts), from publishers' config fixes cited there";
 
 /**
  * Dropout keys under whatever name a family uses (`attention_dropout`, `hidden_dropout_prob`, `resid_pdrop`, ...):

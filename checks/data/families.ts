@@ -1,6 +1,6 @@
 /**
  * Family knowledge as data: one entry per `model_type`, every value with the source it comes from (the reference
- * implementation's config class defaults and published fixes; see shared research/bug-catalog.md).
+ * implementation's config class defaults and published fixes, each cited where it is used).
  * Checks read this table; none of them keys on a repo name.
  */
 
@@ -253,8 +253,7 @@ export const FAMILIES: FamilyEntry[] = [
     activationKeys: ['hidden_act'],
     activations: {
       value: ['relu2'],
-      source:
-        'transformers configuration_nemotron.py NemotronConfig(hidden_act="relu2"); Nemotron-4 uses squared ReLU (bug-catalog #6)',
+      source: 'transformers configuration_nemotron.py NemotronConfig(hidden_act="relu2"); Nemotron-4 uses squared ReLU',
     },
     gatedMlp: { value: false, source: 'transformers NemotronMLP: down_proj(act(up_proj(x))), no gate_proj' },
     normEps: { key: 'norm_eps', value: [1e-5], source: 'transformers NemotronConfig norm_eps=1e-5' },
@@ -269,9 +268,13 @@ export const FAMILIES: FamilyEntry[] = [
     activations: {
       value: ['relu2'],
       source:
-        'Nemotron-H configs use mlp_hidden_act="relu2" (bug-catalog #6; Megatron-Bridge: readers of hidden_act fall back to silu)',
+        'Nemotron-H configs use mlp_hidden_act="relu2" (NVIDIA Megatron-Bridge: readers of hidden_act fall back to silu)',
     },
-    gatedMlp: { value: false, source: 'Nemotron-H MLP is non-gated squared ReLU (bug-catalog #6)' },
+    gatedMlp: {
+      value: false,
+      source:
+        'Nemotron-H MLP is non-gated squared ReLU (transformers modeling_nemotron_h.py: up_proj and down_proj, no gate)',
+    },
     defaults: {
       value: { mlp_hidden_act: 'relu2' },
       source:

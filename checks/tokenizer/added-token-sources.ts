@@ -3,7 +3,7 @@
  * `added_tokens_decoder`, added_tokens.json), and where the files disagree on a token's id or an id's token.
  */
 import { jsonObject } from '../snapshot-files.ts';
-import type { Snapshot } from '../types.ts';
+import type { CheckMemo, Snapshot } from '../types.ts';
 
 export interface AddedEntry {
   file: string;
@@ -13,14 +13,18 @@ export interface AddedEntry {
   special?: boolean;
 }
 
-/** Every added-token entry of every file, in file order. */
-export function addedTokenEntries(snap: Snapshot): AddedEntry[] {
+/** Every added-token entry of every file, in file order (parsed once per run when given the memo). */
+export function addedTokenEntries(snap: Snapshot, memo?: CheckMemo): AddedEntry[] {
+  return memo ? memo.once(snap, 'added-token-entries', () => entriesOf(snap, memo)) : entriesOf(snap);
+}
+
+function entriesOf(snap: Snapshot, memo?: CheckMemo): AddedEntry[] {
   const out: AddedEntry[] = [];
   const push = (file: string, content: unknown, id: unknown, special?: unknown): void => {
     if (typeof content !== 'string' || typeof id !== 'number' || !Number.isInteger(id)) return;
     out.push(typeof special === 'boolean' ? { file, content, id, special } : { file, content, id });
   };
-  const tj = jsonObject(snap, 'tokenizer.json');
+  const tj = jsonObject(snap, 'tokenizer.json', memo);
   if (Array.isArray(tj?.added_tokens)) {
     for (const t of tj.added_tokens as { content?: unknown; id?: unknown; special?: unknown }[])
       push('tokenizer.json', t?.content, t?.id, t?.special);
@@ -43,8 +47,8 @@ export interface AddedConflict {
 }
 
 /** Tokens given different ids by different files, and ids given different tokens. At most 20 of each. */
-export function addedTokenConflicts(snap: Snapshot): AddedConflict[] {
-  const entries = addedTokenEntries(snap);
+export function addedTokenConflicts(snap: Snapshot, memo?: CheckMemo): AddedConflict[] {
+  const entries = addedTokenEntries(snap, memo);
   const byContent = new Map<string, AddedEntry[]>();
   const byId = new Map<number, AddedEntry[]>();
   for (const e of entries) {

@@ -3,10 +3,10 @@ import { describe, test } from 'node:test';
 import { llama3Files, mistralFiles, snapshotOfFiles } from '../../infra/fixtures/tokenizer/tokenizer-fixtures.ts';
 import type { Json } from '../../infra/fixtures/tokenizer/tokenizer-fixtures.ts';
 import { runOne, withCode } from '../../infra/fixtures/tokenizer/run-checks.ts';
-import { fastVsSlow } from './fast-vs-slow.ts';
+import { fastVsSlow } from './tokenizer-fast-slow.ts';
 import { legacySpm } from './legacy-spm.ts';
-import { tokenizerRoundtrip } from './roundtrip.ts';
-import { specialTokenNormalized } from './special-normalized.ts';
+import { tokenizerRoundtrip } from './tokenizer-roundtrip.ts';
+import { specialTokenNormalized } from './special-token-normalized.ts';
 
 interface Example {
   text: string;

@@ -8,7 +8,7 @@
  * a template that writes two is critical for every caller.
  */
 import { jsonObject } from '../snapshot-files.ts';
-import type { Check, FindingInput, Snapshot } from '../types.ts';
+import type { Check, CheckMemo, FindingInput, Snapshot } from '../types.ts';
 import { tokenVariables } from './chat-scenarios.ts';
 import { addedTokens, tokenId } from './special-tokens.ts';
 import type { ChatRenders } from './template-render.ts';
@@ -22,9 +22,9 @@ interface AutoBos {
 }
 
 /** Whether the tokenizer inserts BOS when encoding with add_special_tokens=True. */
-function autoBos(snap: Snapshot, bosId: number): AutoBos {
+function autoBos(memo: CheckMemo, snap: Snapshot, bosId: number): AutoBos {
   const sources: AutoBos['sources'] = [];
-  const fast = fastTokenizer(snap);
+  const fast = fastTokenizer(memo, snap);
   if (fast.state === 'ok') {
     const ids = fast.value.encode('Hello', { add_special_tokens: true }).ids;
     sources.push({
@@ -83,25 +83,30 @@ function bosFinding(
   };
 }
 
+/**
+ * Decides whether the rendered chat template and the tokenizer (tokenizer.json post-processor,
+ * tokenizer_config.json add_bos_token) give exactly one BOS. Emits DOUBLE_BOS and CHAT_TEMPLATE_MISSING_BOS.
+ */
 export const bosCount: Check = {
   id: 'bos-count',
   title: 'Chat template and tokenizer give exactly one BOS',
   queue: 'checks',
   codes: ['DOUBLE_BOS', 'CHAT_TEMPLATE_MISSING_BOS'],
-  async run({ release: snap }) {
-    const r = await chatRenders(snap);
-    if (!r) return { status: 'skipped', reason: 'no chat template' };
+  async run(context) {
+    const { release: snap, memo } = context;
+    const r = await chatRenders(context);
+    if (typeof r === 'string') return { status: 'skipped', reason: r };
     const why = unrenderable(r);
     if (why) return { status: 'skipped', reason: why };
     const bos = tokenVariables(snap).bos_token;
     if (!bos)
       return { status: 'skipped', reason: 'no bos_token declared in tokenizer_config.json or special_tokens_map.json' };
-    const bosId = tokenId(snap, addedTokens(snap), bos);
+    const bosId = tokenId(snap, addedTokens(snap, memo), bos, memo);
     if (bosId === null)
       return { status: 'skipped', reason: `bos_token ${bos} is not a token of the vocabulary (see special-token-ids)` };
     const conv = firstRendered(r, ['prompt', 'system', 'plain', 'multi'])!;
     const leading = leadingBos(conv.text, bos);
-    const auto = autoBos(snap, bosId);
+    const auto = autoBos(memo, snap, bosId);
     const ctx = { r, scenario: conv.name, text: conv.text, bos, bosId, leading, auto };
     if (leading >= 2) {
       return {

@@ -7,7 +7,7 @@ import type { Snapshot } from '../types.ts';
 
 export const MARK = { sys: 'Qx7sys', user1: 'Qx7usr1', asst1: 'Qx7ast1', user2: 'Qx7usr2', asst2: 'Qx7ast2' } as const;
 
-export type ScenarioName = 'system' | 'plain' | 'multi' | 'prompt' | 'tools';
+export type ScenarioName = 'system' | 'plain' | 'multi' | 'prompt' | 'open' | 'tools';
 
 export interface Scenario {
   name: ScenarioName;
@@ -45,7 +45,7 @@ export function tokenVariables(snap: Snapshot): Record<string, string> {
 
 /**
  * The scenarios for one template: system + user + assistant + user, the same without a system message (templates
- * may reject a system role), two full exchanges, a generation prompt, and a tool definition when the template
+ * may reject a system role), two full exchanges, one user turn with and without a generation prompt, and a tool definition when the template
  * mentions tools. A fixed `date_string` keeps templates that print today's date deterministic.
  */
 export function chatScenarios(snap: Snapshot, template: string): Scenario[] {
@@ -92,6 +92,11 @@ export function chatScenarios(snap: Snapshot, template: string): Scenario[] {
       name: 'prompt',
       describe: 'user; add_generation_prompt=true',
       context: { ...base, add_generation_prompt: true, messages: [msg('user', MARK.user1)] },
+    },
+    {
+      name: 'open',
+      describe: 'user; add_generation_prompt=false',
+      context: { ...base, add_generation_prompt: false, messages: [msg('user', MARK.user1)] },
     },
   ];
   if (/\btools\b/.test(template)) {

@@ -8,42 +8,10 @@ import {
 } from '../../infra/fixtures/tokenizer/tokenizer-fixtures.ts';
 import { runOne, withCode } from '../../infra/fixtures/tokenizer/run-checks.ts';
 import { chatTemplateRenders } from './chat-template.ts';
-import { renderInWorker } from './template-worker.ts';
 
 const NEVER_ENDS = '{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}';
 const withTemplate = (chat_template: string) =>
   snapshotOfFiles(mistralFiles({ noModel: true, tokenizerConfig: { chat_template } }));
-
-describe('rendering in a worker under a time limit', () => {
-  test('a template that never ends is stopped at the limit, and rendering still works afterwards', async () => {
-    const started = performance.now();
-    const run = await renderInWorker(
-      NEVER_ENDS,
-      [
-        { name: 'a', context: {} },
-        { name: 'b', context: {} },
-      ],
-      300,
-    );
-    const took = performance.now() - started;
-    const a = run.results.get('a');
-    assert.ok(a && !a.ok && a.timedOut, JSON.stringify(a));
-    assert.equal(run.results.has('b'), false, 'nothing after a time-out is attempted');
-    assert.ok(took < 5000, `stopped after ${took} ms`);
-    const again = await renderInWorker('{{ x }}!', [{ name: 'a', context: { x: 'ok' } }]);
-    assert.deepEqual(again.results.get('a'), { ok: true, text: 'ok!' });
-  });
-
-  test('a template that allocates without bound is stopped, not the process', async () => {
-    const run = await renderInWorker(
-      '{% set ns = namespace(l=[]) %}{% for i in range(100000000) %}{% set ns.l = ns.l + [i] %}{% endfor %}',
-      [{ name: 'a', context: {} }],
-      3000,
-    );
-    const a = run.results.get('a');
-    assert.ok(a && !a.ok, JSON.stringify(a));
-  });
-});
 
 describe('CHAT_TEMPLATE_ERROR', () => {
   test('a template that raises for a plain user/assistant conversation is critical, with the message and the conversation', async () => {

@@ -6,7 +6,6 @@ import type { Check, FindingInput, Severity } from '../types.ts';
 import type { ScenarioName } from './chat-scenarios.ts';
 import { chatRenders } from './template-render.ts';
 import type { ChatRenders } from './template-render.ts';
-import { TEMPLATE_TIME_LIMIT_MS } from './template-worker.ts';
 
 /**
  * Messages of syntax that Python's Jinja2 renders but @huggingface/jinja does not (dependency notes §6: `%`
@@ -24,6 +23,7 @@ const SCENARIO_SEVERITY: Record<ScenarioName, Severity | null> = {
   system: null,
   plain: 'critical',
   prompt: 'critical',
+  open: 'warning',
   multi: 'warning',
   tools: 'warning',
 };
@@ -50,18 +50,23 @@ function errorFinding(
   };
 }
 
+/**
+ * Decides whether the release's chat template (tokenizer_config.json, chat_template.jinja or chat_template.json)
+ * parses and renders the canned conversations in time. Emits CHAT_TEMPLATE_ERROR; a feature the renderer lacks
+ * is a skip naming the feature, not a finding.
+ */
 export const chatTemplateRenders: Check = {
   id: 'chat-template',
   title: 'Chat template parses and renders canned conversations',
   queue: 'checks',
   codes: ['CHAT_TEMPLATE_ERROR'],
-  async run({ release: snap }) {
-    const r = await chatRenders(snap);
-    if (!r) return { status: 'skipped', reason: 'no chat template' };
+  async run(ctx) {
+    const r = await chatRenders(ctx);
+    if (typeof r === 'string') return { status: 'skipped', reason: r };
     const pe = r.run.parseError;
     if (pe) {
       const title = pe.timedOut
-        ? `${r.file}: the chat template did not parse within ${TEMPLATE_TIME_LIMIT_MS} ms`
+        ? `${r.file}: the chat template did not parse within ${r.run.limitMs} ms`
         : `${r.file}: the chat template does not parse`;
       return {
         status: 'findings',
@@ -91,7 +96,7 @@ export const chatTemplateRenders: Check = {
     const findings = [...failures].map(([message, f]) => {
       const what = f.scenarios.map((x) => x.conversation).join('; ');
       const title = f.timedOut
-        ? `${r.file}: rendering did not end within ${TEMPLATE_TIME_LIMIT_MS} ms (${what})`
+        ? `${r.file}: rendering did not end within ${r.run.limitMs} ms (${what})`
         : `${r.file}: the chat template raises for ${what}`;
       return errorFinding(
         r,

@@ -1,5 +1,5 @@
 import { idList, jsonObject, tokenString } from '../snapshot-files.ts';
-import type { Check, FindingInput, Snapshot } from '../types.ts';
+import type { Check, CheckMemo, FindingInput, Snapshot } from '../types.ts';
 import { MARK } from './chat-scenarios.ts';
 import type { AddedTokens } from './special-tokens.ts';
 import { addedTokens, tokenId } from './special-tokens.ts';
@@ -53,7 +53,11 @@ function terminators(r: ChatRenders, specials: Map<string, number>): Terminator[
  * The EOS ids runtimes stop on: `generate` uses generation_config.json (config.json when that has none); servers
  * such as vLLM also stop on the tokenizer's eos_token.
  */
-function eosSources(snap: Snapshot, added: AddedTokens): { generate: EosSource | null; tokenizer: EosSource[] } {
+function eosSources(
+  memo: CheckMemo,
+  snap: Snapshot,
+  added: AddedTokens,
+): { generate: EosSource | null; tokenizer: EosSource[] } {
   const gen = jsonObject(snap, 'generation_config.json');
   const cfg = jsonObject(snap, 'config.json');
   let generate: EosSource | null = null;
@@ -64,7 +68,7 @@ function eosSources(snap: Snapshot, added: AddedTokens): { generate: EosSource |
   const tokenizer: EosSource[] = [];
   for (const file of ['tokenizer_config.json', 'special_tokens_map.json']) {
     const s = tokenString(jsonObject(snap, file)?.eos_token);
-    const id = s === null ? null : tokenId(snap, added, s);
+    const id = s === null ? null : tokenId(snap, added, s, memo);
     if (id !== null) tokenizer.push({ file, field: 'eos_token', ids: [id] });
   }
   return { generate, tokenizer };
@@ -108,12 +112,13 @@ export const eosVsTemplate: Check = {
   title: 'Chat template turn terminator is an EOS token',
   queue: 'checks',
   codes: ['EOS_MISMATCH'],
-  async run({ release: snap }) {
-    const r = await chatRenders(snap);
-    if (!r) return { status: 'skipped', reason: 'no chat template' };
+  async run(context) {
+    const { release: snap, memo } = context;
+    const r = await chatRenders(context);
+    if (typeof r === 'string') return { status: 'skipped', reason: r };
     const why = unrenderable(r);
     if (why) return { status: 'skipped', reason: why };
-    const added = addedTokens(snap);
+    const added = addedTokens(snap, memo);
     if (added.byContent.size === 0)
       return { status: 'skipped', reason: 'no added tokens in tokenizer.json or tokenizer_config.json' };
     const specials = new Map(
@@ -121,7 +126,7 @@ export const eosVsTemplate: Check = {
     );
     const ts = terminators(r, specials);
     if (ts.length === 0) return { status: 'passed' };
-    const { generate, tokenizer } = eosSources(snap, added);
+    const { generate, tokenizer } = eosSources(memo, snap, added);
     const all = [...(generate ? [generate] : []), ...tokenizer];
     if (all.length === 0)
       return {

@@ -8,6 +8,7 @@ import {
 } from '../../infra/fixtures/tokenizer/tokenizer-fixtures.ts';
 import type { Json } from '../../infra/fixtures/tokenizer/tokenizer-fixtures.ts';
 import { runOne, withCode } from '../../infra/fixtures/tokenizer/run-checks.ts';
+import { createCheckMemo } from '../memo.ts';
 import { tokenizerFingerprint } from './fingerprint.ts';
 import { tokenizerChanged } from './tokenizer-changed.ts';
 
@@ -19,7 +20,10 @@ const mistral = (tokenizerJson?: (tj: Json) => Json, sha = 'b'.repeat(40)) =>
 
 describe('tokenizerFingerprint', () => {
   test("equals llama.cpp's chkhsh for Meta-Llama-3-8B's tokenizer.json", () => {
-    const fp = tokenizerFingerprint(snapshotOfFiles(llama3Files({ tokenizerJson: withLlama3BosPostProcessor })));
+    const fp = tokenizerFingerprint(
+      createCheckMemo(),
+      snapshotOfFiles(llama3Files({ tokenizerJson: withLlama3BosPostProcessor })),
+    );
     assert.ok(fp);
     assert.equal(fp.hash, LLAMA_BPE_CHKHSH);
     assert.equal(fp.probeIds[0], 128000);
@@ -28,8 +32,8 @@ describe('tokenizerFingerprint', () => {
   });
 
   test('is null without a loadable tokenizer.json', () => {
-    assert.equal(tokenizerFingerprint(snapshotOfFiles({ 'config.json': '{}' })), null);
-    assert.equal(tokenizerFingerprint(snapshotOfFiles({ 'tokenizer.json': '{"oops"' })), null);
+    assert.equal(tokenizerFingerprint(createCheckMemo(), snapshotOfFiles({ 'config.json': '{}' })), null);
+    assert.equal(tokenizerFingerprint(createCheckMemo(), snapshotOfFiles({ 'tokenizer.json': '{"oops"' })), null);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { jsonObject } from '../snapshot-files.ts';
-import type { Snapshot } from '../types.ts';
+import type { CheckMemo, Snapshot } from '../types.ts';
 import { LLAMA_CPP_CHK_TXT } from './probe-corpus.ts';
 import { fastTokenizer } from './tokenizers.ts';
 
@@ -19,8 +19,6 @@ export interface TokenizerFingerprint {
   specialTokens: Record<string, number>;
 }
 
-const cache = new WeakMap<Snapshot, TokenizerFingerprint | null>();
-
 /** Python's `str(list_of_ints)`, which llama.cpp hashes. */
 export function pythonListRepr(ids: readonly number[]): string {
   return `[${ids.join(', ')}]`;
@@ -28,32 +26,31 @@ export function pythonListRepr(ids: readonly number[]): string {
 
 /**
  * The fingerprint of the release's tokenizer.json, or null when it has none that loads (the fingerprint needs
- * the fast tokenizer). Computed once per snapshot; never throws.
+ * the fast tokenizer). Computed once per run; never throws.
  */
-export function tokenizerFingerprint(snapshot: Snapshot): TokenizerFingerprint | null {
-  if (cache.has(snapshot)) return cache.get(snapshot) ?? null;
-  let fp: TokenizerFingerprint | null = null;
-  const fast = fastTokenizer(snapshot);
-  if (fast.state === 'ok') {
-    const probeIds = fast.value.encode(LLAMA_CPP_CHK_TXT, { add_special_tokens: true }).ids;
-    const tj = jsonObject(snapshot, 'tokenizer.json') ?? {};
-    const specialTokens: Record<string, number> = {};
-    for (const t of (Array.isArray(tj.added_tokens) ? tj.added_tokens : []) as {
-      content?: unknown;
-      id?: unknown;
-      special?: unknown;
-    }[]) {
-      if (t?.special === true && typeof t.content === 'string' && typeof t.id === 'number')
-        specialTokens[t.content] = t.id;
-    }
-    fp = {
-      hash: createHash('sha256').update(pythonListRepr(probeIds)).digest('hex'),
-      probeIds,
-      preTokenizer: tj.pre_tokenizer ?? null,
-      normalizer: tj.normalizer ?? null,
-      specialTokens,
-    };
+export function tokenizerFingerprint(memo: CheckMemo, snapshot: Snapshot): TokenizerFingerprint | null {
+  return memo.once(snapshot, 'tokenizer:fingerprint', () => computeFingerprint(memo, snapshot));
+}
+
+function computeFingerprint(memo: CheckMemo, snapshot: Snapshot): TokenizerFingerprint | null {
+  const fast = fastTokenizer(memo, snapshot);
+  if (fast.state !== 'ok') return null;
+  const probeIds = fast.value.encode(LLAMA_CPP_CHK_TXT, { add_special_tokens: true }).ids;
+  const tj = jsonObject(snapshot, 'tokenizer.json', memo) ?? {};
+  const specialTokens: Record<string, number> = {};
+  for (const t of (Array.isArray(tj.added_tokens) ? tj.added_tokens : []) as {
+    content?: unknown;
+    id?: unknown;
+    special?: unknown;
+  }[]) {
+    if (t?.special === true && typeof t.content === 'string' && typeof t.id === 'number')
+      specialTokens[t.content] = t.id;
   }
-  cache.set(snapshot, fp);
-  return fp;
+  return {
+    hash: createHash('sha256').update(pythonListRepr(probeIds)).digest('hex'),
+    probeIds,
+    preTokenizer: tj.pre_tokenizer ?? null,
+    normalizer: tj.normalizer ?? null,
+    specialTokens,
+  };
 }

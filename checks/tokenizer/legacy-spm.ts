@@ -6,7 +6,7 @@
  * tokenizers disagree after every special token — the Mistral fast/slow bug (tokenizers #1448, transformers #29452).
  */
 import { jsonObject } from '../snapshot-files.ts';
-import type { Check, FindingInput, Snapshot } from '../types.ts';
+import type { Check, CheckMemo, FindingInput, Snapshot } from '../types.ts';
 import { addedTokens } from './special-tokens.ts';
 import { tokenVariables } from './chat-scenarios.ts';
 import { fastIds, fastTokenizer, spmModel, tokenStrings } from './tokenizers.ts';
@@ -23,12 +23,13 @@ const LEGACY_CLASSES = new Set([
 
 /** Does tokenizer.json put "▁" on text after a special token? null when it cannot tell (no Metaspace prefix at all). */
 function fastLegacy(
+  memo: CheckMemo,
   snap: Snapshot,
 ): { legacy: boolean; special: string; ids: number[]; tokens: (string | null)[] } | null {
-  const fast = fastTokenizer(snap);
+  const fast = fastTokenizer(memo, snap);
   if (fast.state !== 'ok') return null;
   const tok = fast.value;
-  const added = addedTokens(snap);
+  const added = addedTokens(snap, memo);
   const special = [tokenVariables(snap).bos_token, ...[...added.special].map((id) => added.byId.get(id) ?? '')].find(
     (t) => t && tok.token_to_id(t) !== undefined,
   );
@@ -40,20 +41,24 @@ function fastLegacy(
   return { legacy: tokens[1]?.startsWith('▁') === true, special, ids, tokens };
 }
 
+/**
+ * Decides whether tokenizer_config.json's `legacy` setting (or its default) agrees with the "▁" handling baked into
+ * tokenizer.json and with tokenizer.model's dummy prefix. Emits LEGACY_SPM; skipped for tokenizer classes without the switch.
+ */
 export const legacySpm: Check = {
   id: 'legacy-spm',
   title: 'SentencePiece legacy handling is declared and matches tokenizer.json',
   queue: 'checks',
   codes: ['LEGACY_SPM'],
-  run({ release: snap }) {
+  run({ release: snap, memo }) {
     const tc = jsonObject(snap, 'tokenizer_config.json');
     const cls = typeof tc?.tokenizer_class === 'string' ? tc.tokenizer_class : null;
     if (!cls || !LEGACY_CLASSES.has(cls))
       return { status: 'skipped', reason: `tokenizer class ${cls ?? '(none)'} has no legacy setting` };
-    const spm = spmModel(snap);
+    const spm = spmModel(memo, snap);
     if (spm.state === 'ok' && !spm.value.addDummyPrefix)
       return { status: 'skipped', reason: 'tokenizer.model adds no "▁" prefix, so legacy changes nothing' };
-    const fast = fastLegacy(snap);
+    const fast = fastLegacy(memo, snap);
     if (!fast && spm.state !== 'ok')
       return {
         status: 'skipped',

@@ -5,7 +5,7 @@
  * "▁" prefix; with `legacy: false` only the start of the text does (transformers PR #24565, tokenization_llama.py).
  */
 import { jsonObject } from '../snapshot-files.ts';
-import type { Snapshot } from '../types.ts';
+import type { CheckMemo, Snapshot } from '../types.ts';
 import type { SlowTokenizer } from './tokenizers.ts';
 
 export interface SplitToken {
@@ -16,7 +16,7 @@ export interface SplitToken {
 }
 
 /** The added tokens the slow tokenizer splits on: tokenizer_config.json added_tokens_decoder, else tokenizer.json added_tokens. */
-export function slowAddedTokens(snap: Snapshot): SplitToken[] {
+export function slowAddedTokens(snap: Snapshot, memo?: CheckMemo): SplitToken[] {
   const out = new Map<string, SplitToken>();
   const add = (content: unknown, id: unknown, t: { lstrip?: unknown; rstrip?: unknown }): void => {
     if (typeof content !== 'string' || content === '' || typeof id !== 'number' || out.has(content)) return;
@@ -29,7 +29,7 @@ export function slowAddedTokens(snap: Snapshot): SplitToken[] {
     ))
       if (t && typeof t === 'object') add(t.content, Number(id), t);
   }
-  const tj = jsonObject(snap, 'tokenizer.json');
+  const tj = jsonObject(snap, 'tokenizer.json', memo);
   if (Array.isArray(tj?.added_tokens)) {
     for (const t of tj.added_tokens as { content?: unknown; id?: unknown; lstrip?: unknown; rstrip?: unknown }[])
       if (t && typeof t === 'object') add(t.content, t.id, t);

@@ -1,6 +1,6 @@
 import { idList, jsonObject, tokenString } from '../snapshot-files.ts';
 import { addedTokenEntries } from './added-token-sources.ts';
-import type { Snapshot } from '../types.ts';
+import type { CheckMemo, Snapshot } from '../types.ts';
 
 export type SpecialRole = 'bos' | 'eos' | 'pad' | 'unk';
 
@@ -15,11 +15,11 @@ export interface AddedTokens {
 }
 
 /** Added tokens from tokenizer.json `added_tokens`, tokenizer_config.json `added_tokens_decoder` and added_tokens.json (first file wins). */
-export function addedTokens(snap: Snapshot): AddedTokens {
+export function addedTokens(snap: Snapshot, memo?: CheckMemo): AddedTokens {
   const byContent = new Map<string, number>();
   const byId = new Map<number, string>();
   const special = new Set<number>();
-  for (const e of addedTokenEntries(snap)) {
+  for (const e of addedTokenEntries(snap, memo)) {
     if (!byContent.has(e.content)) byContent.set(e.content, e.id);
     if (!byId.has(e.id)) byId.set(e.id, e.content);
     if (e.special === true) special.add(e.id);
@@ -28,10 +28,10 @@ export function addedTokens(snap: Snapshot): AddedTokens {
 }
 
 /** Looks a token string up in the added tokens, then in the model vocabulary of tokenizer.json. */
-export function tokenId(snap: Snapshot, added: AddedTokens, content: string): number | null {
+export function tokenId(snap: Snapshot, added: AddedTokens, content: string, memo?: CheckMemo): number | null {
   const a = added.byContent.get(content);
   if (a !== undefined) return a;
-  const tj = jsonObject(snap, 'tokenizer.json');
+  const tj = jsonObject(snap, 'tokenizer.json', memo);
   const vocab = (tj?.model as { vocab?: unknown } | undefined)?.vocab;
   if (vocab && typeof vocab === 'object' && !Array.isArray(vocab)) {
     const id = (vocab as Record<string, unknown>)[content];
@@ -57,14 +57,14 @@ export interface Declared {
  * Every declaration of a special-token role across the release's files:
  * token strings in tokenizer_config.json / special_tokens_map.json and ids in config.json / generation_config.json.
  */
-export function declarations(snap: Snapshot, role: SpecialRole): Declared[] {
+export function declarations(snap: Snapshot, role: SpecialRole, memo?: CheckMemo): Declared[] {
   const out: Declared[] = [];
-  const added = addedTokens(snap);
+  const added = addedTokens(snap, memo);
   for (const file of ['tokenizer_config.json', 'special_tokens_map.json']) {
     const o = jsonObject(snap, file);
     if (!o || !(`${role}_token` in o)) continue;
     const token = tokenString(o[`${role}_token`]);
-    const id = token === null ? null : tokenId(snap, added, token);
+    const id = token === null ? null : tokenId(snap, added, token, memo);
     out.push({ file, field: `${role}_token`, token, ids: id === null ? [] : [id] });
   }
   for (const file of ['config.json', 'generation_config.json']) {

@@ -4,7 +4,7 @@
  * the file into the module's in-memory file system with fs.readFileSync and loads it from there; checks may not
  * read files, so we write the bytes into that in-memory file system ourselves.
  */
-import { createRequire } from 'node:module';
+import { SentencePieceProcessor } from '@agnai/sentencepiece-js';
 
 interface Deletable {
   delete(): void;
@@ -29,15 +29,6 @@ interface WasmModule {
   StringView: new (s: string) => StringView;
   SentencePieceProcessor: new () => RawProcessor;
 }
-interface AgnaiProcessor {
-  sentencepiece?: WasmModule;
-  load(path: unknown): Promise<void>;
-}
-
-const require = createRequire(import.meta.url);
-const { SentencePieceProcessor } = require('@agnai/sentencepiece-js') as {
-  SentencePieceProcessor: new () => AgnaiProcessor;
-};
 
 /** The slow tokenizer: encodes text exactly as SentencePiece does (no BOS/EOS added). */
 export interface SpmProcessor {
@@ -52,7 +43,7 @@ async function wasmModule(): Promise<WasmModule> {
   // ERR_INVALID_ARG_TYPE before any file is touched, which leaves us the module to load bytes into.
   await p.load(undefined).catch(() => undefined);
   if (!p.sentencepiece) throw new Error('the SentencePiece wasm module did not start');
-  return p.sentencepiece;
+  return p.sentencepiece as WasmModule;
 }
 
 function withView<T>(m: WasmModule, text: string, fn: (view: Deletable) => T): T {

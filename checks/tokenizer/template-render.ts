@@ -1,13 +1,11 @@
 /**
- * The release's chat template rendered for the canned conversations, once per snapshot (every template check
+ * The release's chat template rendered for the canned conversations, once per run (every template check
  * reads the same renders), plus helpers to look at what the template put around the messages.
  */
-import type { Snapshot } from '../types.ts';
+import type { CheckContext, Rendered, TemplateRun } from '../types.ts';
 import { chatScenarios } from './chat-scenarios.ts';
 import type { Scenario, ScenarioName } from './chat-scenarios.ts';
 import { chatTemplate } from './special-tokens.ts';
-import { renderInWorker } from './template-worker.ts';
-import type { Rendered, TemplateRun } from './template-worker.ts';
 
 export interface ChatRenders {
   file: string;
@@ -16,27 +14,26 @@ export interface ChatRenders {
   run: TemplateRun;
 }
 
-const cache = new WeakMap<Snapshot, Promise<ChatRenders | null>>();
-
 /**
- * Renders the release's chat template for every scenario (null when the release has no template). Rejects only
- * when the render worker cannot start at all.
+ * The release's chat template rendered for every scenario, once per run through the context's renderer; a
+ * string is the reason there is nothing to look at (no template, or no renderer in this context). Rejects only
+ * when the renderer cannot start at all.
  */
-export function chatRenders(snap: Snapshot): Promise<ChatRenders | null> {
-  let p = cache.get(snap);
-  if (!p) {
+export function chatRenders(
+  ctx: Pick<CheckContext, 'release' | 'memo' | 'renderTemplate'>,
+): Promise<ChatRenders | string> {
+  const snap = ctx.release;
+  return ctx.memo.once(snap, 'template:renders', async (): Promise<ChatRenders | string> => {
     const tpl = chatTemplate(snap);
-    if (!tpl) p = Promise.resolve(null);
-    else {
-      const scenarios = chatScenarios(snap, tpl.template);
-      p = renderInWorker(
-        tpl.template,
-        scenarios.map((s) => ({ name: s.name, context: s.context })),
-      ).then((run) => ({ ...tpl, scenarios, run }));
-    }
-    cache.set(snap, p);
-  }
-  return p;
+    if (!tpl) return 'no chat template';
+    if (!ctx.renderTemplate) return 'no template renderer in this context';
+    const scenarios = chatScenarios(snap, tpl.template);
+    const run = await ctx.renderTemplate(
+      tpl.template,
+      scenarios.map((s) => ({ name: s.name, context: s.context })),
+    );
+    return { ...tpl, scenarios, run };
+  });
 }
 
 /** The rendered text of a scenario, or null when it failed or was not rendered. */

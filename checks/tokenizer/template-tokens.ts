@@ -89,21 +89,27 @@ function splitFinding(r: ChatRenders, tok: Tokenizer, lit: Literal, id: number, 
   };
 }
 
+/**
+ * Decides whether every special-looking literal the rendered chat template writes is a token of tokenizer.json and
+ * encodes to one id. Reads the template renders and tokenizer.json; emits CHAT_TEMPLATE_UNKNOWN_TOKEN and
+ * SPECIAL_TOKEN_SPLIT.
+ */
 export const templateTokens: Check = {
   id: 'template-tokens',
   title: 'Control tokens written by the chat template exist and encode to one id',
   queue: 'checks',
   codes: ['CHAT_TEMPLATE_UNKNOWN_TOKEN', 'SPECIAL_TOKEN_SPLIT'],
-  async run({ release: snap }) {
-    const r = await chatRenders(snap);
-    if (!r) return { status: 'skipped', reason: 'no chat template' };
+  async run(context) {
+    const { release: snap, memo } = context;
+    const r = await chatRenders(context);
+    if (typeof r === 'string') return { status: 'skipped', reason: r };
     const why = unrenderable(r);
     if (why) return { status: 'skipped', reason: why };
-    const fast = fastTokenizer(snap);
+    const fast = fastTokenizer(memo, snap);
     if (fast.state !== 'ok')
       return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
     const tok = fast.value;
-    const added = addedTokens(snap);
+    const added = addedTokens(snap, memo);
     const addedContents = [...added.byContent.keys()];
     const specialContents = added.special.size
       ? addedContents.filter((c) => added.special.has(added.byContent.get(c)!))

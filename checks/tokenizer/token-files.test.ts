@@ -5,7 +5,7 @@ import type { Json, ReleaseFiles } from '../../infra/fixtures/tokenizer/tokenize
 import { runOne, withCode } from '../../infra/fixtures/tokenizer/run-checks.ts';
 import type { Snapshot } from '../types.ts';
 import { padEqEos } from './pad-eq-eos.ts';
-import { specialTokenIds } from './token-consistency.ts';
+import { specialTokenIds } from './special-token-ids.ts';
 import { tokenIdRange } from './token-range.ts';
 
 const mistral = (o: Parameters<typeof mistralFiles>[0] = {}): Snapshot =>

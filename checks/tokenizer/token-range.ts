@@ -5,7 +5,7 @@
  * token (holes) and vocabularies of different sizes are how stale tokenizer files show (Yi-1.5 #32).
  */
 import { jsonObject } from '../snapshot-files.ts';
-import type { Check, FindingInput, Snapshot } from '../types.ts';
+import type { Check, CheckMemo, FindingInput, Snapshot } from '../types.ts';
 import { tokenMatrices } from '../weights/tensor-names.ts';
 import { addedTokenEntries } from './added-token-sources.ts';
 import { declarations } from './special-tokens.ts';
@@ -55,8 +55,8 @@ interface JsonIds {
 }
 
 /** The ids tokenizer.json assigns: its model vocabulary and its added tokens (a bitmap: 128k+ entries). */
-function tokenizerJsonIds(snap: Snapshot): JsonIds | null {
-  const tj = jsonObject(snap, 'tokenizer.json');
+function tokenizerJsonIds(memo: CheckMemo, snap: Snapshot): JsonIds | null {
+  const tj = jsonObject(snap, 'tokenizer.json', memo);
   const vocab = (tj?.model as { vocab?: unknown } | undefined)?.vocab;
   if (!vocab || typeof vocab !== 'object') return null;
   const ids: number[] = [];
@@ -67,7 +67,7 @@ function tokenizerJsonIds(snap: Snapshot): JsonIds | null {
       if (typeof id === 'number' && Number.isInteger(id) && id >= 0) ids.push(id);
     }
   const base = ids.length;
-  const added = addedTokenEntries(snap).filter((e) => e.file === 'tokenizer.json' && e.id >= 0);
+  const added = addedTokenEntries(snap, memo).filter((e) => e.file === 'tokenizer.json' && e.id >= 0);
   for (const e of added) ids.push(e.id);
   let max = -1;
   for (const id of ids) if (id > max) max = id;
@@ -90,6 +90,7 @@ function tokenizerJsonIds(snap: Snapshot): JsonIds | null {
 
 /** Every id at or past `rows` that some file can make the model see, with where it comes from (at most `limit`). */
 function idsPast(
+  memo: CheckMemo,
   snap: Snapshot,
   tj: JsonIds | null,
   rows: number,
@@ -106,29 +107,29 @@ function idsPast(
   if (tj)
     for (let id = rows; id <= tj.max; id++)
       if (tj.present[id]) note(id, () => tj.tokenOf(id), 'tokenizer.json', 'model.vocab / added_tokens');
-  const spm = spmModel(snap);
+  const spm = spmModel(memo, snap);
   if (spm.state === 'ok')
     for (let id = rows; id < spm.value.pieces.length; id++)
       note(id, () => spm.value.pieces[id].piece, 'tokenizer.model', 'pieces');
-  for (const e of addedTokenEntries(snap))
+  for (const e of addedTokenEntries(snap, memo))
     if (e.file !== 'tokenizer.json')
       note(e.id, () => e.content, e.file, e.file === 'added_tokens.json' ? e.content : 'added_tokens_decoder');
   for (const role of ['bos', 'eos', 'pad', 'unk'] as SpecialRole[]) {
-    for (const d of declarations(snap, role)) for (const id of d.ids) note(id, () => d.token, d.file, d.field);
+    for (const d of declarations(snap, role, memo)) for (const id of d.ids) note(id, () => d.token, d.file, d.field);
   }
   return { count, max, ids: out };
 }
 
 /** Whether the release has any token ids to check at all. */
-function hasIds(snap: Snapshot, tj: JsonIds | null): boolean {
-  if (tj || spmModel(snap).state === 'ok' || addedTokenEntries(snap).length > 0) return true;
+function hasIds(memo: CheckMemo, snap: Snapshot, tj: JsonIds | null): boolean {
+  if (tj || spmModel(memo, snap).state === 'ok' || addedTokenEntries(snap, memo).length > 0) return true;
   return (['bos', 'eos', 'pad', 'unk'] as SpecialRole[]).some((r) =>
-    declarations(snap, r).some((d) => d.ids.length > 0),
+    declarations(snap, r, memo).some((d) => d.ids.length > 0),
   );
 }
 
-function outOfRange(snap: Snapshot, tj: JsonIds | null, rows: Rows): FindingInput | null {
-  const bad = idsPast(snap, tj, rows.rows);
+function outOfRange(memo: CheckMemo, snap: Snapshot, tj: JsonIds | null, rows: Rows): FindingInput | null {
+  const bad = idsPast(memo, snap, tj, rows.rows);
   if (bad.count === 0) return null;
   const files = [...new Set(bad.ids.map((b) => b.file))];
   const max = bad.max;
@@ -143,6 +144,7 @@ function outOfRange(snap: Snapshot, tj: JsonIds | null, rows: Rows): FindingInpu
 }
 
 function sizeFindings(
+  memo: CheckMemo,
   snap: Snapshot,
   rows: { weights: Rows | null; config: Rows | null },
   tj: JsonIds | null,
@@ -166,7 +168,7 @@ function sizeFindings(
       [config.file, weights.file],
     );
   }
-  const spm = spmModel(snap);
+  const spm = spmModel(memo, snap);
   if (tj && spm.state === 'ok' && spm.value.pieces.length !== tj.base) {
     vs(
       `tokenizer.model has ${spm.value.pieces.length} pieces but tokenizer.json's vocabulary has ${tj.base}`,
@@ -201,20 +203,25 @@ function sizeFindings(
   return out;
 }
 
+/**
+ * Decides whether every token id of tokenizer.json, tokenizer.model, the added-token lists and the configs indexes
+ * a row of the embedding (safetensors header, else config.json vocab_size), and whether the vocabularies agree in
+ * size. Emits TOKEN_ID_OUT_OF_RANGE and VOCAB_SIZE_MISMATCH.
+ */
 export const tokenIdRange: Check = {
   id: 'token-id-range',
   title: 'Token ids fit the embedding; vocabulary sizes agree',
   queue: 'checks',
   codes: ['TOKEN_ID_OUT_OF_RANGE', 'VOCAB_SIZE_MISMATCH'],
-  run({ release: snap }) {
-    const tj = tokenizerJsonIds(snap);
+  run({ release: snap, memo }) {
+    const tj = tokenizerJsonIds(memo, snap);
     const rows = embeddingRows(snap);
-    if (!hasIds(snap, tj)) return { status: 'skipped', reason: 'no tokenizer files or token ids to check' };
+    if (!hasIds(memo, snap, tj)) return { status: 'skipped', reason: 'no tokenizer files or token ids to check' };
     const findings: FindingInput[] = [];
     const limit = rows.weights ?? rows.config;
-    const oor = limit ? outOfRange(snap, tj, limit) : null;
+    const oor = limit ? outOfRange(memo, snap, tj, limit) : null;
     if (oor) findings.push(oor);
-    findings.push(...sizeFindings(snap, rows, tj));
+    findings.push(...sizeFindings(memo, snap, rows, tj));
     if (!limit && findings.length === 0)
       return { status: 'skipped', reason: 'no embedding tensor and no vocab_size in config.json to compare ids with' };
     return { status: 'findings', findings };

@@ -4,7 +4,7 @@
  * (llama.cpp keys its pre-tokenizer on that hash, so GGUF conversion breaks), added or removed special tokens.
  */
 import { jsonObject } from '../snapshot-files.ts';
-import type { Check, FindingInput, Snapshot } from '../types.ts';
+import type { Check, CheckMemo, FindingInput, Snapshot } from '../types.ts';
 import { tokenizerFingerprint } from './fingerprint.ts';
 import type { TokenizerFingerprint } from './fingerprint.ts';
 import { PROBES } from './probe-corpus.ts';
@@ -25,11 +25,11 @@ function canonical(v: unknown): string {
  * Whether both revisions have the same tokenizer: identical files, or a tokenizer.json that only differs in
  * formatting (same vocabulary, merges and pipeline). Avoids loading the other tokenizer (~0.5 s for 128k tokens).
  */
-function sameTokenizer(a: Snapshot, b: Snapshot): boolean {
+function sameTokenizer(memo: CheckMemo, a: Snapshot, b: Snapshot): boolean {
   if (a.binaries['tokenizer.model'] !== b.binaries['tokenizer.model']) return false;
   if (a.texts['tokenizer.json'] === b.texts['tokenizer.json']) return true;
-  const ja = jsonObject(a, 'tokenizer.json');
-  const jb = jsonObject(b, 'tokenizer.json');
+  const ja = jsonObject(a, 'tokenizer.json', memo);
+  const jb = jsonObject(b, 'tokenizer.json', memo);
   if (!ja || !jb) return false;
   const { model: ma, ...ra } = ja as { model?: Record<string, unknown> };
   const { model: mb, ...rb } = jb as { model?: Record<string, unknown> };
@@ -42,8 +42,8 @@ function sameTokenizer(a: Snapshot, b: Snapshot): boolean {
   const fa = flat(ga);
   const fb = flat(gb);
   if (fa.length !== fb.length || fa.some((x, i) => x !== fb[i])) return false;
-  const da = vocabOf(a);
-  const db = vocabOf(b);
+  const da = vocabOf(memo, a);
+  const db = vocabOf(memo, b);
   const keys = Object.keys(da);
   return (
     keys.length === Object.keys(db).length &&
@@ -52,8 +52,8 @@ function sameTokenizer(a: Snapshot, b: Snapshot): boolean {
   );
 }
 
-function vocabOf(s: Snapshot): Record<string, number> {
-  const v = (jsonObject(s, 'tokenizer.json')?.model as { vocab?: unknown } | undefined)?.vocab;
+function vocabOf(memo: CheckMemo, s: Snapshot): Record<string, number> {
+  const v = (jsonObject(s, 'tokenizer.json', memo)?.model as { vocab?: unknown } | undefined)?.vocab;
   if (Array.isArray(v))
     return Object.fromEntries((v as unknown[]).map((e, i) => [Array.isArray(e) ? String(e[0]) : '', i]));
   return v && typeof v === 'object' ? (v as Record<string, number>) : {};
@@ -74,9 +74,9 @@ interface Diff {
   };
 }
 
-function diff(now: Snapshot, then: Snapshot, a: TokenizerFingerprint, b: TokenizerFingerprint): Diff {
-  const va = vocabOf(now);
-  const vb = vocabOf(then);
+function diff(memo: CheckMemo, now: Snapshot, then: Snapshot, a: TokenizerFingerprint, b: TokenizerFingerprint): Diff {
+  const va = vocabOf(memo, now);
+  const vb = vocabOf(memo, then);
   const d: Diff = {
     changedIds: [],
     changedIdCount: 0,
@@ -94,8 +94,8 @@ function diff(now: Snapshot, then: Snapshot, a: TokenizerFingerprint, b: Tokeniz
   }
   for (const t of Object.keys(vb)) if (va[t] === undefined) d.removed++;
   if (a.hash !== b.hash) {
-    const fa = fastTokenizer(now);
-    const fb = fastTokenizer(then);
+    const fa = fastTokenizer(memo, now);
+    const fb = fastTokenizer(memo, then);
     if (fa.state === 'ok' && fb.state === 'ok') {
       for (const text of PROBES) {
         const after = fastIds(fa.value, text);
@@ -152,12 +152,16 @@ function finding(
   };
 }
 
+/**
+ * Compares the release's tokenizer.json (ids, pre-tokenizer, normalizer, special tokens, llama.cpp probe hash) with
+ * the previous revision's and the base model's. Emits TOKENIZER_CHANGED; skipped without a comparison target.
+ */
 export const tokenizerChanged: Check = {
   id: 'tokenizer-changed',
   title: 'Tokenizer unchanged against the previous revision and the base model',
   queue: 'checks',
   codes: ['TOKENIZER_CHANGED'],
-  run({ release, previous, base }) {
+  run({ release, previous, base, memo }) {
     const targets = [
       { label: 'previous revision', snap: previous },
       { label: 'base model', snap: base },
@@ -169,15 +173,15 @@ export const tokenizerChanged: Check = {
     const findings: FindingInput[] = [];
     let compared = 0;
     for (const t of targets) {
-      if (sameTokenizer(release, t.snap)) {
+      if (sameTokenizer(memo, release, t.snap)) {
         compared++;
         continue;
       }
-      const a = tokenizerFingerprint(release);
-      const b = tokenizerFingerprint(t.snap);
+      const a = tokenizerFingerprint(memo, release);
+      const b = tokenizerFingerprint(memo, t.snap);
       if (!a || !b) continue;
       compared++;
-      const f = finding(t.label, t.snap, a, b, diff(release, t.snap, a, b));
+      const f = finding(t.label, t.snap, a, b, diff(memo, release, t.snap, a, b));
       if (f) findings.push(f);
     }
     if (compared === 0) return { status: 'skipped', reason: 'no loadable tokenizer.json on both sides to compare' };

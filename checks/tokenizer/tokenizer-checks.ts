@@ -3,13 +3,13 @@ import type { Check } from '../types.ts';
 import { bosCount } from './bos-count.ts';
 import { chatTemplateRenders } from './chat-template.ts';
 import { eosVsTemplate } from './eos-vs-template.ts';
-import { fastVsSlow } from './fast-vs-slow.ts';
+import { fastVsSlow } from './tokenizer-fast-slow.ts';
 import { legacySpm } from './legacy-spm.ts';
 import { padEqEos } from './pad-eq-eos.ts';
-import { tokenizerRoundtrip } from './roundtrip.ts';
-import { specialTokenNormalized } from './special-normalized.ts';
+import { tokenizerRoundtrip } from './tokenizer-roundtrip.ts';
+import { specialTokenNormalized } from './special-token-normalized.ts';
 import { templateTokens } from './template-tokens.ts';
-import { specialTokenIds } from './token-consistency.ts';
+import { specialTokenIds } from './special-token-ids.ts';
 import { tokenIdRange } from './token-range.ts';
 import { tokenizerChanged } from './tokenizer-changed.ts';
 

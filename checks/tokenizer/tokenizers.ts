@@ -1,11 +1,11 @@
 /**
- * The release's tokenizers, loaded once per snapshot and shared by every tokenizer check: the fast tokenizer
+ * The release's tokenizers, loaded once per run (through the context's memo) and shared by every tokenizer check: the fast tokenizer
  * (tokenizer.json through @huggingface/tokenizers) and the slow one (tokenizer.model through SentencePiece).
  * A 128k-vocabulary tokenizer.json takes about half a second to load, so nothing else may load it again.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { jsonObject, readJson, tokenString } from '../snapshot-files.ts';
-import type { Snapshot } from '../types.ts';
+import type { CheckMemo, Snapshot } from '../types.ts';
 import { parseSpmModel } from './spm-model.ts';
 import type { SpmModel } from './spm-model.ts';
 import { loadSpmProcessor } from './spm-processor.ts';
@@ -23,23 +23,6 @@ export interface SlowTokenizer {
   model: SpmModel;
 }
 
-interface Cached {
-  fast?: Loaded<Tokenizer>;
-  model?: Loaded<SpmModel>;
-  slow?: Promise<Loaded<SlowTokenizer>>;
-}
-
-const cache = new WeakMap<Snapshot, Cached>();
-
-function cached(snap: Snapshot): Cached {
-  let c = cache.get(snap);
-  if (!c) {
-    c = {};
-    cache.set(snap, c);
-  }
-  return c;
-}
-
 /** tokenizer_config.json with the token fields reduced to strings, as the tokenizer library expects. */
 function libraryConfig(snap: Snapshot): Record<string, unknown> {
   const tc = { ...(jsonObject(snap, 'tokenizer_config.json') ?? {}) };
@@ -48,47 +31,43 @@ function libraryConfig(snap: Snapshot): Record<string, unknown> {
   return tc;
 }
 
-/** The fast tokenizer of the release (tokenizer.json), loaded once per snapshot. Never throws. */
-export function fastTokenizer(snap: Snapshot): Loaded<Tokenizer> {
-  const c = cached(snap);
-  if (c.fast) return c.fast;
-  const r = readJson(snap, 'tokenizer.json');
-  if (r.state === 'absent') c.fast = { state: 'absent' };
-  else if (r.state === 'omitted') c.fast = { state: 'omitted', reason: r.reason };
-  else if (r.state === 'malformed') c.fast = { state: 'error', error: `tokenizer.json is not valid JSON: ${r.error}` };
-  else {
-    try {
-      const json = r.value as Record<string, unknown>;
-      if (!json || typeof json !== 'object' || !Array.isArray(json.added_tokens))
-        throw new Error('no added_tokens list');
-      c.fast = { state: 'ok', value: new Tokenizer(json, libraryConfig(snap)) };
-    } catch (e) {
-      c.fast = { state: 'error', error: `tokenizer.json cannot be loaded: ${(e as Error).message}` };
-    }
-  }
-  return c.fast;
+/** The fast tokenizer of the release (tokenizer.json), loaded once per run. Never throws. */
+export function fastTokenizer(memo: CheckMemo, snap: Snapshot): Loaded<Tokenizer> {
+  return memo.once(snap, 'tokenizer:fast', () => loadFast(memo, snap));
 }
 
-/** The parsed tokenizer.model (pieces, normalizer settings), once per snapshot. Never throws. */
-export function spmModel(snap: Snapshot): Loaded<SpmModel> {
-  const c = cached(snap);
-  if (c.model) return c.model;
-  const b64 = snap.binaries['tokenizer.model'];
-  if (b64 === undefined) {
-    const reason = snap.omitted['tokenizer.model'];
-    c.model = reason !== undefined ? { state: 'omitted', reason } : { state: 'absent' };
-  } else {
-    try {
-      c.model = { state: 'ok', value: parseSpmModel(Buffer.from(b64, 'base64')) };
-    } catch (e) {
-      c.model = { state: 'error', error: `tokenizer.model is not a SentencePiece model: ${(e as Error).message}` };
-    }
+function loadFast(memo: CheckMemo, snap: Snapshot): Loaded<Tokenizer> {
+  const r = readJson(snap, 'tokenizer.json', memo);
+  if (r.state === 'absent') return { state: 'absent' };
+  if (r.state === 'omitted') return { state: 'omitted', reason: r.reason };
+  if (r.state === 'malformed') return { state: 'error', error: `tokenizer.json is not valid JSON: ${r.error}` };
+  try {
+    const json = r.value as Record<string, unknown>;
+    if (!json || typeof json !== 'object' || !Array.isArray(json.added_tokens)) throw new Error('no added_tokens list');
+    return { state: 'ok', value: new Tokenizer(json, libraryConfig(snap)) };
+  } catch (e) {
+    return { state: 'error', error: `tokenizer.json cannot be loaded: ${(e as Error).message}` };
   }
-  return c.model;
 }
 
-async function loadSlow(snap: Snapshot): Promise<Loaded<SlowTokenizer>> {
-  const model = spmModel(snap);
+/** The parsed tokenizer.model (pieces, normalizer settings), once per run. Never throws. */
+export function spmModel(memo: CheckMemo, snap: Snapshot): Loaded<SpmModel> {
+  return memo.once(snap, 'tokenizer:spm-model', (): Loaded<SpmModel> => {
+    const b64 = snap.binaries['tokenizer.model'];
+    if (b64 === undefined) {
+      const reason = snap.omitted['tokenizer.model'];
+      return reason !== undefined ? { state: 'omitted', reason } : { state: 'absent' };
+    }
+    try {
+      return { state: 'ok', value: parseSpmModel(Buffer.from(b64, 'base64')) };
+    } catch (e) {
+      return { state: 'error', error: `tokenizer.model is not a SentencePiece model: ${(e as Error).message}` };
+    }
+  });
+}
+
+async function loadSlow(memo: CheckMemo, snap: Snapshot): Promise<Loaded<SlowTokenizer>> {
+  const model = spmModel(memo, snap);
   if (model.state !== 'ok') return model;
   try {
     const spm = await loadSpmProcessor(Buffer.from(snap.binaries['tokenizer.model'], 'base64'));
@@ -98,11 +77,9 @@ async function loadSlow(snap: Snapshot): Promise<Loaded<SlowTokenizer>> {
   }
 }
 
-/** The slow tokenizer of the release (tokenizer.model), loaded once per snapshot. Never rejects. */
-export function slowTokenizer(snap: Snapshot): Promise<Loaded<SlowTokenizer>> {
-  const c = cached(snap);
-  c.slow ??= loadSlow(snap);
-  return c.slow;
+/** The slow tokenizer of the release (tokenizer.model), loaded once per run. Never rejects. */
+export function slowTokenizer(memo: CheckMemo, snap: Snapshot): Promise<Loaded<SlowTokenizer>> {
+  return memo.once(snap, 'tokenizer:slow', () => loadSlow(memo, snap));
 }
 
 /** Why a check cannot use a tokenizer file, for a `skipped` outcome; null when it is loaded. */

@@ -55,6 +55,11 @@ async function readStats(provider: TensorStatsProvider, tensors: TensorInfo[], s
   return { stats };
 }
 
+/**
+ * Decides, from the embedding and lm_head row statistics read through the tensor provider, which token rows were
+ * never trained or hold NaN/Inf, and whether the template or bos/eos/pad use them. Emits UNTRAINED_SPECIAL_TOKEN,
+ * UNTRAINED_TOKENS, NONFINITE_WEIGHTS, and FILE_MALFORMED for a header that lies.
+ */
 export const untrainedTokens: Check = {
   id: 'untrained-tokens',
   title: 'Token embedding and lm_head rows are trained and finite',

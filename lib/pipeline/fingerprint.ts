@@ -1,3 +1,4 @@
+import { createCheckMemo } from '../../checks/memo.ts';
 import { tokenizerFingerprint } from '../../checks/tokenizer/fingerprint.ts';
 import type { Snapshot } from '../../checks/types.ts';
 
@@ -7,7 +8,7 @@ import type { Snapshot } from '../../checks/types.ts';
  */
 export function fingerprintHash(snap: Snapshot): string | null {
   try {
-    return tokenizerFingerprint(snap)?.hash ?? null;
+    return tokenizerFingerprint(createCheckMemo(), snap)?.hash ?? null;
   } catch {
     return null;
   }

@@ -7,6 +7,8 @@ import { withTransaction } from '../db.ts';
 import type { Pool } from '../db.ts';
 import { jobId } from '../queues.ts';
 import { withTimeout } from '../timeout.ts';
+import { checkServices } from '../check-services.ts';
+import type { CheckServices } from '../check-services.ts';
 import { HubSource, hubOptions } from '../hub-client.ts';
 import { createReleaseFiles } from '../release-files.ts';
 import { finishRelease, getRelease, lockRelease } from '../releases.repo.ts';
@@ -35,6 +37,8 @@ function boundedMemo<V>(max: number): (key: number, load: () => Promise<V>) => P
 
 const snapshots = boundedMemo<Snapshot | null>(4);
 const families = boundedMemo<FamilyStats | null>(4);
+// One memo and renderer per release: its check jobs share parsed files, tokenizers and template renders.
+const services = boundedMemo<CheckServices>(4);
 const cachedSnapshot = (pool: Pool, id: number): Promise<Snapshot | null> =>
   snapshots(id, () => loadSnapshot(pool, id));
 
@@ -69,7 +73,8 @@ export async function processCheckRun(
   } else {
     const snapshot = await cachedSnapshot(deps.pool, release.snapshotId);
     if (!snapshot) throw new Error(`snapshot ${release.snapshotId} missing`);
-    const ctx: CheckContext = { release: snapshot, previous: null, base: null, family: null };
+    const shared = await services(release.id, async () => checkServices());
+    const ctx: CheckContext = { ...shared, release: snapshot, previous: null, base: null, family: null };
     if (release.previousReleaseId !== null) {
       const prev = await getRelease(deps.pool, release.previousReleaseId);
       if (prev?.snapshotId) ctx.previous = await cachedSnapshot(deps.pool, prev.snapshotId);

@@ -6,7 +6,7 @@
  * on `<|user|>\n I am good <|end|>` (transformers #35973).
  */
 import type { Tokenizer } from '@huggingface/tokenizers';
-import type { Check, FindingInput, Snapshot } from '../types.ts';
+import type { Check, CheckMemo, FindingInput, Snapshot } from '../types.ts';
 import { probeCorpus } from './probe-corpus.ts';
 import { slowAddedTokens, slowIds, slowLegacy } from './slow-encode.ts';
 import { tokenVariables } from './chat-scenarios.ts';
@@ -15,9 +15,9 @@ import type { SlowTokenizer } from './tokenizers.ts';
 import { fastIds, fastTokenizer, slowTokenizer, tokenStrings, unusable } from './tokenizers.ts';
 
 /** The special tokens to glue into probes: bos/eos/unk first, then other special added tokens by id. */
-export function probeSpecials(snap: Snapshot): string[] {
+export function probeSpecials(snap: Snapshot, memo?: CheckMemo): string[] {
   const vars = tokenVariables(snap);
-  const added = addedTokens(snap);
+  const added = addedTokens(snap, memo);
   const others = [...added.special]
     .sort((a, b) => a - b)
     .map((id) => added.byId.get(id))
@@ -25,8 +25,8 @@ export function probeSpecials(snap: Snapshot): string[] {
   return [...new Set([vars.bos_token, vars.eos_token, vars.unk_token, ...others].filter((t) => t.length > 0))];
 }
 
-function pieces(slow: SlowTokenizer, snap: Snapshot, ids: number[]): (string | null)[] {
-  const added = addedTokens(snap);
+function pieces(memo: CheckMemo, slow: SlowTokenizer, snap: Snapshot, ids: number[]): (string | null)[] {
+  const added = addedTokens(snap, memo);
   return ids.map((i) => slow.model.pieces[i]?.piece ?? added.byId.get(i) ?? null);
 }
 
@@ -37,8 +37,8 @@ interface Diff {
   firstDifference: number;
 }
 
-function compare(snap: Snapshot, tok: Tokenizer, slow: SlowTokenizer, corpus: string[]): Diff[] {
-  const added = slowAddedTokens(snap);
+function compare(memo: CheckMemo, snap: Snapshot, tok: Tokenizer, slow: SlowTokenizer, corpus: string[]): Diff[] {
+  const added = slowAddedTokens(snap, memo);
   const legacy = slowLegacy(snap);
   const diffs: Diff[] = [];
   for (const text of corpus) {
@@ -50,23 +50,27 @@ function compare(snap: Snapshot, tok: Tokenizer, slow: SlowTokenizer, corpus: st
     diffs.push({
       text,
       fast: { ids: f, tokens: tokenStrings(tok, f) },
-      slow: { ids: s, pieces: pieces(slow, snap, s) },
+      slow: { ids: s, pieces: pieces(memo, slow, snap, s) },
       firstDifference: first,
     });
   }
   return diffs;
 }
 
+/**
+ * Decides whether tokenizer.json and tokenizer.model give the same ids for the probe corpus (with the release's
+ * special tokens glued in). Emits TOKENIZER_FAST_SLOW_MISMATCH, or FILE_MALFORMED when tokenizer.model does not load.
+ */
 export const fastVsSlow: Check = {
   id: 'tokenizer-fast-slow',
   title: 'tokenizer.json and tokenizer.model give the same ids',
   queue: 'checks',
   codes: ['TOKENIZER_FAST_SLOW_MISMATCH', 'FILE_MALFORMED'],
-  async run({ release: snap }) {
-    const fast = fastTokenizer(snap);
+  async run({ release: snap, memo }) {
+    const fast = fastTokenizer(memo, snap);
     if (fast.state !== 'ok')
       return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
-    const slow = await slowTokenizer(snap);
+    const slow = await slowTokenizer(memo, snap);
     if (slow.state === 'error') {
       return {
         status: 'findings',
@@ -84,8 +88,8 @@ export const fastVsSlow: Check = {
     }
     if (slow.state !== 'ok')
       return { status: 'skipped', reason: unusable('tokenizer.model', slow) ?? 'no tokenizer.model' };
-    const corpus = probeCorpus(probeSpecials(snap));
-    const diffs = compare(snap, fast.value, slow.value, corpus);
+    const corpus = probeCorpus(probeSpecials(snap, memo));
+    const diffs = compare(memo, snap, fast.value, slow.value, corpus);
     if (diffs.length === 0) return { status: 'passed' };
     // Lead with differences on visible text: a string of spaces is a poor headline.
     diffs.sort((a, b) => Number(!/\S/.test(a.text)) - Number(!/\S/.test(b.text)));

@@ -6,7 +6,7 @@
  */
 import type { Tokenizer } from '@huggingface/tokenizers';
 import { jsonObject } from '../snapshot-files.ts';
-import type { Check, FindingInput, Snapshot } from '../types.ts';
+import type { Check, CheckMemo, FindingInput, Snapshot } from '../types.ts';
 import { LLAMA_CPP_CHK_TXT, PROBES } from './probe-corpus.ts';
 import { fastIds, fastTokenizer, tokenStrings, unusable } from './tokenizers.ts';
 
@@ -69,8 +69,8 @@ interface Loss {
   unkCount: number;
 }
 
-function losses(snap: Snapshot, tok: Tokenizer, cleanup: boolean): Loss[] {
-  const tj = jsonObject(snap, 'tokenizer.json');
+function losses(memo: CheckMemo, snap: Snapshot, tok: Tokenizer, cleanup: boolean): Loss[] {
+  const tj = jsonObject(snap, 'tokenizer.json', memo);
   const squash = dropsWhitespace(tj);
   const norm = (t: string): string => (squash ? t.replace(/\s+/g, '') : t);
   const unkId = tok.model?.unk_token_id;
@@ -92,18 +92,22 @@ function losses(snap: Snapshot, tok: Tokenizer, cleanup: boolean): Loss[] {
   return out;
 }
 
+/**
+ * Decides whether tokenizer.json decodes its own encoding of the probe corpus back to the text (modulo its
+ * normalizer), and whether `clean_up_tokenization_spaces` rewrites text. Emits TOKENIZER_ROUNDTRIP.
+ */
 export const tokenizerRoundtrip: Check = {
   id: 'tokenizer-roundtrip',
   title: 'decode(encode(text)) gives the text back',
   queue: 'checks',
   codes: ['TOKENIZER_ROUNDTRIP'],
-  run({ release: snap }) {
-    const fast = fastTokenizer(snap);
+  run({ release: snap, memo }) {
+    const fast = fastTokenizer(memo, snap);
     if (fast.state !== 'ok')
       return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
     const tok = fast.value;
     // Lead with losses on visible text: a string of spaces is a poor headline.
-    const lost = losses(snap, tok, false).sort((a, b) => Number(!/\S/.test(a.text)) - Number(!/\S/.test(b.text)));
+    const lost = losses(memo, snap, tok, false).sort((a, b) => Number(!/\S/.test(a.text)) - Number(!/\S/.test(b.text)));
     const findings: FindingInput[] = [];
     if (lost.length) {
       const unk = lost.reduce((n, l) => n + l.unkCount, 0);
@@ -112,13 +116,16 @@ export const tokenizerRoundtrip: Check = {
         severity: 'warning',
         title: `tokenizer.json does not give back ${lost.length} probe string(s), e.g. ${JSON.stringify(lost[0].text)} → ${JSON.stringify(lost[0].decoded)}`,
         detail: `Encoding then decoding changes text beyond what the normalizer documents${unk ? `; ${unk} character(s) became the unknown token (is byte_fallback off?)` : ''}. The model cannot read or write such text faithfully.`,
-        evidence: { examples: lost.slice(0, 8), normalizer: jsonObject(snap, 'tokenizer.json')?.normalizer ?? null },
+        evidence: {
+          examples: lost.slice(0, 8),
+          normalizer: jsonObject(snap, 'tokenizer.json', memo)?.normalizer ?? null,
+        },
         files: ['tokenizer.json'],
       });
     }
     if (jsonObject(snap, 'tokenizer_config.json')?.clean_up_tokenization_spaces === true) {
       const faithful = new Set(lost.map((l) => l.text));
-      const cleaned = losses(snap, tok, true).filter((l) => !faithful.has(l.text));
+      const cleaned = losses(memo, snap, tok, true).filter((l) => !faithful.has(l.text));
       if (cleaned.length) {
         findings.push({
           code: 'TOKENIZER_ROUNDTRIP',

@@ -5,7 +5,7 @@
  * different files (generate: generation_config; vLLM: tokenizer + generation_config; llama.cpp's converter:
  * tokenizer_config), so disagreeing files give different models in different runtimes.
  */
-import type { Check, FindingInput, Severity, Snapshot } from '../types.ts';
+import type { Check, CheckMemo, FindingInput, Severity, Snapshot } from '../types.ts';
 import { addedTokenConflicts } from './added-token-sources.ts';
 import type { Declared, SpecialRole } from './special-tokens.ts';
 import { addedTokens, declarations } from './special-tokens.ts';
@@ -14,9 +14,9 @@ import { fastTokenizer } from './tokenizers.ts';
 const TOKENIZER_FILES = new Set(['tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.json']);
 
 /** The BOS/EOS tokenizer.json's post-processor inserts around a plain text (add_special_tokens=True). */
-function postProcessorDeclarations(snap: Snapshot, role: SpecialRole): Declared[] {
+function postProcessorDeclarations(memo: CheckMemo, snap: Snapshot, role: SpecialRole): Declared[] {
   if (role !== 'bos' && role !== 'eos') return [];
-  const fast = fastTokenizer(snap);
+  const fast = fastTokenizer(memo, snap);
   if (fast.state !== 'ok') return [];
   const tok = fast.value;
   const plain: number[] = tok.encode('Hello', { add_special_tokens: false }).ids;
@@ -53,8 +53,8 @@ const rank: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
 const show = (d: Declared): string =>
   `${d.file} ${d.field} = ${d.token ?? d.ids.join(', ')}${d.token !== null && d.ids.length ? ` (id ${d.ids.join(', ')})` : ''}`;
 
-function roleFinding(snap: Snapshot, role: SpecialRole): FindingInput[] {
-  const decls = [...declarations(snap, role), ...postProcessorDeclarations(snap, role)];
+function roleFinding(memo: CheckMemo, snap: Snapshot, role: SpecialRole): FindingInput[] {
+  const decls = [...declarations(snap, role, memo), ...postProcessorDeclarations(memo, snap, role)];
   const out: FindingInput[] = [];
   for (const d of decls.filter((x) => x.token !== null && x.ids.length === 0 && TOKENIZER_FILES.has(x.file))) {
     out.push({
@@ -91,21 +91,25 @@ function roleFinding(snap: Snapshot, role: SpecialRole): FindingInput[] {
   return out;
 }
 
+/**
+ * Decides whether bos/eos/pad/unk agree across tokenizer_config.json, special_tokens_map.json, config.json,
+ * generation_config.json, tokenizer.json's post-processor and the added-token lists. Emits SPECIAL_TOKEN_ID_MISMATCH.
+ */
 export const specialTokenIds: Check = {
   id: 'special-token-ids',
   title: 'bos/eos/pad/unk agree across config, generation_config and tokenizer files',
   queue: 'checks',
   codes: ['SPECIAL_TOKEN_ID_MISMATCH'],
-  run({ release: snap }) {
+  run({ release: snap, memo }) {
     const roles: SpecialRole[] = ['bos', 'eos', 'pad', 'unk'];
-    if (roles.every((r) => declarations(snap, r).length === 0))
+    if (roles.every((r) => declarations(snap, r, memo).length === 0))
       return { status: 'skipped', reason: 'no special tokens declared in any file' };
-    const findings = roles.flatMap((r) => roleFinding(snap, r));
+    const findings = roles.flatMap((r) => roleFinding(memo, snap, r));
     const declared = new Set(
-      roles.flatMap((r) => declarations(snap, r).map((d) => d.token)).filter((t): t is string => t !== null),
+      roles.flatMap((r) => declarations(snap, r, memo).map((d) => d.token)).filter((t): t is string => t !== null),
     );
-    const added = addedTokens(snap);
-    for (const c of addedTokenConflicts(snap)) {
+    const added = addedTokens(snap, memo);
+    for (const c of addedTokenConflicts(snap, memo)) {
       const important = c.contents.some((x) => declared.has(x)) || c.ids.some((i) => added.special.has(i));
       findings.push({
         code: 'SPECIAL_TOKEN_ID_MISMATCH',

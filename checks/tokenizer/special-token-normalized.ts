@@ -17,17 +17,21 @@ interface AddedJson {
 
 const contexts = (c: string): string[] => [c, `x${c}y`, `Hello ${c} world`, `${c}Hello`, `Hello${c}`];
 
+/**
+ * Decides whether a special token of tokenizer.json marked `normalized: true` stops matching once the normalizer
+ * runs (probed by encoding it glued to text). Emits SPECIAL_TOKEN_NORMALIZED.
+ */
 export const specialTokenNormalized: Check = {
   id: 'special-token-normalized',
   title: 'Special tokens are matched before normalization',
   queue: 'checks',
   codes: ['SPECIAL_TOKEN_NORMALIZED'],
-  run({ release: snap }) {
-    const fast = fastTokenizer(snap);
+  run({ release: snap, memo }) {
+    const fast = fastTokenizer(memo, snap);
     if (fast.state !== 'ok')
       return { status: 'skipped', reason: unusable('tokenizer.json', fast) ?? 'no tokenizer.json' };
     const tok = fast.value;
-    const list = (jsonObject(snap, 'tokenizer.json')?.added_tokens ?? []) as AddedJson[];
+    const list = (jsonObject(snap, 'tokenizer.json', memo)?.added_tokens ?? []) as AddedJson[];
     const normalizedSpecials = list.filter(
       (t) => t.special === true && t.normalized === true && typeof t.content === 'string' && typeof t.id === 'number',
     );
