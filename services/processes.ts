@@ -58,7 +58,8 @@ export async function startStack(cfg: Config, log: Logger, roles: Roles, env: Ch
   if (roles.workers) {
     workers.push(startReleaseWorker(deps), startCheckWorker(deps, QUEUE.checks), startNotifyWorker(deps));
     reconciler = startReconciler(deps);
-    if (cfg.watchAuthors.length) workers.push(await startPollWorker(deps, cfg.watchAuthors));
+    // Always polled: watch rules (POST /v1/watches) can add authors and repos at any time.
+    workers.push(await startPollWorker(deps, cfg.watchAuthors));
   }
   const runnerEnv: CheckEnv | null = roles.runner ? { ...tensorEnv(cfg), ...env } : null;
   if (runnerEnv) workers.push(startCheckWorker(deps, QUEUE.tensor, runnerEnv, 1));

@@ -1,4 +1,4 @@
-import { hubOptions, listAuthorModels } from '../hub-client.ts';
+import { hubOptions, listAuthorModels, resolveRevision } from '../hub-client.ts';
 import { findRelease } from '../releases.repo.ts';
 import type { PipelineDeps } from './deps.ts';
 import { acceptRelease } from './ingest.ts';
@@ -19,4 +19,15 @@ export async function pollAuthors(deps: PipelineDeps, authors: string[]): Promis
     }
   }
   return { seen, accepted };
+}
+
+/** The poller for repos watched one by one: each repo's main is accepted when its commit is new. */
+export async function pollRepos(deps: PipelineDeps, repos: string[]): Promise<{ seen: number; accepted: number }> {
+  let accepted = 0;
+  for (const repo of repos) {
+    const { sha } = await resolveRevision(hubOptions(deps.cfg), repo, 'main');
+    if (await findRelease(deps.pool, repo, sha)) continue;
+    if ((await acceptRelease(deps, repo, sha, 'poller')).created) accepted++;
+  }
+  return { seen: repos.length, accepted };
 }

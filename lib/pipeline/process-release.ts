@@ -5,7 +5,7 @@ import { createCheckRuns } from '../check-runs.repo.ts';
 import { HubSource, hubOptions, resolveRevision } from '../hub-client.ts';
 import { isRepoId } from '../repo-id.ts';
 import { jobId } from '../queues.ts';
-import { getRelease, markChecking, previousCheckedRelease } from '../releases.repo.ts';
+import { getRelease, markChecking, previousCheckedRelease, setModelPrivate } from '../releases.repo.ts';
 import { buildSnapshot } from '../snapshot-builder.ts';
 import { cardDataOf, findSnapshotId, saveSnapshot } from '../snapshots.repo.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -16,16 +16,16 @@ export async function snapshotFromHub(
   deps: PipelineDeps,
   repo: string,
   revision: string,
-): Promise<{ id: number; snapshot: Snapshot | null }> {
+): Promise<{ id: number; snapshot: Snapshot | null; private: boolean }> {
   const rev = await resolveRevision(hubOptions(deps.cfg), repo, revision);
   const existing = await findSnapshotId(deps.pool, repo, rev.sha);
-  if (existing !== null) return { id: existing, snapshot: null };
+  if (existing !== null) return { id: existing, snapshot: null, private: rev.private };
   const snap = await buildSnapshot(
     new HubSource(hubOptions(deps.cfg), repo, rev.sha),
     { repo, sha: rev.sha, cardData: rev.cardData },
     { maxFileBytes: deps.cfg.maxFileBytes },
   );
-  return { id: await saveSnapshot(deps.pool, snap, fingerprintHash(snap)), snapshot: snap };
+  return { id: await saveSnapshot(deps.pool, snap, fingerprintHash(snap)), snapshot: snap, private: rev.private };
 }
 
 /**
@@ -37,7 +37,9 @@ export async function processRelease(deps: PipelineDeps, releaseId: number): Pro
   const release = await getRelease(deps.pool, releaseId);
   if (!release || release.status === 'done' || release.status === 'failed') return;
   const log = deps.log.child({ repo: release.repo, sha: release.sha, releaseId });
-  const { id: snapshotId, snapshot } = await snapshotFromHub(deps, release.repo, release.sha);
+  const { id: snapshotId, snapshot, private: isPrivate } = await snapshotFromHub(deps, release.repo, release.sha);
+  // The API reads a private repo's releases only with its token; the model info just read says which it is.
+  await setModelPrivate(deps.pool, release.repo, isPrivate);
   const cardData = snapshot?.cardData ?? (await cardDataOf(deps.pool, snapshotId));
   let baseSnapshotId: number | null = null;
   for (const base of declaredBaseModels({ cardData, repo: release.repo }).filter(isRepoId)) {
