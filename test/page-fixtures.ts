@@ -18,8 +18,12 @@ export const EVIL_IMG = '<img src=x onerror="window.__pwned=2">';
 /** A deterministic row-stats table: trained rows with norms around 0.9, rows in `zero` all zeros. */
 function rowStats(tensor: string, rows: number, zero: Set<number>, seed: number): RowStats {
   const norm = new Float32Array(rows);
-  for (let i = 0; i < rows; i++)
-    norm[i] = zero.has(i) ? 0 : 0.9 + 0.25 * Math.sin(i * 0.37 + seed) * Math.cos(i * 0.011);
+  // A noisy band around 0.9 that drifts slowly, like real embedding norms; a fixed LCG keeps it reproducible.
+  let x = seed * 7919;
+  for (let i = 0; i < rows; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    norm[i] = zero.has(i) ? 0 : 0.9 + 0.1 * Math.sin(i / 600) + 0.16 * (x / 2147483648 - 0.5);
+  }
   return {
     tensor,
     file: 'model.safetensors',

@@ -61,10 +61,14 @@ test('the model page says the verdict in status words, links the timeline to rel
   const res = await get('/models/acme/tiny-llama3-instruct');
   assert.equal(res.statusCode, 200);
   assert.match(res.body, /data-verdict="critical">Major issue</);
+  assert.match(res.body, /The latest release has critical findings/);
   for (const sha of seeded.critical)
     assert.match(res.body, new RegExp(`href="/models/acme/tiny-llama3-instruct/releases/${sha}"`));
   assert.match(res.body, new RegExp(`href="${env.cfg.hubUrl}/acme/tiny-llama3-instruct/commit/${seeded.critical[1]}"`));
-  assert.match(res.body, /What to do: Set eos_token_id in generation_config.json to include 128009\./);
+  assert.match(
+    res.body,
+    /What to do: Add the chat template&#39;s turn terminator to eos_token_id in generation_config.json\./,
+  );
   assert.equal((await get('/models/acme/nothing')).statusCode, 404);
 });
 

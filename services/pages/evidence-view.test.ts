@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evidenceView, rangesText } from './evidence-view.ts';
+import { evidenceView, normPlots, rangesText } from './evidence-view.ts';
 
 test('a config diff becomes a table with one column per field', () => {
   const out = evidenceView({
@@ -31,7 +31,7 @@ test('id ranges read as ranges and absent values say so', () => {
   assert.match(evidenceView({ expected: null }).value, /absent/);
 });
 
-test('stored profiles are drawn for a finding that refers to them', () => {
+test('stored profiles are linked from a finding that refers to them; inline ones are drawn', () => {
   const profile = {
     tensor: 't',
     rows: 4,
@@ -42,11 +42,13 @@ test('stored profiles are drawn for a finding that refers to them', () => {
     medianNorm: 1,
     threshold: 0.01,
   };
-  const out = evidenceView(
-    { evidenceRef: 'norm-profiles' },
-    { normProfiles: { profiles: [profile], flagged: [[2, 2]] } },
-  ).value;
-  assert.match(out, /<svg\s+class="plot"/);
-  assert.match(out, /data-rows="2-2"/);
-  assert.doesNotMatch(evidenceView({ other: 1 }, { normProfiles: { profiles: [profile], flagged: [] } }).value, /<svg/);
+  const shared = { normProfiles: { profiles: [profile], flagged: [[2, 2]] as [number, number][] } };
+  const linked = evidenceView({ evidenceRef: 'norm-profiles' }, shared).value;
+  assert.match(linked, /href="#norm-profiles"/);
+  assert.doesNotMatch(linked, /<svg/);
+  const inline = evidenceView({ profiles: [profile], untrainedIds: [[2, 2]] }).value;
+  assert.match(inline, /<svg\s+class="plot"/);
+  assert.match(inline, /data-rows="2-2"/);
+  assert.match(normPlots(shared.normProfiles).value, /data-rows="2-2"/);
+  assert.doesNotMatch(evidenceView({ other: 1 }, shared).value, /<svg|norm-profiles/);
 });

@@ -13,8 +13,9 @@ export interface SharedEvidence {
   normProfiles?: { profiles: PlotProfile[]; flagged: [number, number][] } | null;
 }
 
-const MAX_ROWS = 50;
+const MAX_ROWS = 12;
 const MAX_COLS = 10;
+const FIRST_COLUMNS = ['id', 'token', 'field', 'value', 'expected', 'base', 'previous', 'uses', 'rules'];
 const COLUMN_NAMES: Record<string, string> = { value: 'this release', lmHead: 'lm_head' };
 const TEXT_KEY = /template|excerpt|rendered|prompt|text|snippet/i;
 
@@ -46,12 +47,22 @@ function cell(key: string, v: unknown): Html {
   if (typeof v === 'string') return html`${v}`;
   if (typeof v === 'number' || typeof v === 'boolean') return html`<code>${String(v)}</code>`;
   if (Array.isArray(v) && v.every(isRange)) return html`${rangesText(v)}`;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return html`${v.join(', ')}`;
+  // Per-row statistics ({norm, max, ...}) read as one line; per-matrix rule lists as the rules that fired.
+  if (isObj(v) && Object.values(v).every((x) => typeof x === 'number'))
+    return html`${Object.entries(v)
+      .map(([k, n]) => `${words(k)} ${String(n)}`)
+      .join(' · ')}`;
+  if (isObj(v) && Object.values(v).every((x) => Array.isArray(x) && x.every((y) => typeof y === 'string')))
+    return html`${[...new Set(Object.values(v).flat())].join(', ')}`;
   return html`<code>${JSON.stringify(v)}</code>`;
 }
 
 /** An array of objects as a table (columns: the union of their keys). */
 export function objectTable(rows: Record<string, unknown>[]): Html {
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].slice(0, MAX_COLS);
+  // Postgres jsonb reorders keys (shortest first), so the columns people look for first are put first here.
+  const rank = (c: string): number => (FIRST_COLUMNS.includes(c) ? FIRST_COLUMNS.indexOf(c) : FIRST_COLUMNS.length);
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].sort((a, b) => rank(a) - rank(b)).slice(0, MAX_COLS);
   const shown = rows.slice(0, MAX_ROWS);
   return html`<table class="stack">
       <thead>
@@ -71,13 +82,8 @@ export function objectTable(rows: Record<string, unknown>[]): Html {
     ${rows.length > MAX_ROWS ? html`<p class="muted">… and ${rows.length - MAX_ROWS} more rows (raw evidence).</p>` : ''}`;
 }
 
-function plots(shared: SharedEvidence, inline: unknown, inlineFlagged: unknown): Html {
-  const src = Array.isArray(inline)
-    ? {
-        profiles: inline as PlotProfile[],
-        flagged: (Array.isArray(inlineFlagged) ? inlineFlagged : []) as [number, number][],
-      }
-    : shared.normProfiles;
+/** Row-norm profile plots: one figure per matrix, flagged rows marked. */
+export function normPlots(src: SharedEvidence['normProfiles']): Html {
   if (!src || src.profiles.length === 0) return html``;
   return html`${src.profiles.map(
     (p) =>
@@ -89,6 +95,18 @@ function plots(shared: SharedEvidence, inline: unknown, inlineFlagged: unknown):
         </figcaption>
       </figure>`,
   )}`;
+}
+
+/** Profiles carried inline (a finding stored before release evidence existed) are drawn; stored ones are linked. */
+function plots(ev: Record<string, unknown>, shared: SharedEvidence): Html {
+  if (Array.isArray(ev.profiles))
+    return normPlots({
+      profiles: ev.profiles as PlotProfile[],
+      flagged: (Array.isArray(ev.untrainedIds) ? ev.untrainedIds : []) as [number, number][],
+    });
+  if (ev.evidenceRef === 'norm-profiles' && shared.normProfiles)
+    return html`<p><a href="#norm-profiles">Row-norm profiles of this release</a>, flagged rows marked.</p>`;
+  return html``;
 }
 
 function valueView(key: string, v: unknown, depth: number): Html {
@@ -136,7 +154,7 @@ function texts(ev: Record<string, unknown>): Html {
 export function evidenceView(ev: Record<string, unknown>, shared: SharedEvidence = {}): Html {
   const rest = { ...ev };
   const raw = JSON.stringify(rest, null, 2);
-  return html`${fields(rest, 0)}${texts(rest)}${ev.evidenceRef === 'norm-profiles' || Array.isArray(ev.profiles) ? plots(shared, ev.profiles, ev.untrainedIds) : ''}
+  return html`${fields(rest, 0)}${texts(rest)}${plots(ev, shared)}
     <details>
       <summary>Raw evidence (JSON)</summary>
       <pre>${raw}</pre>

@@ -1,18 +1,10 @@
 /** One finding as a card: severity, code, title, what to do, detail, files, and its evidence for people. */
 import type { StoredFinding } from '../../lib/check-runs.repo.ts';
+import { fixFor } from '../../lib/finding-fixes.ts';
 import type { SharedEvidence } from './evidence-view.ts';
 import { evidenceView } from './evidence-view.ts';
 import type { Html } from './html.ts';
 import { html } from './html.ts';
-
-/** The line "what to do": the sentence of the detail that gives the fix, when the check wrote one. */
-export function fixOf(detail: string): string | null {
-  const sentences = detail.split(/(?<=[.!?])\s+/);
-  const fix = sentences.find((s) =>
-    /\b(set|use|re-?convert|replace|add|remove|train|update|pin|upgrade|change|pass|avoid|check|fix)\b/i.test(s),
-  );
-  return fix ?? null;
-}
 
 /** A finding with a mute id is shown as muted (kept visible, excluded from verdicts). */
 type Shown = StoredFinding & { muteId?: number | null };
@@ -21,7 +13,6 @@ type Shown = StoredFinding & { muteId?: number | null };
  * Renders a finding; `evidence: false` leaves the evidence out (the model page links to the release page instead).
  */
 export function findingCard(f: Shown, opts: { evidence: boolean; shared?: SharedEvidence }): Html {
-  const fix = fixOf(f.detail);
   const muted = typeof f.muteId === 'number';
   return html`<section
     class="finding sev-${f.severity}${muted ? ' muted-finding' : ''}"
@@ -34,8 +25,8 @@ export function findingCard(f: Shown, opts: { evidence: boolean; shared?: Shared
       <code>${f.code}</code>${muted ? html` <span class="verdict v-muted">muted</span>` : ''}
     </h3>
     <p>${f.title}</p>
-    ${fix ? html`<p class="fix">What to do: ${fix}</p>` : ''}
-    <p class="muted">${f.detail}</p>
+    <p>${f.detail}</p>
+    <p class="fix">What to do: ${fixFor(f.code)}</p>
     <p class="muted">Files: ${f.files.join(', ') || '—'} · check <code>${f.check}</code></p>
     ${opts.evidence ? evidenceView(f.evidence, opts.shared) : ''}
   </section>`;

@@ -36,7 +36,7 @@ a{color:var(--link)}header.top{display:flex;flex-wrap:wrap;gap:.5rem 1.2rem;alig
 header.top .brand{font-weight:700;text-decoration:none;color:var(--fg)}h1{font-size:1.45rem;margin:.6rem 0}h2{font-size:1.15rem;margin-top:1.6rem}
 .muted{color:var(--muted)}table{border-collapse:collapse;width:100%;margin:.5rem 0 1.2rem}
 td,th{border-bottom:1px solid var(--border);padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{font-weight:600}.verdict{display:inline-block;padding:.05rem .6rem;border-radius:1rem;font-weight:600;font-size:.85rem;white-space:nowrap}
+th{font-weight:600;overflow-wrap:normal}.verdict{display:inline-block;padding:.05rem .6rem;border-radius:1rem;font-weight:600;font-size:.85rem;white-space:nowrap}
 .status{border:1px solid var(--border);border-radius:8px;padding:.7rem 1rem;margin:.8rem 0;background:var(--surface)}
 .status strong{font-size:1.1rem}.finding{border:1px solid var(--border);border-left-width:6px;border-radius:6px;padding:.5rem .8rem;margin:.8rem 0}
 .finding h3{font-size:1rem;margin:.2rem 0}.fix{font-weight:600}.muted-finding{opacity:.8}

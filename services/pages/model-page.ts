@@ -66,10 +66,10 @@ export function modelPage(d: ModelPageData): string {
     newest && (newest.status === 'pending' || newest.status === 'checking') && newest.id !== d.verdictRelease?.id;
   const body = html`<h1>${repo}</h1>
     <div class="status" data-verdict="${shown}">
-      ${verdictBadge(shown)} <strong>${STATUS_WORDS[shown].word}</strong>
-      <p>
+      ${verdictBadge(shown)}
+      <strong>
         ${d.verdictRelease ? STATUS_WORDS[shown].sentence : 'hubwatch is checking the first release of this model.'}
-      </p>
+      </strong>
       ${
         newerChecking
           ? html`<p>

@@ -30,7 +30,7 @@ const PH = H - T - B;
 const fx = (v: number): string => (Math.round(v * 10) / 10).toString();
 const finite = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-/** Ranges of rows (inclusive) as pixel spans, merged where they touch, at least 1.5 px wide. */
+/** Ranges of rows (inclusive) as pixel spans, merged where they touch, at least 2.5 px wide. */
 export function flaggedSpans(
   ranges: [number, number][],
   rows: number,
@@ -42,7 +42,7 @@ export function flaggedSpans(
     .sort((p, q) => p[0] - q[0]);
   for (const [a, b] of sorted) {
     const x0 = L + (a / rows) * PW;
-    const x1 = Math.max(L + ((b + 1) / rows) * PW, x0 + 1.5);
+    const x1 = Math.max(L + ((b + 1) / rows) * PW, x0 + 2.5);
     const prev = spans[spans.length - 1];
     if (prev && x0 <= prev.x + prev.w + 0.5) {
       prev.w = Math.max(prev.w, x1 - prev.x);
@@ -98,7 +98,7 @@ export function normPlot(p: PlotProfile, flagged: [number, number][]): Html {
     ${n ? html`<polygon class="band" points="${[...upper, ...lower].join(' ')}" />` : ''}
     ${n ? html`<polyline class="median" points="${median}" />` : ''}
     <line class="threshold" x1="${L}" x2="${L + PW}" y1="${fx(ty)}" y2="${fx(ty)}" />
-    <text x="${L + PW}" y="${fx(Math.max(T + 10, ty - 4))}" text-anchor="end">threshold ${p.threshold}</text>
+    <text x="${L + 6}" y="${fx(Math.max(T + 10, ty - 4))}">threshold ${p.threshold}</text>
     <line class="axis" x1="${L}" x2="${L}" y1="${T}" y2="${T + PH}" />
     <line class="axis" x1="${L}" x2="${L + PW}" y1="${T + PH}" y2="${T + PH}" />
     <text x="${L - 4}" y="${T + 8}" text-anchor="end">${Number(top.toPrecision(3))}</text>

@@ -5,6 +5,7 @@
 import type { CheckRun, StoredFinding } from '../../lib/check-runs.repo.ts';
 import type { Release } from '../../lib/releases.repo.ts';
 import type { SharedEvidence } from './evidence-view.ts';
+import { normPlots } from './evidence-view.ts';
 import { findingCard } from './finding-card.ts';
 import type { Html } from './html.ts';
 import { html, page } from './html.ts';
@@ -55,11 +56,9 @@ function statusBox(d: ReleasePageData, running: boolean): Html {
   const shown = shownOf(d.release);
   if (!running)
     return html`<div class="status" data-verdict="${shown}">
-      ${verdictBadge(shown)} <strong>${STATUS_WORDS[shown].word}</strong>
-      <p>
-        ${d.release.error ?? STATUS_WORDS[shown].sentence.replace('latest release', 'release')} Checked
-        ${utc(d.release.finishedAt)}.
-      </p>
+      ${verdictBadge(shown)}
+      <strong>${d.release.error ?? STATUS_WORDS[shown].sentence.replace('latest release', 'release')}</strong>
+      <p class="muted">Checked ${utc(d.release.finishedAt)}.</p>
     </div>`;
   const done = d.runs.filter(finishedRun);
   return html`<div class="status" id="pending" data-verdict="pending">
@@ -110,7 +109,16 @@ export function releasePage(d: ReleasePageData): string {
           : ''
       }
     </p>
-    ${findingsSection(d, running)} ${d.extra ?? ''}
+    ${findingsSection(d, running)}
+    ${
+      d.shared.normProfiles
+        ? html`<section id="norm-profiles">
+            <h2>Row-norm profiles</h2>
+            ${normPlots(d.shared.normProfiles)}
+          </section>`
+        : ''
+    }
+    ${d.extra ?? ''}
     <h2>Checks</h2>
     ${checksTable(d.runs)}`;
   return page(`${r.repo}@${shortSha(r.sha)} — hubwatch`, body, running ? { refreshSeconds: REFRESH_SECONDS } : {});

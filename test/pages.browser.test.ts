@@ -1,0 +1,199 @@
+/**
+ * The pages as people see them: rendered by Debian's headless Chromium. Each page type with its plot, the pending
+ * state updating itself without JavaScript, a 390 px phone without sideways scrolling, dark mode, and hostile
+ * strings that never run. With HUBWATCH_SCREENSHOTS=1 the screenshots go to docs/screenshots (committed, shown in
+ * the README); otherwise to a temporary folder.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Page } from 'playwright-core';
+import { buildApp } from '../services/api/app.ts';
+import { DARK, LIGHT } from '../services/pages/theme.ts';
+import { createPool } from '../lib/db.ts';
+import type { Pool } from '../lib/db.ts';
+import { createQueues } from '../lib/queues.ts';
+import type { Queues } from '../lib/queues.ts';
+import { launchChromium } from './browser.ts';
+import { EVIL_IMG, EVIL_SCRIPT, seedPages } from './page-fixtures.ts';
+import { silentLog, testEnv } from './helpers.ts';
+import type { TestEnv } from './helpers.ts';
+
+let env: TestEnv;
+let pool: Pool;
+let queues: Queues;
+let app: FastifyInstance;
+let browser: Browser;
+let base: string;
+let seeded: Awaited<ReturnType<typeof seedPages>>;
+const keep = process.env.HUBWATCH_SCREENSHOTS === '1';
+const shots = keep ? 'docs/screenshots' : mkdtempSync(join(tmpdir(), 'hubwatch-shots-'));
+
+before(async () => {
+  env = await testEnv();
+  pool = createPool(env.cfg.databaseUrl);
+  queues = createQueues(env.cfg.redisUrl, env.queuePrefix);
+  seeded = await seedPages(pool);
+  app = await buildApp({ pool, queues, cfg: env.cfg, log: silentLog });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  browser = await launchChromium();
+  mkdirSync(shots, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  await queues?.close();
+  await pool?.end();
+  await env?.cleanup();
+  if (!keep) rmSync(shots, { recursive: true, force: true });
+});
+
+const pages = () => ({
+  index: '/',
+  model: '/models/acme/tiny-llama3-instruct',
+  release: `/models/acme/tiny-llama3-instruct/releases/${seeded.critical[1]}`,
+  compare: `/models/acme/tiny-llama3-instruct/releases/${seeded.critical[1]}/compare`,
+  pending: `/models/acme/still-checking/releases/${seeded.pending}`,
+  hostile: `/models/mallory/hostile-strings/releases/${seeded.evil}`,
+});
+
+async function withPage<T>(
+  opts: { width: number; dark?: boolean; js?: boolean },
+  fn: (p: Page) => Promise<T>,
+): Promise<T> {
+  const ctx = await browser.newContext({
+    viewport: { width: opts.width, height: opts.width < 500 ? 844 : 900 },
+    colorScheme: opts.dark ? 'dark' : 'light',
+    javaScriptEnabled: opts.js ?? false,
+  });
+  try {
+    return await fn(await ctx.newPage());
+  } finally {
+    await ctx.close();
+  }
+}
+
+const rgb = (hex: string): string => {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
+};
+
+test('each page type renders; the release page draws embedding and lm_head plots with the flagged rows', async () => {
+  await withPage({ width: 1280 }, async (p) => {
+    for (const [name, path] of Object.entries(pages())) {
+      const res = await p.goto(base + path);
+      assert.equal(res?.status(), 200, name);
+    }
+    await p.goto(base + pages().index);
+    assert.equal(await p.locator('#models tbody tr').count(), 4);
+    await p.goto(base + pages().release);
+    const plots = p.locator('#norm-profiles svg.plot');
+    assert.equal(await plots.count(), 2);
+    for (let i = 0; i < 2; i++) {
+      const svg = plots.nth(i);
+      assert.equal(await svg.getAttribute('data-flagged'), '97');
+      assert.ok((await svg.locator('rect.flagged').count()) >= 2, 'the flagged rows are marked');
+      const box = await svg.locator('rect.flagged[data-rows="4000-4095"]').boundingBox();
+      assert.ok(box && box.width > 5 && box.height > 50, 'the reserved block is visible');
+    }
+    assert.equal(await p.locator('section.finding[data-code="EOS_MISMATCH"] .side pre').count(), 2);
+    assert.equal(await p.locator('#checks tbody tr').count(), 4);
+    await p.goto(base + pages().model);
+    assert.equal(await p.locator('.status .verdict').getAttribute('data-verdict'), 'critical');
+    assert.match(await p.locator('.status').innerText(), /Major issue\s+The latest release has critical findings/);
+    await p.locator('#timeline a').first().click();
+    assert.match(p.url(), /\/releases\/b2b2/);
+  });
+});
+
+test('a release being checked says so, lists the finished checks and updates itself without JavaScript', async () => {
+  await withPage({ width: 1280, js: false }, async (p) => {
+    await p.goto(base + pages().pending);
+    const status = p.locator('#pending');
+    assert.match(await status.innerText(), /Checks running: 1 of 3 done/);
+    assert.equal(await p.locator('#no-findings').count(), 0);
+    await p.screenshot({ path: join(shots, 'pending-desktop-light.png') });
+    // The checks finish; the meta refresh brings the verdict in.
+    await pool.query(
+      `UPDATE check_runs SET status = 'passed', finished_at = now() WHERE release_id =
+         (SELECT id FROM releases WHERE sha = $1)`,
+      [seeded.pending],
+    );
+    await pool.query(`UPDATE releases SET status = 'done', verdict = 'ok', finished_at = now() WHERE sha = $1`, [
+      seeded.pending,
+    ]);
+    await p.locator('.status[data-verdict="ok"]').waitFor({ timeout: 15_000 });
+    assert.match(await p.locator('#no-findings').innerText(), /No findings: all 3 checks finished/);
+  });
+});
+
+test('at 390 px no page scrolls sideways', async () => {
+  await withPage({ width: 390 }, async (p) => {
+    for (const [name, path] of Object.entries(pages())) {
+      await p.goto(base + path);
+      const { sw, cw } = await p.evaluate(() => ({
+        sw: document.documentElement.scrollWidth,
+        cw: document.documentElement.clientWidth,
+      }));
+      assert.ok(sw <= cw, `${name}: scrollWidth ${sw} > clientWidth ${cw}`);
+    }
+  });
+});
+
+test('dark mode follows prefers-color-scheme', async () => {
+  for (const [dark, palette] of [
+    [false, LIGHT],
+    [true, DARK],
+  ] as const) {
+    await withPage({ width: 1280, dark }, async (p) => {
+      await p.goto(base + pages().release);
+      const colours = await p.evaluate(() => {
+        const s = getComputedStyle(document.body);
+        return { bg: s.backgroundColor, fg: s.color };
+      });
+      assert.deepEqual(colours, { bg: rgb(palette.bg), fg: rgb(palette.fg) });
+    });
+  }
+});
+
+test('token strings and config values carrying <script> and <img onerror> run no script', async () => {
+  await withPage({ width: 1280, js: true }, async (p) => {
+    for (const path of [pages().index, '/models/mallory/hostile-strings', pages().hostile]) {
+      await p.goto(base + path);
+      assert.equal(await p.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, path);
+      assert.equal(await p.locator('main img, main script').count(), 0, path);
+    }
+    const text = await p.locator('main').innerText();
+    assert.ok(text.includes(EVIL_IMG) && text.includes(EVIL_SCRIPT), 'the strings are shown as text');
+  });
+});
+
+test('screenshots: index, model and release pages at 1280 and 390 px, light and dark', async () => {
+  for (const [name, path] of [
+    ['index', pages().index],
+    ['model', pages().model],
+    ['release', pages().release],
+  ] as const) {
+    for (const [device, width] of [
+      ['desktop', 1280],
+      ['phone', 390],
+    ] as const) {
+      for (const dark of [false, true]) {
+        await withPage({ width, dark }, async (p) => {
+          await p.goto(base + path);
+          const file = join(shots, `${name}-${device}-${dark ? 'dark' : 'light'}.png`);
+          // The release page is long on a phone: its first screen is shown (the plots have their own shots).
+          await p.screenshot({ path: file, fullPage: !(name === 'release' && device === 'phone') });
+          if (name === 'release')
+            await p
+              .locator('#norm-profiles')
+              .screenshot({ path: join(shots, `plots-${device}-${dark ? 'dark' : 'light'}.png`) });
+        });
+      }
+    }
+  }
+});
