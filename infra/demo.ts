@@ -114,8 +114,10 @@ export async function runDemo(args: string[]): Promise<number> {
     const w = Math.max(...rows.map((r) => r.repo.length));
     process.stdout.write(`${'repo'.padEnd(w)}  ${'sha'.padEnd(12)}  ${'verdict'.padEnd(8)}  findings\n`);
     for (const r of rows) process.stdout.write(`${r.repo.padEnd(w)}  ${r.sha}  ${r.verdict.padEnd(8)}  ${r.codes}\n`);
-    process.stdout.write('\nstatus pages:\n');
+    process.stdout.write(`\nstatus pages:  ${cfg.publicUrl}/   (feed: ${cfg.publicUrl}/feed.xml)\n`);
     for (const fx of FIXTURES) process.stdout.write(`  ${cfg.publicUrl}/models/${fx.repo}\n`);
+    process.stdout.write('release pages:\n');
+    for (const r of rows) process.stdout.write(`  ${cfg.publicUrl}/models/${r.repo}/releases/${r.sha}\n`);
     if (values.keep) {
       process.stdout.write('\nserving until interrupted (Ctrl-C)…\n');
       await new Promise<void>((res) => {
