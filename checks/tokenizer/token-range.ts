@@ -7,6 +7,7 @@
 import { jsonObject } from '../snapshot-files.ts';
 import type { Check, CheckMemo, FindingInput, Snapshot } from '../types.ts';
 import { tokenMatrices } from '../weights/tensor-names.ts';
+import { usedTokenIds } from '../weights/token-usage.ts';
 import { addedTokenEntries } from './added-token-sources.ts';
 import { declarations } from './special-tokens.ts';
 import type { SpecialRole } from './special-tokens.ts';
@@ -128,17 +129,33 @@ function hasIds(memo: CheckMemo, snap: Snapshot, tj: JsonIds | null): boolean {
   );
 }
 
+/**
+ * Ids past the embedding that the release uses at inference time (bos/eos/pad/unk in any file, added tokens its
+ * chat template emits), with why: these crash or corrupt every conversation; unused ones only text that spells them.
+ */
+function usedPast(memo: CheckMemo, snap: Snapshot, rows: number): { id: number; why: string[] }[] {
+  const used = usedTokenIds(snap);
+  for (const d of declarations(snap, 'unk', memo))
+    for (const id of d.ids) used.set(id, [...(used.get(id) ?? []), `unk (${d.file} ${d.field})`]);
+  return [...used]
+    .filter(([id]) => id >= rows)
+    .sort(([a], [b]) => a - b)
+    .map(([id, why]) => ({ id, why }));
+}
+
 function outOfRange(memo: CheckMemo, snap: Snapshot, tj: JsonIds | null, rows: Rows): FindingInput | null {
   const bad = idsPast(memo, snap, tj, rows.rows);
   if (bad.count === 0) return null;
   const files = [...new Set(bad.ids.map((b) => b.file))];
   const max = bad.max;
+  const used = usedPast(memo, snap, rows.rows);
   return {
     code: 'TOKEN_ID_OUT_OF_RANGE',
-    severity: 'critical',
-    title: `${bad.count} token id(s) are past the embedding's ${rows.rows} rows (largest ${max})`,
-    detail: `${rows.file} ${rows.field} gives ${rows.rows} rows, but ${files.join(', ')} use ids up to ${max}. Feeding such an id indexes past the embedding: a CUDA device-side assert, or garbage on CPU. Resize the embedding (and lm_head) or fix the tokenizer files.`,
-    evidence: { rows, count: bad.count, ids: bad.ids },
+    // Severity follows use: an id nothing in the release emits only fails on text that spells the token.
+    severity: used.length ? 'critical' : 'warning',
+    title: `${bad.count} token id(s) are past the embedding's ${rows.rows} rows (largest ${max})${used.length ? '' : '; none is used by the chat template or as bos/eos/pad/unk'}`,
+    detail: `${rows.file} ${rows.field} gives ${rows.rows} rows, but ${files.join(', ')} use ids up to ${max}. Feeding such an id indexes past the embedding: a CUDA device-side assert, or garbage on CPU.${used.length ? ` The release itself uses ${used.map((u) => u.id).join(', ')} (${used[0].why.join('; ')}).` : ' Only input text that spells one of these tokens reaches them.'} Resize the embedding (and lm_head) or fix the tokenizer files.`,
+    evidence: { rows, count: bad.count, ids: bad.ids, used },
     files: [...new Set([rows.file, ...files])],
   };
 }
