@@ -3,13 +3,17 @@
  * them once and throws AppError('config_invalid') with every problem listed.
  */
 import { AppError } from './errors.ts';
+import { findHfToken } from './hf-token.ts';
+import type { HfTokenSource } from './hf-token.ts';
 
 export interface Config {
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
   hubUrl: string;
+  /** The token sent to hubUrl (see lib/hf-token.ts for where it is found and when it is withheld). */
   hfToken: string | undefined;
+  hfTokenSource: HfTokenSource | null;
   webhookSecret: string | undefined;
   apiToken: string | undefined;
   host: string;
@@ -100,8 +104,11 @@ function layerList(raw: string | undefined, errors: string[]): number[] | null {
   return list;
 }
 
-/** Reads and validates the configuration from an environment (process.env by default). */
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * Reads and validates the configuration from an environment (process.env by default); `overrides.hubUrl` (the CLI's
+ * --hub-url) stands for HUBWATCH_HUB_URL.
+ */
+export function loadConfig(env: Env = process.env, overrides: { hubUrl?: string } = {}): Config {
   const errors: string[] = [];
   const host = env.HUBWATCH_HOST || '127.0.0.1';
   const port = int(env, 'HUBWATCH_PORT', 8080, errors);
@@ -109,8 +116,14 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'HUBWATCH_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/hubwatch', errors)!,
     redisUrl: url(env, 'HUBWATCH_REDIS_URL', 'redis://127.0.0.1:6379', errors)!,
     queuePrefix: env.HUBWATCH_QUEUE_PREFIX || 'hubwatch',
-    hubUrl: url(env, 'HUBWATCH_HUB_URL', 'https://huggingface.co', errors)!,
-    hfToken: env.HUBWATCH_HF_TOKEN || undefined,
+    hubUrl: url(
+      { ...env, HUBWATCH_HUB_URL: overrides.hubUrl ?? env.HUBWATCH_HUB_URL },
+      'HUBWATCH_HUB_URL',
+      'https://huggingface.co',
+      errors,
+    )!,
+    hfToken: undefined,
+    hfTokenSource: null,
     webhookSecret: env.HUBWATCH_WEBHOOK_SECRET || undefined,
     apiToken: env.HUBWATCH_API_TOKEN || undefined,
     host,
@@ -141,6 +154,13 @@ export function loadConfig(env: Env = process.env): Config {
   for (const key of ['HUBWATCH_WEBHOOK_SECRET', 'HUBWATCH_API_TOKEN'] as const) {
     const v = env[key];
     if (v && v !== v.trim()) errors.push(`${key} must not start or end with whitespace`);
+  }
+  try {
+    const t = findHfToken(env, cfg.hubUrl);
+    cfg.hfToken = t?.token;
+    cfg.hfTokenSource = t?.source ?? null;
+  } catch {
+    // hubUrl was invalid: already reported above.
   }
   if (cfg.queuePrefix.includes(':')) errors.push('HUBWATCH_QUEUE_PREFIX must not contain ":"');
   if (errors.length) throw new AppError('config_invalid', `invalid configuration: ${errors.join('; ')}`);
