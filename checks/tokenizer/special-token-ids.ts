@@ -5,6 +5,7 @@
  * different files (generate: generation_config; vLLM: tokenizer + generation_config; llama.cpp's converter:
  * tokenizer_config), so disagreeing files give different models in different runtimes.
  */
+import { jsonObject } from '../snapshot-files.ts';
 import type { Check, CheckMemo, FindingInput, Severity, Snapshot } from '../types.ts';
 import { addedTokenConflicts } from './added-token-sources.ts';
 import type { Declared, SpecialRole } from './special-tokens.ts';
@@ -53,10 +54,22 @@ const rank: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
 const show = (d: Declared): string =>
   `${d.file} ${d.field} = ${d.token ?? d.ids.join(', ')}${d.token !== null && d.ids.length ? ` (id ${d.ids.join(', ')})` : ''}`;
 
+/**
+ * Whether the model vocabulary can be searched (tokenizer.json with its model.vocab). Without it a token string that
+ * is not among the added tokens may well be in the vocabulary: an absent file is no evidence of a missing token.
+ */
+function vocabularyKnown(memo: CheckMemo, snap: Snapshot): boolean {
+  const vocab = (jsonObject(snap, 'tokenizer.json', memo)?.model as { vocab?: unknown } | undefined)?.vocab;
+  return vocab !== null && typeof vocab === 'object';
+}
+
 function roleFinding(memo: CheckMemo, snap: Snapshot, role: SpecialRole): FindingInput[] {
   const decls = [...declarations(snap, role, memo), ...postProcessorDeclarations(memo, snap, role)];
   const out: FindingInput[] = [];
-  for (const d of decls.filter((x) => x.token !== null && x.ids.length === 0 && TOKENIZER_FILES.has(x.file))) {
+  const unresolved = vocabularyKnown(memo, snap)
+    ? decls.filter((x) => x.token !== null && x.ids.length === 0 && TOKENIZER_FILES.has(x.file))
+    : [];
+  for (const d of unresolved) {
     out.push({
       code: 'SPECIAL_TOKEN_ID_MISMATCH',
       severity: role === 'bos' || role === 'eos' ? 'critical' : 'warning',
