@@ -9,6 +9,7 @@ import { familyConsensus } from './arch/family-consensus.ts';
 import { maxPositions } from './arch/max-positions.ts';
 import { remoteCode } from './arch/remote-code.ts';
 import { ropeScaling } from './arch/rope-scaling.ts';
+import { slidingWindow } from './arch/sliding-window.ts';
 import { filesWellformed } from './files/files-wellformed.ts';
 import { pickleWeights } from './files/pickle-weights.ts';
 import { TOKENIZER_CHECKS } from './tokenizer/tokenizer-checks.ts';
@@ -27,6 +28,7 @@ export const ALL_CHECKS: readonly Check[] = [
   configIdentity,
   activationFamily,
   attentionConfig,
+  slidingWindow,
   ropeScaling,
   maxPositions,
   configHparams,
