@@ -111,6 +111,11 @@ export class TorchBackend implements ComputeBackend {
     }
   }
 
+  /** The worker's process id (for measuring its memory). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   private fail(e: Error): void {
     this.failure ??= e;
     for (const w of this.waiters.values()) w.reject(this.failure);
