@@ -98,7 +98,7 @@ async function child(spec: string): Promise<void> {
   const result = await runCheck(untrainedTokens, { release: snapshot, tensors: timed });
   const t2 = performance.now();
   await provider.close();
-  rangeFetch.close();
+  await rangeFetch.close();
   const cpu = process.cpuUsage(cpu0);
   const ids = (r: [number, number][]) => r.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
   console.log(

@@ -1,29 +1,50 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BufferPool } from './buffer-pool.ts';
-import { createRangeFetch } from './range-fetch.ts';
+import { checkContentRange, createRangeFetch } from './range-fetch.ts';
 
 const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
 
-async function listen(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ server: Server; url: string; connections: () => number }> {
-  let connections = 0;
-  const server = createServer(handler);
-  server.on('connection', () => connections++);
+interface Listening {
+  server: Server;
+  url: string;
+  connections: () => number;
+  sockets: Socket[];
+  close: () => void;
+}
+
+async function listen(server: Server): Promise<Listening> {
+  const sockets: Socket[] = [];
+  server.on('connection', (s: Socket) => sockets.push(s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
+  const scheme = server instanceof HttpsServer ? 'https' : 'http';
+  return {
+    server,
+    url: `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => sockets.length,
+    sockets,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
 
 function serveRange(req: IncomingMessage, res: ServerResponse): void {
   const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '');
-  if (req.url === '/cut') {
-    res.writeHead(206, { 'Content-Length': '1000' });
-    res.write(body.subarray(0, 100));
-    setTimeout(() => res.destroy(), 20);
+  if (req.url === '/cut' || req.url === '/stall') {
+    res.writeHead(206, { 'Content-Length': '1000', 'Content-Range': `bytes 0-999/${body.length}` });
+    // /cut: the connection drops once 100 body bytes are out; /stall: it just stops sending.
+    res.write(body.subarray(0, 100), () => void (req.url === '/cut' && res.destroy()));
     return;
   }
   if (req.url === '/moved') {
@@ -35,24 +56,23 @@ function serveRange(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(m ? 206 : 200, {
     'Content-Length': String(b - a + 1),
     'X-Seen-Auth': req.headers.authorization ?? 'none',
-    'Content-Range': `bytes ${a}-${b}/${body.length}`,
+    'Content-Range':
+      req.url === '/wrong-range' ? `bytes ${a + 1}-${b + 1}/${body.length}` : `bytes ${a}-${b}/${body.length}`,
   });
   res.end(body.subarray(a, b + 1));
 }
 
-describe('range fetch (raw keep-alive sockets for ranged GETs)', () => {
-  let srv: Awaited<ReturnType<typeof listen>>;
+describe('range fetch (undici keep-alive pools for ranged GETs)', () => {
+  let srv: Listening;
   before(async () => {
-    srv = await listen(serveRange);
+    srv = await listen(createServer(serveRange));
   });
-  after(() => {
-    srv.server.closeAllConnections();
-    srv.server.close();
-  });
+  after(() => srv.close());
 
-  it('returns the exact bytes and headers of ranges, over one reused connection, in buffers from the pool', async () => {
+  it('returns the exact bytes and headers of ranges, over one reused connection, in buffers from the pool', async (t) => {
     const pool = new BufferPool();
     const f = createRangeFetch({ pool });
+    t.after(() => f.close());
     const before = srv.connections();
     for (const [a, b] of [
       [0, 199_999],
@@ -70,14 +90,15 @@ describe('range fetch (raw keep-alive sockets for ranged GETs)', () => {
     assert.equal(srv.connections() - before, 1);
     const again = await f(`${srv.url}/file`, { headers: { Range: 'bytes=1-200000' } });
     assert.equal((await again.arrayBuffer()).byteLength, 200_000, 'a pooled buffer of the same size is reused');
-    f.close();
   });
 
-  it('follows redirects, dropping Authorization across origins, and passes other requests to the fallback', async () => {
-    const other = await listen((req, res) => {
-      res.writeHead(302, { Location: `${srv.url}/file`, 'Content-Length': '0' });
-      res.end();
-    });
+  it('follows redirects, dropping Authorization across origins, and passes other requests to the fallback', async (t) => {
+    const other = await listen(
+      createServer((req, res) => {
+        res.writeHead(302, { Location: `${srv.url}/file`, 'Content-Length': '0' });
+        res.end();
+      }),
+    );
     const seen: string[] = [];
     const f = createRangeFetch({
       fallback: async (input) => {
@@ -85,31 +106,42 @@ describe('range fetch (raw keep-alive sockets for ranged GETs)', () => {
         return new Response('fallback');
       },
     });
+    t.after(async () => {
+      other.close();
+      await f.close();
+    });
     const same = await f(`${srv.url}/moved`, { headers: { Range: 'bytes=0-3', Authorization: 'Bearer t' } });
     assert.equal(same.headers.get('x-seen-auth'), 'Bearer t');
     const cross = await f(`${other.url}/x`, { headers: { Range: 'bytes=0-3', Authorization: 'Bearer t' } });
     assert.equal(cross.headers.get('x-seen-auth'), 'none');
     assert.equal(await (await f(`${srv.url}/file`)).text(), 'fallback');
     assert.deepEqual(seen, [`${srv.url}/file`]);
-    f.close();
-    other.server.closeAllConnections();
-    other.server.close();
   });
 
-  it('retries once when the server has closed an idle keep-alive socket', async () => {
-    const s = await listen(serveRange);
-    s.server.keepAliveTimeout = 30;
+  it('retries once when the server has closed an idle keep-alive socket', async (t) => {
+    // The server drops a connection when a second request arrives on it: what a client sees when it sends on a
+    // keep-alive socket the server closed a moment before.
+    const served = new WeakSet<Socket>();
+    const s = await listen(
+      createServer((req, res) => {
+        if (served.has(req.socket)) return void req.socket.destroy();
+        served.add(req.socket);
+        serveRange(req, res);
+      }),
+    );
     const f = createRangeFetch();
+    t.after(async () => {
+      s.close();
+      await f.close();
+    });
     await (await f(`${s.url}/file`, { headers: { Range: 'bytes=0-9' } })).arrayBuffer();
-    await new Promise((r) => setTimeout(r, 120));
     assert.equal((await (await f(`${s.url}/file`, { headers: { Range: 'bytes=0-9' } })).arrayBuffer()).byteLength, 10);
-    f.close();
-    s.server.closeAllConnections();
-    s.server.close();
+    assert.equal(s.connections(), 2, 'the retry went out on a new connection');
   });
 
-  it('rejects when the connection drops mid-body, and when the signal aborts', async () => {
+  it('rejects when the connection drops mid-body, and when the signal aborts', async (t) => {
     const f = createRangeFetch();
+    t.after(() => f.close());
     await assert.rejects(
       f(`${srv.url}/cut`, { headers: { Range: 'bytes=0-999' } }),
       /closed after 100 of 1000 body bytes/,
@@ -118,7 +150,80 @@ describe('range fetch (raw keep-alive sockets for ranged GETs)', () => {
     const p = f(`${srv.url}/cut`, { headers: { Range: 'bytes=0-999' }, signal: ac.signal });
     ac.abort(new Error('time limit'));
     await assert.rejects(p, /time limit/);
-    f.close();
+  });
+
+  it('rejects a 206 whose Content-Range is not the range asked for, and a body that stops arriving', async (t) => {
+    const f = createRangeFetch({ bodyTimeout: 100 });
+    t.after(() => f.close());
+    await assert.rejects(f(`${srv.url}/wrong-range`, { headers: { Range: 'bytes=10-19' } }), /Content-Range/);
+    await assert.rejects(
+      f(`${srv.url}/stall`, { headers: { Range: 'bytes=0-999' } }),
+      /closed after 100 of 1000 body bytes \(Body Timeout/,
+    );
+    assert.doesNotThrow(() => checkContentRange('bytes=0-99', 'bytes 0-49/50', 50), 'a range past the end is cut');
+    assert.throws(() => checkContentRange('bytes=0-99', 'bytes 0-99/*', 99), /asked for bytes=0-99/);
+    assert.throws(() => checkContentRange('bytes=5-9', null, 5), /asked for bytes=5-9/);
+  });
+
+  it('closes its keep-alive connections on close()', async (t) => {
+    const s = await listen(createServer(serveRange));
+    t.after(() => s.close());
+    const f = createRangeFetch();
+    await (await f(`${s.url}/file`, { headers: { Range: 'bytes=0-9' } })).arrayBuffer();
+    const closed = once(s.sockets[0], 'close');
+    await f.close();
+    await closed;
+  });
+});
+
+describe('range fetch over https (the Hub answers resolve with a redirect to a CDN host)', () => {
+  let dir: string | null = null;
+  let tls: { key: Buffer; cert: Buffer } | null = null;
+  before(() => {
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'hubwatch-tls-'));
+      execFileSync('openssl', [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1'],
+        ...['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+        ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+      ]);
+      tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+    } catch {
+      tls = null;
+    }
+  });
+  after(() => void (dir && rmSync(dir, { recursive: true, force: true })));
+
+  it('follows the redirect to the https host with the Range header and without the token', async (t) => {
+    if (!tls) return t.skip('openssl is not available to make a test certificate');
+    const seen: (string | undefined)[] = [];
+    const cdn = await listen(
+      new HttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+        seen.push(req.headers.range);
+        serveRange(req, res);
+      }),
+    );
+    const hub = await listen(
+      createServer((req, res) => {
+        res.writeHead(302, { Location: `${cdn.url}/file?signature=x`, 'Content-Length': '0' });
+        res.end();
+      }),
+    );
+    const f = createRangeFetch({ tls: { ca: tls.cert } });
+    t.after(async () => {
+      hub.close();
+      cdn.close();
+      await f.close();
+    });
+    const r = await f(`${hub.url}/org/name/resolve/main/model.safetensors`, {
+      headers: { Range: 'bytes=1000-1999', Authorization: 'Bearer hf_x' },
+    });
+    assert.equal(r.status, 206);
+    assert.equal(r.headers.get('content-range'), `bytes 1000-1999/${body.length}`);
+    assert.equal(r.headers.get('x-seen-auth'), 'none');
+    assert.equal(r.url, `${cdn.url}/file?signature=x`);
+    assert.ok(Buffer.from(await r.arrayBuffer()).equals(body.subarray(1000, 2000)));
+    assert.deepEqual(seen, ['bytes=1000-1999']);
   });
 });
 

@@ -1,0 +1,174 @@
+/**
+ * An undici connector whose `http:` sockets read large response bodies straight into the buffer the body will be
+ * handed over in. Reading a 1 GB tensor from the local mirror, undici's default socket allocated a fresh 64 KiB
+ * buffer per read and the response handler copied every byte once more (about 1.5 CPU seconds per GB here, most of
+ * it allocation and garbage collection). Here a socket follows the responses it carries: once a head announces a
+ * Content-Length, reads land in the unfilled tail of a buffer of that length taken from the pool, and what the
+ * socket hands undici are views of that buffer; a handler that sees such a view adopts the buffer
+ * ({@link adoptableBody}). Heads, small bodies and chunked responses go through a scratch buffer and are copied
+ * out, so undici always parses exactly the bytes that arrived, in order, wherever they landed. `https:` origins
+ * use undici's own connector.
+ */
+import type { Socket } from 'node:net';
+import { buildConnector } from 'undici';
+import type { BufferPool } from './buffer-pool.ts';
+
+/** Bodies shorter than this are read through the scratch buffer. */
+const MIN_DIRECT = 64 << 10;
+const SCRATCH = 64 << 10;
+const MAX_HEAD = 64 << 10;
+
+/** Tracks the responses on one socket and decides where its next read lands. */
+class BodyReader {
+  private head: Buffer = Buffer.alloc(0);
+  private body: Buffer | null = null;
+  private filled = 0;
+  /** Bytes of the current (small) body still to come through the scratch buffer. */
+  private skip = 0;
+  /** Set on a response whose end cannot be told from its head (chunked): the socket no longer reads directly. */
+  private lost = false;
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH);
+  socket: Socket | null = null;
+
+  constructor(private readonly pool: BufferPool) {}
+
+  target(): Buffer {
+    return this.body ? this.body.subarray(this.filled) : this.scratch;
+  }
+
+  onRead(n: number, buf: Uint8Array): boolean {
+    if (this.body && buf.buffer === this.body.buffer) {
+      const view = this.body.subarray(this.filled, this.filled + n);
+      this.filled += n;
+      if (this.filled === this.body.length) this.body = null;
+      this.socket?.push(view);
+      return true;
+    }
+    const bytes = Buffer.from(buf.subarray(0, n));
+    if (!this.lost) this.follow(bytes);
+    this.socket?.push(bytes);
+    return true;
+  }
+
+  /** Walks the bytes of a scratch read: body bytes to skip, then heads, which say how long their bodies are. */
+  private follow(bytes: Buffer): void {
+    let at = 0;
+    while (at < bytes.length && !this.lost) {
+      if (this.skip > 0) {
+        const s = Math.min(this.skip, bytes.length - at);
+        this.skip -= s;
+        at += s;
+        continue;
+      }
+      const before = this.head.length;
+      this.head = before ? Buffer.concat([this.head, bytes.subarray(at)]) : bytes.subarray(at);
+      const end = this.head.indexOf('\r\n\r\n', Math.max(0, before - 3));
+      if (end < 0) {
+        this.head = Buffer.from(this.head);
+        this.lost = this.head.length > MAX_HEAD;
+        return;
+      }
+      const length = bodyLength(this.head.toString('latin1', 0, end));
+      at += end + 4 - before;
+      this.head = Buffer.alloc(0);
+      if (length === null) this.lost = true;
+      else if (length - (bytes.length - at) >= MIN_DIRECT) {
+        this.body = this.pool.take(length);
+        this.filled = bytes.length - at;
+        return;
+      } else this.skip = length;
+    }
+  }
+}
+
+/** The body length a response head announces; null when it does not say (chunked, or no Content-Length). */
+function bodyLength(head: string): number | null {
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
+  if (!status) return null;
+  if (status < 200 || status === 204 || status === 304) return 0;
+  if (/\r\ntransfer-encoding:/i.test(head)) return null;
+  const m = /\r\ncontent-length:[ \t]*(\d+)[ \t]*(?:\r\n|$)/i.exec(head);
+  return m ? Number(m[1]) : null;
+}
+
+/** Creates the connector; `options` go to every socket (TLS options reach `https:` sockets). */
+export function bodyReadConnector(
+  pool: BufferPool,
+  options: buildConnector.BuildOptions = {},
+): buildConnector.connector {
+  const standard = buildConnector(options);
+  return (opts, callback) => {
+    if (opts.protocol !== 'http:') return standard(opts, callback);
+    const reader = new BodyReader(pool);
+    const onread = { buffer: () => reader.target(), callback: (n: number, buf: Uint8Array) => reader.onRead(n, buf) };
+    // buildConnector's connect returns the socket it creates, though its type says void.
+    const connect = buildConnector({ ...options, onread } as buildConnector.BuildOptions) as unknown as (
+      o: buildConnector.Options,
+      cb: buildConnector.Callback,
+    ) => Socket;
+    reader.socket = connect(opts, callback);
+  };
+}
+
+/**
+ * When `chunk` is a view into a pooled buffer of exactly `length` bytes at offset `filled`, that buffer: the socket
+ * read this response's body straight into it, and the handler can take it over instead of copying.
+ */
+export function adoptableBody(chunk: Buffer, length: number, filled: number): Buffer | null {
+  const ab = chunk.buffer;
+  return ab instanceof ArrayBuffer && ab.byteLength === length && chunk.byteOffset === filled && length >= MIN_DIRECT
+    ? Buffer.from(ab)
+    : null;
+}
+
+/**
+ * Collects one response body: in the buffer the socket read it into (adopted), else in one buffer of the announced
+ * length taken from the pool, else (no Content-Length) in pieces.
+ */
+export class BodySink {
+  private body: Buffer | null = null;
+  private taken = false;
+  private pieces: Buffer[] = [];
+  filled = 0;
+
+  constructor(
+    private readonly pool: BufferPool,
+    readonly length: number | null,
+  ) {}
+
+  /** Adds the next chunk; throws when the body runs past its announced length. */
+  add(chunk: Buffer): void {
+    if (this.length !== null && this.filled + chunk.length > this.length)
+      throw new Error(`response body longer than its Content-Length ${this.length}`);
+    if (!this.body && this.length !== null) {
+      const adopted = adoptableBody(chunk, this.length, this.filled);
+      // The read that carried the head may carry the body's first bytes too: keep them aside until the next chunk.
+      if (!adopted && this.filled === 0) return this.keep(chunk);
+      this.body = adopted ?? this.pool.take(this.length);
+      this.taken = !adopted;
+      let at = 0;
+      for (const p of this.pieces.splice(0)) at += p.copy(this.body, at);
+    }
+    if (!this.body) return this.keep(chunk);
+    if (chunk.buffer !== this.body.buffer || chunk.byteOffset !== this.body.byteOffset + this.filled)
+      chunk.copy(this.body, this.filled);
+    this.filled += chunk.length;
+  }
+
+  private keep(chunk: Buffer): void {
+    this.pieces.push(Buffer.from(chunk));
+    this.filled += chunk.length;
+  }
+
+  /** The whole body. */
+  finish(): Buffer {
+    return this.body ?? Buffer.concat(this.pieces);
+  }
+
+  /** Gives a buffer taken from the pool back. An adopted one is left to the collector: its socket may still be
+   * writing into it while undici tears the connection down. */
+  discard(): void {
+    if (this.body && this.taken) this.pool.give(this.body);
+    this.body = null;
+  }
+}
