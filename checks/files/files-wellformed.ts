@@ -1,11 +1,13 @@
 import { readJson } from '../snapshot-files.ts';
 import type { Check, FindingInput } from '../types.ts';
+import { isLocalPointer, pointerFinding } from './lfs-pointers.ts';
 import { isMissingShardError, missingShardFindings, missingShards } from './missing-shards.ts';
 
 /**
  * FILE_MALFORMED / FILE_TOO_LARGE: a JSON file that does not parse, a safetensors header that lies, a shard
- * index that names missing files (one info for a partial local download), or a file over the size cap. Other checks treat such files as absent
- * and say so in their skip reason; this check is where the release gets told.
+ * index that names missing files, or a file over the size cap. A partial local download (missing shards, git-lfs
+ * pointers) is one info finding. Other checks treat such files as absent and say so in their skip reason; this
+ * check is where the release gets told.
  */
 export const filesWellformed: Check = {
   id: 'files-wellformed',
@@ -14,11 +16,13 @@ export const filesWellformed: Check = {
   codes: ['FILE_MALFORMED', 'FILE_TOO_LARGE'],
   run({ release: snap }) {
     const findings: FindingInput[] = [];
+    const pointers: string[] = [];
     for (const path of Object.keys(snap.texts)
       .filter((p) => p.endsWith('.json'))
       .sort()) {
       const r = readJson(snap, path);
-      if (r.state === 'malformed') {
+      if (r.state === 'malformed' && isLocalPointer(snap, path)) pointers.push(path);
+      else if (r.state === 'malformed') {
         findings.push({
           code: 'FILE_MALFORMED',
           severity: 'critical',
@@ -42,7 +46,8 @@ export const filesWellformed: Check = {
     const st = snap.safetensors;
     if (st) {
       for (const f of st.files) {
-        if (f.error)
+        if (f.error && isLocalPointer(snap, f.path, f.error)) pointers.push(f.path);
+        else if (f.error)
           findings.push({
             code: 'FILE_MALFORMED',
             severity: 'critical',
@@ -65,6 +70,7 @@ export const filesWellformed: Check = {
         });
       }
     }
+    findings.push(...pointerFinding(snap, pointers));
     return findings.length ? { status: 'findings', findings } : { status: 'passed' };
   },
 };
