@@ -101,6 +101,19 @@ describe('config-identity', () => {
     assert.equal((await findings(snapshotOf({ config: native })))[0]?.code, 'MODEL_TYPE_MISMATCH');
   });
 
+  it('MODEL_TYPE_MISMATCH: fused qkv_proj under a separate-q/k/v model_type, and the reverse', async () => {
+    const qkv = (l: number): string[] => [`model.layers.${l}.self_attn.qkv_proj.weight`, ...dense(l)];
+    const sep = (l: number): string[] =>
+      ['q_proj', 'k_proj', 'v_proj'].map((p) => `model.layers.${l}.self_attn.${p}.weight`).concat(dense(l));
+    const llama = await findings(withIndex(real('meta-llama--Meta-Llama-3-8B'), qkv(0)));
+    assert.equal(llama.length, 1);
+    assert.match(llama[0].title, /fused qkv_proj/);
+    const phi = real('microsoft--Phi-3.5-mini-instruct');
+    assert.equal((await findings(withIndex(phi, sep(0))))[0]?.code, 'MODEL_TYPE_MISMATCH');
+    assert.deepEqual(await findings(withIndex(phi, qkv(0))), []);
+    assert.deepEqual(await findings(withIndex(real('meta-llama--Meta-Llama-3-8B'), sep(0))), []);
+  });
+
   it('ignores a config without model_type and expert names of a vision tower', async () => {
     assert.deepEqual(await findings(snapshotOf({ config: { hidden_size: 8 } })), []);
     const names = [...dense(0), 'vision_model.encoder.layers.0.mlp.experts.0.fc1.weight'];

@@ -2,9 +2,11 @@ import {
   CLASS_HEAD_SUFFIXES,
   CLASS_STEM_ALIASES,
   EXPERT_TENSOR,
+  FUSED_QKV_TENSOR,
   IDENTITY_SOURCE,
   KNOWN_MODEL_TYPES,
   LAYOUTS,
+  SEPARATE_QKV_TENSOR,
 } from '../data/model-identity.ts';
 import { jsonObject } from '../snapshot-files.ts';
 import type { Check, FindingInput, Snapshot } from '../types.ts';
@@ -103,27 +105,47 @@ function lmTensorNames(snap: Snapshot): { names: string[]; from: string } {
   return { names: [...names].filter((n) => !NON_TEXT.test(n)), from };
 }
 
-function layoutMismatch(c: ModelConfig, snap: Snapshot): FindingInput | null {
-  const modelType = c.modelType;
-  const layout = modelType ? LAYOUTS[modelType] : undefined;
-  if (!modelType || !layout) return null;
-  const { names, from } = lmTensorNames(snap);
-  const experts = names.filter((n) => EXPERT_TENSOR.test(n));
-  const dense = names.filter((n) => DENSE_MLP.test(n) && !EXPERT_TENSOR.test(n));
-  const wrong = layout.mlp === 'dense' ? experts : dense.length && !experts.length ? dense : [];
-  if (!wrong.length) return null;
-  const seen = layout.mlp === 'dense' ? 'mixture-of-experts' : 'dense (no expert)';
+function layoutFinding(
+  c: { modelType: string; source: string; from: string },
+  part: string,
+  want: string,
+  seen: string,
+  wrong: string[],
+): FindingInput {
   return tableFinding({
     code: 'MODEL_TYPE_MISMATCH',
     severity: 'critical',
-    files: ['config.json', ...(from === INDEX ? [INDEX] : [])],
-    title: `model_type ${modelType} is ${layout.mlp === 'dense' ? 'a dense model' : 'a mixture of experts'} but the weights are ${seen} (${wrong.length} tensors)`,
-    detail: `The ${modelType} class loads ${layout.mlp === 'dense' ? 'one MLP per layer' : 'expert MLPs'}; the checkpoint's ${seen} tensors are ignored as unexpected keys and the MLP it expects is randomly initialised: the model outputs noise.`,
+    files: ['config.json', ...(c.from === INDEX ? [INDEX] : [])],
+    title: `model_type ${c.modelType} loads ${want} ${part} but the weights hold ${seen} (${wrong.length} tensors)`,
+    detail: `The ${c.modelType} class finds none of its ${part} weights: the checkpoint's tensors are ignored as unexpected keys and the ${part} is randomly initialised, so the model outputs noise. model_type names another family than the one the weights were saved from.`,
     table: [
-      { field: 'model_type', value: modelType, expected: seen, source: layout.source },
-      { field: 'tensor names', value: wrong.slice(0, 5), source: from, note: `${wrong.length} in all` },
+      { field: 'model_type', value: c.modelType, source: c.source },
+      { field: `${part} in the weights`, value: seen, expected: want, source: c.from },
+      { field: 'tensor names', value: wrong.slice(0, 5), source: c.from, note: `${wrong.length} in all` },
     ],
   });
+}
+
+function layoutMismatch(c: ModelConfig, snap: Snapshot): FindingInput[] {
+  const modelType = c.modelType;
+  const layout = modelType ? LAYOUTS[modelType] : undefined;
+  if (!modelType || !layout) return [];
+  const { names, from } = lmTensorNames(snap);
+  const ctx = { modelType, source: layout.source, from };
+  const out: FindingInput[] = [];
+  const experts = names.filter((n) => EXPERT_TENSOR.test(n));
+  const dense = names.filter((n) => DENSE_MLP.test(n) && !EXPERT_TENSOR.test(n));
+  if (layout.mlp === 'dense' && experts.length)
+    out.push(layoutFinding(ctx, 'MLP', 'a dense', 'mixture-of-experts', experts));
+  if (layout.mlp === 'experts' && dense.length && !experts.length)
+    out.push(layoutFinding(ctx, 'MLP', 'a mixture-of-experts', 'dense', dense));
+  const separate = names.filter((n) => SEPARATE_QKV_TENSOR.test(n));
+  const fused = names.filter((n) => FUSED_QKV_TENSOR.test(n));
+  if (layout.attention === 'separate' && fused.length && !separate.length)
+    out.push(layoutFinding(ctx, 'attention', 'separate q/k/v', 'a fused qkv_proj', fused));
+  if (layout.attention === 'fused' && separate.length && !fused.length)
+    out.push(layoutFinding(ctx, 'attention', 'a fused qkv_proj', 'separate q/k/v', separate));
+  return out;
 }
 
 /**
@@ -140,9 +162,8 @@ export const configIdentity: Check = {
     const r = readModelConfig(release);
     if ('skip' in r) return { status: 'skipped', reason: r.skip };
     const c = r.config;
-    const findings = [missingArchitectures(c), classMismatch(c), layoutMismatch(c, release)].filter(
-      (f): f is FindingInput => f !== null,
-    );
+    const findings = [missingArchitectures(c), classMismatch(c)].filter((f): f is FindingInput => f !== null);
+    findings.push(...layoutMismatch(c, release));
     return { status: 'findings', findings };
   },
 };

@@ -92,19 +92,26 @@ export const CLASS_STEM_ALIASES: Record<string, string[]> = {
 };
 
 export const IDENTITY_SOURCE =
-  'transformers src/transformers/models/auto/modeling_auto.py (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES) and configuration_auto.py (CONFIG_MAPPING_NAMES)';
+  'transformers src/transformers/models/auto/modeling_auto.py (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, read at 005b957f) and configuration_auto.py (CONFIG_MAPPING_NAMES)';
 
 /** How a family names its layers' tensors, with the modeling file that defines the names. */
 export interface LayoutSignature {
   /** `experts`: the MLP is a mixture of experts; `dense`: one MLP per layer. */
   mlp: 'experts' | 'dense';
+  /** `separate`: self_attn.q_proj / k_proj / v_proj; `fused`: one self_attn.qkv_proj. */
+  attention: 'separate' | 'fused';
   source: string;
 }
 
-const DENSE = (file: string): LayoutSignature => ({ mlp: 'dense', source: `transformers ${file}: one MLP per layer` });
+const DENSE = (file: string, attention: LayoutSignature['attention'] = 'separate'): LayoutSignature => ({
+  mlp: 'dense',
+  attention,
+  source: `transformers ${file}: one MLP per layer, ${attention === 'fused' ? 'fused self_attn.qkv_proj' : 'self_attn.q_proj/k_proj/v_proj'}`,
+});
 const MOE = (file: string, names: string): LayoutSignature => ({
   mlp: 'experts',
-  source: `transformers ${file}: ${names}`,
+  attention: 'separate',
+  source: `transformers ${file}: ${names}, self_attn.q_proj/k_proj/v_proj`,
 });
 
 /** The MLP layout each model_type's reference class loads (its state-dict names). */
@@ -116,7 +123,7 @@ export const LAYOUTS: Record<string, LayoutSignature> = {
   gemma: DENSE('modeling_gemma.py GemmaMLP'),
   gemma2: DENSE('modeling_gemma2.py Gemma2MLP'),
   gemma3_text: DENSE('modeling_gemma3.py Gemma3MLP'),
-  phi3: DENSE('modeling_phi3.py Phi3MLP'),
+  phi3: DENSE('modeling_phi3.py Phi3MLP / Phi3Attention', 'fused'),
   starcoder2: DENSE('modeling_starcoder2.py Starcoder2MLP'),
   olmo: DENSE('modeling_olmo.py OlmoMLP'),
   olmo2: DENSE('modeling_olmo2.py Olmo2MLP'),
@@ -132,3 +139,6 @@ export const LAYOUTS: Record<string, LayoutSignature> = {
 
 /** Tensor names of mixture-of-experts layers (expert weights, fused or per expert). */
 export const EXPERT_TENSOR = /\.(experts|block_sparse_moe|shared_experts?)\./;
+/** Attention projections stored one per q/k/v, or fused into one matrix. */
+export const SEPARATE_QKV_TENSOR = /\.self_attn\.(q_proj|k_proj|v_proj)\./;
+export const FUSED_QKV_TENSOR = /\.self_attn\.qkv_proj\./;
