@@ -29,7 +29,7 @@ describe('SWA_MISMATCH', () => {
     assert.equal(f.length, 1);
     assert.equal(f[0].severity, 'warning');
     assert.match(JSON.stringify(f[0].evidence), /meta-llama\/llama3/);
-    const qwen = { ...real('Qwen--Qwen2-7B'), use_sliding_window: true, sliding_window: 4096 };
+    const qwen = { ...real('Qwen--Qwen2-7B'), use_sliding_window: true, sliding_window: 4096, max_window_layers: 14 };
     assert.equal((await found(slidingWindow, qwen, 'SWA_MISMATCH')).length, 1);
   });
 
@@ -50,6 +50,14 @@ describe('SWA_MISMATCH', () => {
     assert.deepEqual(await found(slidingWindow, mistralV01, 'SWA_MISMATCH'), []);
     const qwenOff = { ...real('Qwen--Qwen2-7B'), sliding_window: 4096 };
     assert.deepEqual(await found(slidingWindow, qwenOff, 'SWA_MISMATCH'), []);
+    // Switched on, but max_window_layers (28) leaves no layer of the 28 with a window.
+    const qwenNoLayer = {
+      ...real('Qwen--Qwen2-7B'),
+      use_sliding_window: true,
+      sliding_window: 4096,
+      max_window_layers: 28,
+    };
+    assert.deepEqual(await found(slidingWindow, qwenNoLayer, 'SWA_MISMATCH'), []);
   });
 });
 

@@ -8,6 +8,10 @@ function windowInUse(c: ModelConfig, switchKey: string | undefined): number | nu
   const sw = c.text.sliding_window;
   if (typeof sw !== 'number' || !Number.isFinite(sw) || sw <= 0) return null;
   if (switchKey && c.text[switchKey] !== true) return null;
+  // Qwen2/3 (configuration_qwen2.py): only layers from max_window_layers on use the window.
+  const fromLayer = numOf(c, 'max_window_layers');
+  const layers = numOf(c, 'num_hidden_layers');
+  if (switchKey && fromLayer !== null && layers !== null && fromLayer >= layers) return null;
   const maxPos = numOf(c, 'max_position_embeddings');
   return maxPos !== null && sw >= maxPos ? null : sw;
 }
