@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
-import { runScanCommand } from './scan-command.ts';
+import { runHealthcheck } from './healthcheck.ts';
+import { runScanCommand, SCAN_USAGE } from './scan-command.ts';
 import { prepareDatabase, startStack } from './processes.ts';
 import type { Roles } from './processes.ts';
 
@@ -16,8 +18,17 @@ commands:
   all            serve + worker + runner in one process
   migrate        apply database migrations
   demo [--keep]  the whole pipeline on the local Hub mirror with fixture releases
+                 (needs the development dependencies)
+  healthcheck [--url URL]
+                 exit 0 when URL answers 2xx, or without --url when Postgres and Redis answer
 
+hubwatch help scan (or hubwatch scan --help) for the scan options; hubwatch --version for the version.
 exit codes (scan): 0 no critical finding, 1 critical findings, 2 usage or I/O error`;
+
+/** The version in package.json (the CLI runs from the checkout or an installed package, both ship it). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 async function serveRoles(roles: Roles): Promise<void> {
   const cfg = loadConfig();
@@ -71,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'all':
       await serveRoles({ api: true, workers: true, runner: true });
       return -1;
+    case 'healthcheck':
+      return runHealthcheck(rest);
     case 'migrate': {
       parseArgs({ args: rest, options: {} });
       const cfg = loadConfig();
@@ -82,10 +95,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'demo':
       return runDemoCommand(rest);
+    case '--version':
+    case '-V':
+      process.stdout.write(`hubwatch ${version()}\n`);
+      return 0;
+    case 'help':
+      process.stdout.write(`${rest[0] === 'scan' ? SCAN_USAGE : USAGE}\n`);
+      return 0;
     case undefined:
     case '-h':
     case '--help':
-    case 'help':
       process.stdout.write(`${USAGE}\n`);
       return cmd === undefined ? 2 : 0;
     default:
