@@ -59,6 +59,36 @@ export function untrainedEvidence(tokens: (id: number) => string | null, tensorN
   }).map((f): Finding => ({ ...f, check: 'untrained-tokens' }));
 }
 
+/** LOW_RANK_DELTA in the shape checks/weights/base-fingerprint-findings.ts writes (a merged rank-8 LoRA). */
+function lowRankDelta(): Finding {
+  const tensors = [0, 1].flatMap((layer) =>
+    ['self_attn.q_proj', 'self_attn.v_proj', 'mlp.down_proj'].map((module) => {
+      const lora = module !== 'mlp.down_proj';
+      return {
+        tensor: `model.layers.${layer}.${module}.weight`,
+        layer,
+        module,
+        status: lora ? 'low-rank' : 'unchanged',
+        rank: lora ? 8 : 0,
+        relativeDiff: lora ? 0.031 + 0.004 * layer : 0,
+        cosine: 1,
+        singularValues: [],
+        rowsCompared: 64,
+        commonRows: 64,
+      };
+    }),
+  );
+  return {
+    code: 'LOW_RANK_DELTA',
+    severity: 'info',
+    check: 'base-fingerprint',
+    title: 'Merged LoRA of rank ≈ 8 on self_attn.q_proj, self_attn.v_proj',
+    detail: 'Against acme/tiny-llama3-base, 4 of 6 changed by an update of rank ≈ 8; the other 2 are unchanged.',
+    evidence: { base: 'acme/tiny-llama3-base', backend: 'cpu', tensors, rank: 8 },
+    files: ['model.safetensors'],
+  };
+}
+
 const llamaToken = (id: number): string | null =>
   id === 3 ? '<|eot_id|>' : id >= 4000 ? `<|reserved_special_token_${id - 4000}|>` : `tok${id}`;
 
@@ -202,6 +232,7 @@ export async function seedPages(pool: Pool): Promise<{ critical: string[]; pendi
           }),
         ],
         'untrained-tokens': untrainedEvidence(llamaToken),
+        'base-fingerprint': [lowRankDelta()],
         'fast-vs-slow': [],
       },
       verdict: 'critical',

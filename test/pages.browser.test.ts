@@ -101,7 +101,8 @@ test('each page type renders; the release page draws embedding and lm_head plots
       assert.ok(box && box.width > 5 && box.height > 50, 'the reserved block is visible');
     }
     assert.equal(await p.locator('section.finding[data-code="EOS_MISMATCH"] .side pre').count(), 2);
-    assert.equal(await p.locator('#checks tbody tr').count(), 4);
+    assert.equal(await p.locator('#checks tbody tr').count(), 5);
+    assert.equal(await p.locator('#base-diff svg.weight-diff-chart .diff-low-rank').count(), 4);
     await p.goto(base + pages().model);
     assert.equal(await p.locator('.status .verdict').getAttribute('data-verdict'), 'critical');
     assert.match(await p.locator('.status').innerText(), /Major issue\s+The latest release has critical findings/);

@@ -75,7 +75,7 @@ test('the model page says the verdict in status words, links the timeline to rel
 test('the release page lists every check, renders evidence as tables and draws the stored norm profiles', async () => {
   const res = await get(`/models/acme/tiny-llama3-instruct/releases/${seeded.critical[1].slice(0, 7)}`);
   assert.equal(res.statusCode, 200);
-  for (const c of ['config-vs-weights', 'eos-vs-template', 'untrained-tokens', 'fast-vs-slow'])
+  for (const c of ['config-vs-weights', 'eos-vs-template', 'untrained-tokens', 'base-fingerprint', 'fast-vs-slow'])
     assert.match(res.body, new RegExp(`<tr data-check="${c}"`));
   assert.match(res.body, /no tokenizer.model or slow vocabulary files/);
   assert.match(res.body, /<td data-label="previous"><code>500000<\/code><\/td>/);

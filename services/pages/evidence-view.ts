@@ -91,7 +91,8 @@ export function normPlots(src: SharedEvidence['normProfiles']): Html {
         ${normPlot(p, src.flagged)}
         <figcaption class="muted">
           <code>${p.tensor}</code>: row L2 norms (band: min–max per ${p.bucketRows} rows, line: median); dashed line:
-          the near-zero threshold ${p.threshold} (median row norm ${p.medianNorm}); red: flagged rows.
+          the near-zero threshold ${p.threshold} (median row norm ${p.medianNorm}); red: flagged rows
+          ${src.flagged.length ? rangesText(src.flagged, 12) : 'none'}.
         </figcaption>
       </figure>`,
   )}`;

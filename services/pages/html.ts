@@ -44,6 +44,8 @@ pre{background:var(--surface);padding:.5rem;overflow:auto;max-height:24rem;font-
 .side{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:.6rem}.side h4{margin:.2rem 0;font-size:.85rem}
 .plot{width:100%;height:auto;max-width:760px;display:block}.plot text{fill:var(--fg);font-size:11px}
 .plot .band{fill:var(--band)}.plot .median{fill:none;stroke:var(--line);stroke-width:1.2}
+.weight-diff-chart{max-width:100%;height:auto;display:block}.weight-diff-chart text{fill:var(--fg);font-size:11px}
+.diff-bar{fill:var(--line)}.diff-unrelated .diff-bar{fill:var(--flagged)}.diff-ref{stroke:var(--threshold);stroke-dasharray:4 3}
 .plot .threshold{stroke:var(--threshold);stroke-dasharray:4 3;stroke-width:1.2}.plot .flagged{fill:var(--flagged)}.plot .axis{stroke:var(--muted)}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin:.5rem 0 1rem}
 form.filters label{display:flex;flex-direction:column;font-size:.85rem}input,select,button{font:inherit;padding:.25rem .4rem;max-width:100%;background:var(--bg);color:var(--fg);border:1px solid var(--muted);border-radius:4px}

@@ -6,6 +6,8 @@ import type { CheckRun, StoredFinding } from '../../lib/check-runs.repo.ts';
 import type { Release } from '../../lib/releases.repo.ts';
 import type { SharedEvidence } from './evidence-view.ts';
 import { normPlots } from './evidence-view.ts';
+import { weightDiffChart } from './weight-diff-chart.ts';
+import type { DiffBar } from './weight-diff-chart.ts';
 import { findingCard } from './finding-card.ts';
 import type { Html } from './html.ts';
 import { html, page } from './html.ts';
@@ -93,6 +95,20 @@ function findingsSection(d: ReleasePageData, running: boolean): Html {
     }`;
 }
 
+/** The base-model fingerprint's per-tensor comparison, from the first finding of that check that carries it. */
+function baseDiff(findings: StoredFinding[]): Html {
+  const f = findings.find((x) => x.check === 'base-fingerprint' && Array.isArray(x.evidence.tensors));
+  if (!f) return html``;
+  return html`<section id="base-diff">
+    <h2>Difference from the base model</h2>
+    <p class="muted">
+      Against <code>${f.evidence.base}</code>: relative difference of each sampled tensor (√2 marks independent weights)
+      and its estimated rank.
+    </p>
+    ${weightDiffChart(f.evidence.tensors as DiffBar[])}
+  </section>`;
+}
+
 /** The release page. */
 export function releasePage(d: ReleasePageData): string {
   const { release: r } = d;
@@ -118,7 +134,7 @@ export function releasePage(d: ReleasePageData): string {
           </section>`
         : ''
     }
-    ${d.extra ?? ''}
+    ${baseDiff(d.findings)} ${d.extra ?? ''}
     <h2>Checks</h2>
     ${checksTable(d.runs)}`;
   return page(`${r.repo}@${shortSha(r.sha)} — hubwatch`, body, running ? { refreshSeconds: REFRESH_SECONDS } : {});
