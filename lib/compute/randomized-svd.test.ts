@@ -51,6 +51,16 @@ describe('randomized SVD', () => {
     }
   });
 
+  it('gives the exact leading singular values of a tall thin matrix (the Gram path)', () => {
+    const [m, n] = [300, 40];
+    const a = lowRankPlusNoise(m, n, 5, 0.01, 13);
+    const exact = exactSingularValues(a, m, n);
+    const got = lowRankSingularValues(a, m, n, { q: 10 });
+    assert.equal(got.length, 10);
+    for (let i = 0; i < 10; i++)
+      assert.ok(Math.abs(got[i] - exact[i]) <= 1e-6 * exact[0], `s${i}: ${got[i]} vs ${exact[i]}`);
+  });
+
   it('caps the sketch at the smaller dimension and rejects a short buffer', () => {
     assert.equal(lowRankSingularValues(new Float32Array(4 * 3).fill(1), 4, 3, { q: 32 }).length, 3);
     assert.throws(() => lowRankSingularValues(new Float32Array(5), 2, 3, { q: 2 }), /holds 5 values/);

@@ -109,6 +109,24 @@ function trace2(a: Float64Array, q: number): number {
   return s;
 }
 
+/** Widths up to which the exact singular values (from the Gram matrix) cost less than the randomized sketch. */
+export const THIN = 128;
+
+/** Exact singular values of a matrix with few columns (n ≤ THIN): eigenvalues of the n × n Gram matrix AᵀA. */
+function thinSingularValues(a: Float32Array, m: number, n: number): number[] {
+  const g = new Float64Array(n * n);
+  for (let i = 0; i < m; i++) {
+    const o = i * n;
+    for (let r = 0; r < n; r++) {
+      const v = a[o + r];
+      if (v === 0) continue;
+      for (let c = r; c < n; c++) g[r * n + c] += v * a[o + c];
+    }
+  }
+  for (let r = 0; r < n; r++) for (let c = 0; c < r; c++) g[r * n + c] = g[c * n + r];
+  return symmetricEigenvalues(g, n).map((e) => Math.sqrt(Math.max(0, e)));
+}
+
 export interface LowRankOptions {
   /** Sketch size (number of singular values returned), capped at min(m, n). */
   q: number;
@@ -120,11 +138,14 @@ export interface LowRankOptions {
 /**
  * The q leading singular values (descending) of the m × n row-major matrix `a`, by randomized subspace iteration
  * with `niter` power iterations. Cost: (2·niter + 2)·m·n·q multiply-adds; memory (m + n)·q float64 beside `a`.
+ * A tall matrix of at most THIN columns gets its exact leading singular values instead (m·n²/2 multiply-adds).
  */
 export function lowRankSingularValues(a: Float32Array, m: number, n: number, opts: LowRankOptions): number[] {
   if (a.length < m * n) throw new Error(`matrix holds ${a.length} values, ${m} × ${n} need ${m * n}`);
   const q = Math.min(opts.q, m, n);
   if (q <= 0) return [];
+  // A tall matrix with few columns (an embedding of a narrow model, a row sample): its exact spectrum is cheaper.
+  if (n <= THIN && m >= n) return thinSingularValues(a, m, n).slice(0, q);
   const rand = normalRng(opts.seed ?? 0x5eed);
   const omega = new Float64Array(n * q);
   for (let i = 0; i < omega.length; i++) omega[i] = rand();
