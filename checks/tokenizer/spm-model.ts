@@ -4,6 +4,8 @@
  * read here. Field numbers: google/sentencepiece `src/sentencepiece_model.proto`.
  */
 
+import { readVarint } from '../varint.ts';
+
 /** SentencePiece.Type of sentencepiece_model.proto. */
 export type PieceType = 'normal' | 'unknown' | 'control' | 'user_defined' | 'unused' | 'byte';
 
@@ -49,16 +51,9 @@ interface Field {
 function* fields(buf: Uint8Array): Generator<Field> {
   let pos = 0;
   const varint = (): number => {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= buf.length) throw new Error('truncated varint');
-      const b = buf[pos++];
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-    throw new Error('varint too long');
+    const { value, next } = readVarint(buf, pos);
+    pos = next;
+    return value;
   };
   while (pos < buf.length) {
     const key = varint();

@@ -4,17 +4,7 @@
  * as merged into the spec (prefix 0xFD).
  */
 
-/** Unsigned LEB128. */
-export function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
+import { encodeVarint as uleb } from '../../checks/varint.ts';
 
 /** Signed LEB128 (for i32.const). */
 export function sleb(n: number): number[] {
