@@ -10,6 +10,7 @@ import { maxPositions } from './arch/max-positions.ts';
 import { remoteCode } from './arch/remote-code.ts';
 import { ropeScaling } from './arch/rope-scaling.ts';
 import { slidingWindow } from './arch/sliding-window.ts';
+import { filesRefused } from './files/files-refused.ts';
 import { filesWellformed } from './files/files-wellformed.ts';
 import { pickleWeights } from './files/pickle-weights.ts';
 import { TOKENIZER_CHECKS } from './tokenizer/tokenizer-checks.ts';
@@ -23,6 +24,7 @@ import { untrainedTokens } from './weights/untrained-tokens.ts';
  */
 export const ALL_CHECKS: readonly Check[] = [
   filesWellformed,
+  filesRefused,
   pickleWeights,
   configVsWeights,
   configIdentity,

@@ -52,6 +52,7 @@ export type FindingCode =
   | 'PICKLE_WEIGHTS'
   | 'FILE_MALFORMED'
   | 'FILE_TOO_LARGE'
+  | 'FILE_SKIPPED'
   | 'CHECK_ERROR';
 
 /** One finding: what is wrong, how bad, and the evidence a person can act on. */
@@ -130,6 +131,11 @@ export interface Snapshot {
   binaries: Record<string, string>;
   /** Files that were not kept, with the reason (e.g. over the size cap). */
   omitted: Record<string, string>;
+  /**
+   * Files refused without being parsed or read, with the reason: `malformed` (nested past the depth bound, not
+   * UTF-8: a FILE_MALFORMED finding) or `skipped` (a symlink out of a local folder, a device: FILE_SKIPPED).
+   */
+  rejected?: Record<string, { kind: 'malformed' | 'skipped'; reason: string }>;
   safetensors: SafetensorsInventory | null;
   /** Model card metadata (YAML front matter of README.md, or the Hub's cardData). */
   cardData: Record<string, unknown> | null;

@@ -18,6 +18,8 @@ export interface ByteSource {
   readText(path: string): Promise<string>;
   /** Streams bytes [start, end) of a file in pieces as they arrive. */
   stream(path: string, start: number, end: number): AsyncIterable<Uint8Array>;
+  /** Entries that were not listed as files and why (symlinks out of a local folder, sockets); after listFiles(). */
+  skippedFiles?(): { path: string; reason: string }[];
 }
 
 /** An I/O failure reading from a byte source (missing file, short read, HTTP error). */

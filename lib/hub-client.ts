@@ -5,6 +5,7 @@
 import { downloadFile, HubApiError, listFiles, listModels, modelInfo } from '@huggingface/hub';
 import type { ByteSource, SourceFile } from './byte-source.ts';
 import { SourceError } from './byte-source.ts';
+import { isSafeRepoPath } from './repo-path.ts';
 import type { Config } from './config.ts';
 import type { RetryOptions } from './hub-retry.ts';
 import { withHubRetries } from './hub-retry.ts';
@@ -129,6 +130,8 @@ export class HubSource implements ByteSource {
   }
 
   private blob(path: string): Promise<Blob> {
+    // Only paths inside this repo: the URL is built from the path, so `..` or a scheme could reach elsewhere.
+    if (!isSafeRepoPath(path)) return Promise.reject(new SourceError(`invalid path ${JSON.stringify(path)}`, path));
     let b = this.blobs.get(path);
     if (!b) {
       b = downloadFile({

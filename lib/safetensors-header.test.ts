@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { bf16Matrix, encodeSafetensors } from '../infra/fixtures/safetensors-writer.ts';
 import type { ByteSource } from './byte-source.ts';
 import { SourceError } from './byte-source.ts';
@@ -68,7 +69,7 @@ describe('safetensors header validation', () => {
       /16 bytes in data_offsets but shape \[4,4\] × BF16 needs 32/,
     ],
     ['unknown dtype', withHeader({ a: t('BF17', [4], [0, 8]) }, 8), /unknown dtype "BF17"/],
-    ['huge header length', withHeader({}, 0, 1n << 40n), /exceeds the 100000000-byte cap/],
+    ['huge header length', withHeader({}, 0, 1n << 40n), /exceeds the 16777216-byte cap/],
     ['header length past the file', withHeader({}, 0, 4096n), /exceeds the file size/],
     [
       'a gap nobody owns',
@@ -135,5 +136,94 @@ describe('safetensors header validation', () => {
       ],
     );
     assert.deepEqual(inv!.errors, ['index names shard model-3.safetensors, which is not in the repo']);
+  });
+});
+
+describe('properties (fast-check)', () => {
+  const DTYPES = ['F32', 'BF16', 'F16', 'I8', 'F64'] as const;
+  const SIZE: Record<string, number> = { F32: 4, BF16: 2, F16: 2, I8: 1, F64: 8 };
+  const tensorSpecs = fc.uniqueArray(
+    fc.record({
+      name: fc.string({ minLength: 1, maxLength: 12 }).filter((n) => n !== '__metadata__'),
+      dtype: fc.constantFrom(...DTYPES),
+      shape: fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 3 }),
+    }),
+    { selector: (x) => x.name, maxLength: 8 },
+  );
+
+  it('a header written back to back is read back exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(tensorSpecs, async (specs) => {
+        let at = 0;
+        const header: Record<string, unknown> = {};
+        for (const s of specs) {
+          const n = s.shape.reduce((a, b) => a * b, 1) * SIZE[s.dtype];
+          header[s.name] = t(s.dtype, s.shape, [at, at + n]);
+          at += n;
+        }
+        const bytes = withHeader(header, at);
+        const r = await readSafetensorsHeader(memSource({ 'm.safetensors': bytes }), {
+          path: 'm.safetensors',
+          size: bytes.length,
+        });
+        assert.equal(r.info.error, undefined);
+        assert.deepEqual(
+          r.tensors.map((x) => [x.name, x.dtype, x.shape]).sort(),
+          specs.map((s) => [s.name, s.dtype, s.shape]).sort(),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any header bytes: an error is recorded or the tensors lie inside the data section, never a throw', async () => {
+    const anyHeader = fc.oneof(
+      fc.json().map((j) => Buffer.from(j)),
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+      fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue()).map((o) => Buffer.from(JSON.stringify(o))),
+    );
+    await fc.assert(
+      fc.asyncProperty(anyHeader, fc.integer({ min: 0, max: 64 }), async (json, dataBytes) => {
+        const bytes = Buffer.alloc(8 + json.length + dataBytes);
+        bytes.writeBigUInt64LE(BigInt(json.length), 0);
+        json.copy(bytes, 8);
+        const r = await readSafetensorsHeader(memSource({ 'm.safetensors': bytes }), {
+          path: 'm.safetensors',
+          size: bytes.length,
+        });
+        if (r.info.error) assert.equal(r.info.errorKind, 'malformed');
+        for (const x of r.tensors) assert.ok(x.dataOffsets[1] <= dataBytes);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an index never makes the reader touch a path outside the repo listing', async () => {
+    const shardName = fc.oneof(
+      fc.constantFrom('model-00001.safetensors', '../../x.safetensors', 'https://evil/x.safetensors', '/etc/passwd'),
+      fc.string({ maxLength: 20 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.string({ maxLength: 8 }), shardName), async (weightMap) => {
+        const shard = encodeSafetensors({ a: bf16Matrix(2, 2, 1) });
+        const files = { 'model-00001.safetensors': shard };
+        const src = memSource(files);
+        const read: string[] = [];
+        const spy: ByteSource = { ...src, readRange: (p, s, e) => (read.push(p), src.readRange(p, s, e)) };
+        const inv = await readSafetensorsInventory(
+          spy,
+          [{ path: 'model-00001.safetensors', size: shard.length }],
+          JSON.stringify({ weight_map: weightMap }),
+        );
+        for (const p of read) assert.equal(p, 'model-00001.safetensors');
+        const bad = Object.values(weightMap).filter((v) => /(^|\/)\.\.(\/|$)|^\/|:|\\/.test(v) || v === '');
+        for (const b of bad)
+          assert.ok(
+            inv!.errors.some((e) => e.includes('not a path inside the repo')),
+            b,
+          );
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,6 +1,7 @@
 import type { SafetensorsFileInfo, SafetensorsInventory, TensorInfo } from '../checks/types.ts';
 import type { ByteSource, SourceFile } from './byte-source.ts';
 import { SourceError } from './byte-source.ts';
+import { isSafeRepoPath } from './repo-path.ts';
 
 /** Bytes per element of the safetensors dtypes we understand. */
 export const DTYPE_SIZES: Record<string, number> = {
@@ -22,8 +23,15 @@ export const DTYPE_SIZES: Record<string, number> = {
   F64: 8,
 };
 
-/** Upper bound on a header we are willing to read (the Hub's own parser uses 25 MB). */
-export const MAX_HEADER_BYTES = 100_000_000;
+/**
+ * Upper bound on a header we read and parse (16 MiB). A header holds ~100-200 bytes of JSON per tensor, e.g.
+ * `"model.layers.60.mlp.experts.255.down_proj.weight":{"dtype":"F8_E4M3","shape":[7168,2048],"data_offsets":[…]}`.
+ * The largest releases have ~92k tensors in all (DeepSeek-V3: 61 layers × 256 experts × 3 weights, each with an FP8
+ * scale tensor) spread over 163 shards, so ~0.1 MB per shard; even all of them in one file would be ~14 MB.
+ * The reference loader accepts 100 MB (huggingface/safetensors MAX_HEADER_SIZE) and huggingface.js 25 MB; parsing
+ * 100 MB of JSON took 1.6 GB, so a header past this bound is refused unread (FILE_MALFORMED).
+ */
+export const MAX_HEADER_BYTES = 16 << 20;
 
 export class SafetensorsHeaderError extends Error {
   override name = 'SafetensorsHeaderError';
@@ -182,7 +190,11 @@ export async function readSafetensorsInventory(
     try {
       const parsed = JSON.parse(indexText) as { weight_map?: Record<string, string> };
       if (!parsed.weight_map || typeof parsed.weight_map !== 'object') throw new Error('no weight_map');
-      shardNames = [...new Set(Object.values(parsed.weight_map))].sort();
+      const named = [...new Set(Object.values(parsed.weight_map))].sort();
+      // A shard is a file of this repo: `../../x` or `https://evil/x` is never fetched, it is a malformed index.
+      for (const s of named.filter((n) => typeof n !== 'string' || !isSafeRepoPath(n)))
+        errors.push(`index names shard ${JSON.stringify(s).slice(0, 200)}, which is not a path inside the repo`);
+      shardNames = named.filter((n) => typeof n === 'string' && isSafeRepoPath(n));
       for (const s of shardNames) if (!byPath.has(s)) errors.push(`index names shard ${s}, which is not in the repo`);
     } catch (e) {
       errors.push(`${index}: ${(e as Error).message}`);

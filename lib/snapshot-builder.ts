@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { Snapshot } from '../checks/types.ts';
 import type { ByteSource, SourceFile } from './byte-source.ts';
+import { jsonShape } from './bounded-json.ts';
 import { readSafetensorsInventory } from './safetensors-header.ts';
 
 export interface SnapshotLimits {
@@ -20,6 +21,57 @@ function isWantedText(path: string): boolean {
 }
 
 const WANTED_BINARIES = new Set(['tokenizer.model']);
+
+/**
+ * Bounds on JSON files, checked on the text before anything parses it. Real files are far inside them: configs
+ * are a few kB (id2label maps of 21k ImageNet classes ~1 MB), tokenizer_config.json ~1 MB with 6k added tokens
+ * (Gemma 3), model.safetensors.index.json ~10 MB for ~100k tensors (DeepSeek-V3's 163 shards); tokenizer.json
+ * keeps the general file cap (Gemma 3's is 33 MB). Nesting: real files are under 10 levels deep.
+ */
+export const JSON_LIMITS = {
+  defaultBytes: 4 << 20,
+  largeBytes: 32 << 20,
+  maxDepth: 64,
+  /** Added tokens in added_tokens.json, tokenizer_config.json or tokenizer.json (real: 22 Qwen2.5 … 32k image tokens). */
+  maxAddedTokens: 65_536,
+};
+
+/** The byte cap of a JSON file by name. */
+function jsonCap(path: string, maxFileBytes: number): number {
+  if (path === 'tokenizer.json') return maxFileBytes;
+  if (path === 'tokenizer_config.json' || path.endsWith('.index.json'))
+    return Math.min(maxFileBytes, JSON_LIMITS.largeBytes);
+  return Math.min(maxFileBytes, JSON_LIMITS.defaultBytes);
+}
+
+/** Where each file lists its added tokens: a top-level key, or the top-level object itself. */
+const ADDED_TOKENS_AT: Record<string, string | null> = {
+  'added_tokens.json': null,
+  'tokenizer_config.json': 'added_tokens_decoder',
+  'tokenizer.json': 'added_tokens',
+};
+
+type Verdict = { keep: true } | { keep: false; kind: 'malformed' | 'too_large'; reason: string };
+
+/** Whether a JSON text may be handed to the checks (which parse it), from its shape measured without parsing. */
+function admitJson(path: string, text: string): Verdict {
+  const shape = jsonShape(text, JSON_LIMITS.maxDepth);
+  if (shape.tooDeep)
+    return { keep: false, kind: 'malformed', reason: `nested deeper than ${JSON_LIMITS.maxDepth} levels` };
+  if (path in ADDED_TOKENS_AT) {
+    const at = ADDED_TOKENS_AT[path];
+    const n = at === null ? shape.topEntries : (shape.entries[at] ?? 0);
+    if (n > JSON_LIMITS.maxAddedTokens)
+      return {
+        keep: false,
+        kind: 'too_large',
+        reason: `${n} added tokens, over the ${JSON_LIMITS.maxAddedTokens} bound`,
+      };
+  }
+  return { keep: true };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** YAML front matter of a model card (the `---` block at the top of README.md). */
 export function parseCardData(readme: string): Record<string, unknown> | null {
@@ -44,6 +96,7 @@ export async function buildSnapshot(
   limits: SnapshotLimits,
 ): Promise<Snapshot> {
   const files = await source.listFiles();
+  const skipped = source.skippedFiles?.() ?? [];
   const snap: Snapshot = {
     repo: ident.repo,
     sha: ident.sha,
@@ -51,28 +104,54 @@ export async function buildSnapshot(
     texts: {},
     binaries: {},
     omitted: {},
+    rejected: {},
     safetensors: null,
     cardData: ident.cardData ?? null,
     ...(ident.origin ? { origin: ident.origin } : {}),
   };
   const wanted = files.filter((f) => isWantedText(f.path) || WANTED_BINARIES.has(f.path));
-  await mapLimit(wanted, 8, async (f: SourceFile) => {
-    if (f.size > limits.maxFileBytes) {
-      snap.omitted[f.path] = `${f.size} bytes exceeds the ${limits.maxFileBytes}-byte limit`;
-      return;
-    }
-    try {
-      if (WANTED_BINARIES.has(f.path))
-        snap.binaries[f.path] = Buffer.from(await source.readRange(f.path, 0, f.size)).toString('base64');
-      else snap.texts[f.path] = await source.readText(f.path);
-    } catch (e) {
-      snap.omitted[f.path] = `could not be read: ${(e as Error).message}`;
-    }
-  });
+  await mapLimit(wanted, 8, (f: SourceFile) => readWanted(source, snap, f, limits));
+  for (const { path, reason } of skipped) snap.rejected![path] = { kind: 'skipped', reason };
   const indexText = snap.texts['model.safetensors.index.json'] ?? null;
   snap.safetensors = await readSafetensorsInventory(source, files, indexText);
   if (!snap.cardData && snap.texts['README.md']) snap.cardData = parseCardData(snap.texts['README.md']);
   return snap;
+}
+
+/**
+ * Reads one wanted file into the snapshot: binaries verbatim; text decoded as strict UTF-8 where it must be
+ * (JSON and templates: loaders fail on anything else); JSON measured before it is kept. What is refused goes to
+ * `omitted` (too large: FILE_TOO_LARGE) or `rejected` (malformed: FILE_MALFORMED), never parsed.
+ */
+async function readWanted(source: ByteSource, snap: Snapshot, f: SourceFile, limits: SnapshotLimits): Promise<void> {
+  const isJson = f.path.endsWith('.json');
+  const cap = isJson ? jsonCap(f.path, limits.maxFileBytes) : limits.maxFileBytes;
+  if (f.size > cap) {
+    snap.omitted[f.path] = `${f.size} bytes exceeds the ${cap}-byte limit`;
+    return;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await source.readRange(f.path, 0, f.size);
+  } catch (e) {
+    snap.omitted[f.path] = `could not be read: ${(e as Error).message}`;
+    return;
+  }
+  if (WANTED_BINARIES.has(f.path)) {
+    snap.binaries[f.path] = Buffer.from(bytes).toString('base64');
+    return;
+  }
+  let text: string;
+  try {
+    text = isJson || f.path.endsWith('.jinja') ? strictUtf8.decode(bytes) : new TextDecoder().decode(bytes);
+  } catch {
+    snap.rejected![f.path] = { kind: 'malformed', reason: 'not valid UTF-8' };
+    return;
+  }
+  const verdict = isJson ? admitJson(f.path, text) : ({ keep: true } as const);
+  if (verdict.keep) snap.texts[f.path] = text;
+  else if (verdict.kind === 'too_large') snap.omitted[f.path] = verdict.reason;
+  else snap.rejected![f.path] = { kind: 'malformed', reason: verdict.reason };
 }
 
 async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {

@@ -23,7 +23,13 @@ function configOf(s: Snapshot): { config: Record<string, unknown> | null; modelT
 export async function saveSnapshot(pool: Pool, s: Snapshot, tokenizerFingerprint: string | null): Promise<number> {
   return withTransaction(pool, async (c) => {
     const { config, modelType } = configOf(s);
-    const meta = { files: s.files, omitted: s.omitted, safetensors: s.safetensors, cardData: s.cardData };
+    const meta = {
+      files: s.files,
+      omitted: s.omitted,
+      rejected: s.rejected ?? {},
+      safetensors: s.safetensors,
+      cardData: s.cardData,
+    };
     const ins = await c.query<{ id: string }>(
       `INSERT INTO snapshots (repo, sha, model_type, config, meta, tokenizer_fingerprint) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (repo, sha) DO NOTHING RETURNING id`,
@@ -79,6 +85,7 @@ export async function loadSnapshot(db: Db, id: number): Promise<Snapshot | null>
     meta: {
       files: Snapshot['files'];
       omitted: Snapshot['omitted'];
+      rejected?: Snapshot['rejected'];
       safetensors: Snapshot['safetensors'];
       cardData: Snapshot['cardData'];
     };
@@ -92,6 +99,7 @@ export async function loadSnapshot(db: Db, id: number): Promise<Snapshot | null>
     texts: {},
     binaries: {},
     omitted: row.meta.omitted,
+    rejected: row.meta.rejected ?? {},
     safetensors: row.meta.safetensors,
     cardData: row.meta.cardData,
   };
