@@ -34,7 +34,7 @@ describe('SPECIAL_TOKEN_ID_MISMATCH never concludes "not in the vocabulary" from
   });
 
   it('with the vocabulary present, <s> resolves and a token that is not in it is reported', async () => {
-    const texts = { ...lzlvTexts(), 'tokenizer.json': llama2TokenizerJson() };
+    const texts: Record<string, string> = { ...lzlvTexts(), 'tokenizer.json': llama2TokenizerJson() };
     const ok = await runCheck(specialTokenIds, { release: snapshotOf({ texts }) });
     assert.deepEqual(notInVocab(ok.findings), []);
     const cfg = JSON.parse(texts['tokenizer_config.json']) as Record<string, unknown>;
