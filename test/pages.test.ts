@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../services/api/app.ts';
-import { createPool } from '../lib/db.ts';
+import { createPool, withTransaction } from '../lib/db.ts';
+import { createMute, liftMute } from '../lib/mutes.repo.ts';
+import { setModelPrivate } from '../lib/releases.repo.ts';
 import type { Pool } from '../lib/db.ts';
 import { createQueues } from '../lib/queues.ts';
 import type { Queues } from '../lib/queues.ts';
@@ -171,4 +173,44 @@ test('the Atom feed lists verdict changes, newest first, for everyone and per or
   assert.equal([...q.body.matchAll(/<entry>/g)].length, 2);
   assert.doesNotMatch(all.body, /<script/);
   assert.equal((await get('/feed.xml?author=..%2Fx')).statusCode, 400);
+});
+
+test('a muted finding is shown as muted, apart from the open ones, and leaves the index codes', async () => {
+  const mute = await withTransaction(pool, (c) =>
+    createMute(c, {
+      scope: 'org',
+      target: 'acme',
+      code: 'CONFIG_CHANGED',
+      reason: 'intended rope change',
+      createdBy: 'test',
+    }),
+  );
+  assert.ok(mute);
+  try {
+    const release = await get(`/models/acme/tiny-llama3-instruct/releases/${seeded.critical[1]}`);
+    assert.match(
+      release.body,
+      /<h3>Muted<\/h3>\s*<section\s+class="finding sev-warning muted-finding"\s+data-code="CONFIG_CHANGED"/,
+    );
+    const model = await get('/models/acme/tiny-llama3-instruct');
+    assert.match(model.body, /data-code="CONFIG_CHANGED"[^>]*data-muted="true"/);
+    const index = (await get('/?q=tiny-llama3')).body;
+    assert.doesNotMatch(index, /<code>CONFIG_CHANGED<\/code>/);
+    assert.match(index, /<code>EOS_MISMATCH<\/code>/);
+  } finally {
+    await withTransaction(pool, (c) => liftMute(c, mute.id, 'test', null));
+  }
+});
+
+test("a private repo's pages, badge and feed entries are hidden from anonymous readers", async () => {
+  await setModelPrivate(pool, 'other-org/clean-model', true);
+  try {
+    assert.equal((await get('/models/other-org/clean-model')).statusCode, 404);
+    assert.equal((await get(`/models/other-org/clean-model/releases/${'e5'.repeat(20)}`)).statusCode, 404);
+    assert.match((await get('/models/other-org/clean-model/badge.svg')).body, /data-state="unknown"/);
+    assert.doesNotMatch((await get('/')).body, /other-org\/clean-model/);
+    assert.doesNotMatch((await get('/feed.xml')).body, /other-org/);
+  } finally {
+    await setModelPrivate(pool, 'other-org/clean-model', false);
+  }
 });

@@ -70,6 +70,13 @@ export function comparePage(d: CompareData): string {
       <a href="${releasePath(r.repo, r.sha)}">this release <code>${shortSha(r.sha)}</code></a>
       ${verdictBadge(shownOf(r))}
     </p>
+    ${
+      [r, p].some((x) => shownOf(x) === 'pending')
+        ? html`<p id="compare-pending">
+            Checks are still running on one of these releases: the findings below are not final.
+          </p>`
+        : ''
+    }
     <h2>Config changes</h2>
     ${configSection(d)}
     <h2>Tokenizer fingerprint</h2>
