@@ -16,7 +16,9 @@ const OBJECT_FILES = new Set([
 
 function notObject(ctx: CheckContext): FindingInput[] {
   const out: FindingInput[] = [];
-  for (const path of Object.keys(ctx.release.texts).filter((p) => OBJECT_FILES.has(p)).sort()) {
+  for (const path of Object.keys(ctx.release.texts)
+    .filter((p) => OBJECT_FILES.has(p))
+    .sort()) {
     const r = readJson(ctx.release, path);
     if (r.state !== 'ok' || (r.value !== null && typeof r.value === 'object' && !Array.isArray(r.value))) continue;
     const kind = r.value === null ? 'null' : Array.isArray(r.value) ? 'an array' : `a ${typeof r.value}`;
