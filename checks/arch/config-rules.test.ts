@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCheck } from '../run-check.ts';
+import { codes } from '../test-helpers.ts';
 import type { Check, CheckRunResult } from '../types.ts';
 import { activationFamily } from './activation-family.ts';
 import { attentionConfig } from './attention-config.ts';
@@ -14,7 +15,6 @@ const run = (
   config: Record<string, unknown> | string | null,
   texts: Record<string, string> = {},
 ): Promise<CheckRunResult> => runCheck(check, { release: snapshotOf({ config, texts }) });
-const codes = (r: CheckRunResult): string[] => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
 
 const GEMMA2_9B = {
   model_type: 'gemma2',

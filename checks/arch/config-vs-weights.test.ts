@@ -7,6 +7,7 @@ import { writeTinyModel } from '../../infra/fixtures/tiny-model.ts';
 import { LocalFolderSource } from '../../lib/local-source.ts';
 import { buildSnapshot } from '../../lib/snapshot-builder.ts';
 import { runCheck } from '../run-check.ts';
+import { codes } from '../test-helpers.ts';
 import type { CheckRunResult, Snapshot, TensorInfo } from '../types.ts';
 import { configVsWeights } from './config-vs-weights.ts';
 import { dimsOfConfig, llamaTensors, snapshotOf } from './snapshot-fixture.ts';
@@ -25,7 +26,6 @@ const LLAMA = {
 };
 
 const run = (snap: Snapshot): Promise<CheckRunResult> => runCheck(configVsWeights, { release: snap });
-const codes = (r: CheckRunResult): string[] => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
 const withTensors = (config: Record<string, unknown>, tensors: TensorInfo[]): Snapshot =>
   snapshotOf({ config, tensors });
 

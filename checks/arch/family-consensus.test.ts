@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCheck } from '../run-check.ts';
+import { codes } from '../test-helpers.ts';
 import type { CheckRunResult, FamilyStats } from '../types.ts';
 import { familyConsensus } from './family-consensus.ts';
 import { familyStatsFrom } from './family-stats.ts';
@@ -20,7 +21,6 @@ const many = (n: number, patch: Record<string, unknown> = {}): Record<string, un
 
 const run = (config: Record<string, unknown>, family: FamilyStats | null): Promise<CheckRunResult> =>
   runCheck(familyConsensus, { release: snapshotOf({ config }), family });
-const codes = (r: CheckRunResult): string[] => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
 
 describe('familyStatsFrom', () => {
   it('counts tracked values, absent keys as their family default or null, per size too', () => {

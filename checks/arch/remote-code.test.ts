@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCheck } from '../run-check.ts';
-import type { CheckRunResult } from '../types.ts';
+import { codes } from '../test-helpers.ts';
 import { diffLines, unifiedDiff } from './line-diff.ts';
 import { remoteCode } from './remote-code.ts';
 import { snapshotOf } from './snapshot-fixture.ts';
@@ -93,7 +93,6 @@ const rel = (modeling: string, sha: string): ReturnType<typeof snapshotOf> =>
     sha,
     texts: { 'modeling_custom.py': modeling, 'configuration_custom.py': 'class CustomConfig: pass\n' },
   });
-const codes = (r: CheckRunResult): string[] => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
 
 describe('remote-code', () => {
   it('passes a release without Python or auto_map', async () => {

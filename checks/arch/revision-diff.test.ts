@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCheck } from '../run-check.ts';
-import type { CheckRunResult, Snapshot } from '../types.ts';
+import { codes } from '../test-helpers.ts';
+import type { Snapshot } from '../types.ts';
 import { baseModelDiff, declaredBaseModels } from './base-model-diff.ts';
 import { configChanged } from './config-changed.ts';
 import { diffConfigs, normalizeConfig } from './config-diff.ts';
@@ -37,7 +38,6 @@ const SMALL = {
   tie_word_embeddings: false,
 };
 
-const codes = (r: CheckRunResult): string[] => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
 const snap = (config: Record<string, unknown>, extra: Partial<Parameters<typeof snapshotOf>[0]> = {}): Snapshot =>
   snapshotOf({ config, ...extra });
 
