@@ -18,7 +18,10 @@ function parseJson(snapshot: Snapshot, path: string): JsonRead {
   const text = snapshot.texts[path];
   if (text === undefined) {
     const rejected = snapshot.rejected?.[path];
-    if (rejected) return rejected.kind === 'malformed' ? { state: 'malformed', error: rejected.reason } : { state: 'omitted', reason: rejected.reason };
+    if (rejected)
+      return rejected.kind === 'malformed'
+        ? { state: 'malformed', error: rejected.reason }
+        : { state: 'omitted', reason: rejected.reason };
     const reason = snapshot.omitted[path];
     return reason !== undefined ? { state: 'omitted', reason } : { state: 'absent' };
   }

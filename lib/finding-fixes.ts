@@ -32,6 +32,11 @@ const FIXES: Partial<Record<FindingCode, string>> = {
   DOUBLE_BOS: 'Drop the BOS from the chat template or set add_bos_token false: inputs must start with one BOS.',
   CHAT_TEMPLATE_MISSING_BOS: 'Start the chat template with the BOS token, or let the tokenizer add it.',
   CHAT_TEMPLATE_ERROR: 'Fix the chat template so it renders a plain system/user/assistant conversation.',
+  CHAT_TEMPLATE_MISSING:
+    'Ship the chat template the model was trained with (chat_template.jinja or tokenizer_config.json).',
+  CHAT_TEMPLATE_GEN_PROMPT: 'Write the assistant header only under {% if add_generation_prompt %}, after the messages.',
+  CHAT_TEMPLATE_DUP_SYSTEM:
+    "Render the user's system message once, and the default system prompt only when none is given.",
   CHAT_TEMPLATE_UNKNOWN_TOKEN: 'Use only tokens the tokenizer has as special tokens in the chat template.',
   SPECIAL_TOKEN_NORMALIZED: 'Set normalized false on special tokens so they are matched verbatim.',
   SPECIAL_TOKEN_SPLIT: 'Register the token as a special (added) token so it encodes to one id.',

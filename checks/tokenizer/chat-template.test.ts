@@ -44,16 +44,28 @@ describe('CHAT_TEMPLATE_ERROR', () => {
     assert.equal(f.evidence.stage, 'parse');
   });
 
-  test('Python %-formatting, which @huggingface/jinja lacks, is reported with the engine message as a warning', async () => {
+  test('Jinja2 features @huggingface/jinja lacks (%-formatting, str * int) skip the check naming them; no error', async () => {
+    const percent = await runOne(chatTemplateRenders, {
+      release: withTemplate("{% for m in messages %}{{ '<%s>' % m.role }}{% endfor %}"),
+    });
+    assert.equal(percent.status, 'skipped');
+    assert.match(percent.reason ?? '', /Python %-formatting of strings/);
+    assert.deepEqual(withCode(percent, 'CHAT_TEMPLATE_ERROR'), []);
+    const repeat = await runOne(chatTemplateRenders, {
+      release: withTemplate("{% for m in messages %}{{ '-' * 3 }}{{ m.content }}{% endfor %}"),
+    });
+    assert.equal(repeat.status, 'skipped');
+    assert.match(repeat.reason ?? '', /str \* int/);
+  });
+
+  test("a filter Jinja2 does not have either is the template's error, not a renderer gap", async () => {
     const [f] = withCode(
       await runOne(chatTemplateRenders, {
-        release: withTemplate("{% for m in messages %}{{ '<%s>' % m.role }}{% endfor %}"),
+        release: withTemplate('{% for m in messages %}{{ m.content | no_such_filter }}{% endfor %}'),
       }),
       'CHAT_TEMPLATE_ERROR',
     );
-    assert.equal(f.severity, 'warning');
-    assert.equal(f.evidence.engineLimit, true);
-    assert.match(String(f.evidence.message), /Unknown operator "%"/);
+    assert.equal(f.severity, 'critical');
   });
 
   test('refusing a system message (Mistral v0.1) is a choice, not an error; Llama-3 renders everything', async () => {

@@ -7,16 +7,28 @@ import type { ScenarioName } from './chat-scenarios.ts';
 import { chatRenders } from './template-render.ts';
 import type { ChatRenders } from './template-render.ts';
 
+/** Jinja2's built-in filters (jinja2.filters.FILTERS): an unknown one of these is the renderer's gap, not the template's. */
+const JINJA2_FILTERS = new Set(
+  (
+    'abs attr batch capitalize center count d default dictsort e escape filesizeformat first float forceescape format ' +
+    'groupby indent int items join last length list lower map max min pprint random reject rejectattr replace reverse ' +
+    'round safe select selectattr slice sort string striptags sum title tojson trim truncate unique upper urlencode ' +
+    'urlize wordcount wordwrap xmlattr'
+  ).split(' '),
+);
+
 /**
- * Messages of syntax that Python's Jinja2 renders but @huggingface/jinja does not (dependency notes §6: `%`
- * formatting, the `format` filter, `for` over a string). JavaScript runtimes cannot use such a template; Python
- * ones can, so these are warnings, not critical.
+ * The Jinja2 feature @huggingface/jinja lacks that a failure message shows (dependency notes §6), or null when the
+ * failure is the template's own. Python runtimes render such templates, so they are skipped, never an error.
  */
-const ENGINE_LIMITS = [
-  /^Unknown operator "%"/,
-  /^Unknown \w+ filter: format\b/,
-  /^Expected iterable or object type in for loop: got StringValue/,
-];
+export function missingFeature(message: string): string | null {
+  if (/^Unknown operator "%" between StringValue/.test(message)) return 'Python %-formatting of strings';
+  if (/^Unknown operator "\*" between StringValue and IntegerValue/.test(message))
+    return 'string repetition (str * int)';
+  if (/^Expected iterable or object type in for loop: got StringValue/.test(message)) return 'for-loops over a string';
+  const filter = /^Unknown \w+ filter: (\w+)/.exec(message)?.[1];
+  return filter && JINJA2_FILTERS.has(filter) ? `the ${filter} filter on this value type` : null;
+}
 
 /** How bad a failure of each scenario is: the basic conversations must work; tools and two-turn endings may be refused on purpose. */
 const SCENARIO_SEVERITY: Record<ScenarioName, Severity | null> = {
@@ -37,16 +49,21 @@ function errorFinding(
   extra: Record<string, unknown>,
   title: string,
 ): FindingInput {
-  const engineLimit = ENGINE_LIMITS.some((re) => re.test(message));
   return {
     code: 'CHAT_TEMPLATE_ERROR',
-    severity: engineLimit && severity === 'critical' ? 'warning' : severity,
+    severity,
     title,
-    detail: engineLimit
-      ? `${message}. @huggingface/jinja (transformers.js and other JavaScript runtimes) does not support this syntax; Python's Jinja2 may render it.`
-      : message,
-    evidence: { templateFile: r.file, message, engineLimit, ...extra, template: templateHead(r.template) },
+    detail: message,
+    evidence: { templateFile: r.file, message, ...extra, template: templateHead(r.template) },
     files: [r.file],
+  };
+}
+
+/** The skip for a template whose only failures are features the renderer lacks. */
+function renderGap(features: Set<string>): { status: 'skipped'; reason: string } {
+  return {
+    status: 'skipped',
+    reason: `the renderer (@huggingface/jinja) lacks ${[...features].join(', ')}, which Python's Jinja2 (transformers) renders`,
   };
 }
 
@@ -64,6 +81,8 @@ export const chatTemplateRenders: Check = {
     const r = await chatRenders(ctx);
     if (typeof r === 'string') return { status: 'skipped', reason: r };
     const pe = r.run.parseError;
+    const peGap = pe && !pe.timedOut ? missingFeature(pe.message) : null;
+    if (peGap) return renderGap(new Set([peGap]));
     if (pe) {
       const title = pe.timedOut
         ? `${r.file}: the chat template did not parse within ${r.run.limitMs} ms`
@@ -81,9 +100,15 @@ export const chatTemplateRenders: Check = {
         scenarios: { scenario: string; conversation: string; messages: unknown }[];
       }
     >();
+    const gaps = new Set<string>();
     for (const s of r.scenarios) {
       const res = r.run.results.get(s.name);
       if (!res || res.ok) continue;
+      const gap = res.timedOut ? null : missingFeature(res.message);
+      if (gap) {
+        gaps.add(gap);
+        continue;
+      }
       // A template may refuse a system message (Gemma raises); the plain conversation must work.
       const severity = res.timedOut ? 'critical' : SCENARIO_SEVERITY[s.name];
       if (!severity) continue;
@@ -92,6 +117,7 @@ export const chatTemplateRenders: Check = {
       f.scenarios.push({ scenario: s.name, conversation: s.describe, messages: s.context.messages });
       failures.set(res.message, f);
     }
+    if (failures.size === 0 && gaps.size > 0) return renderGap(gaps);
     const notAttempted = r.scenarios.filter((s) => !r.run.results.has(s.name)).map((s) => s.name);
     const findings = [...failures].map(([message, f]) => {
       const what = f.scenarios.map((x) => x.conversation).join('; ');

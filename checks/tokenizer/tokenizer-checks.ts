@@ -2,6 +2,9 @@
 import type { Check } from '../types.ts';
 import { bosCount } from './bos-count.ts';
 import { chatTemplateRenders } from './chat-template.ts';
+import { chatTemplateDupSystem } from './chat-template-dup-system.ts';
+import { chatTemplateGenPrompt } from './chat-template-gen-prompt.ts';
+import { chatTemplateMissing } from './chat-template-missing.ts';
 import { eosVsTemplate } from './eos-vs-template.ts';
 import { fastVsSlow } from './tokenizer-fast-slow.ts';
 import { legacySpm } from './legacy-spm.ts';
@@ -16,7 +19,10 @@ import { tokenizerChanged } from './tokenizer-changed.ts';
 export const TOKENIZER_CHECKS: readonly Check[] = [
   specialTokenIds,
   tokenIdRange,
+  chatTemplateMissing,
   chatTemplateRenders,
+  chatTemplateGenPrompt,
+  chatTemplateDupSystem,
   eosVsTemplate,
   bosCount,
   templateTokens,
