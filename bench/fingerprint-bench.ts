@@ -16,7 +16,12 @@ import { parseArgs, promisify } from 'node:util';
 import { estimateRank } from '../checks/weights/delta-spectrum.ts';
 import { rng, toBf16Bits } from '../infra/fixtures/safetensors-writer.ts';
 import { CpuBackend } from '../lib/compute/cpu-backend.ts';
-import { DEFAULT_DELTA_Q, DEFAULT_SAMPLE_BYTES, createBaseTensorProvider } from '../lib/compute/delta-provider.ts';
+import {
+  DEFAULT_DELTA_Q,
+  DEFAULT_SAMPLE_BYTES,
+  MAX_SAMPLE_ROWS,
+  createBaseTensorProvider,
+} from '../lib/compute/delta-provider.ts';
 import { TorchBackend } from '../lib/compute/torch-backend.ts';
 import { LocalFolderSource } from '../lib/local-source.ts';
 import { buildSnapshot } from '../lib/snapshot-builder.ts';
@@ -132,7 +137,10 @@ function sevenB(): string {
   ];
   const sampled = [[vocab, h] as [number, number], [vocab, h] as [number, number], ...layer, ...layer, ...layer];
   const read = sampled.reduce((s, [r, c]) => {
-    const rows = Math.min(r, Math.max(2 * DEFAULT_DELTA_Q, Math.floor(DEFAULT_SAMPLE_BYTES / (c * 2))));
+    const rows = Math.min(
+      r,
+      Math.max(2 * DEFAULT_DELTA_Q, Math.min(MAX_SAMPLE_ROWS, Math.floor(DEFAULT_SAMPLE_BYTES / (c * 2)))),
+    );
     return s + 2 * rows * c * 2;
   }, 0);
   const total = 2 * (2 * vocab * h + layers * layer.reduce((s, [r, c]) => s + r * c, 0));

@@ -15,6 +15,8 @@ import type { ComputeBackend, StatsDtype } from './backend.ts';
 export const DEFAULT_SAMPLE_BYTES = 8 << 20;
 /** Default singular values per tensor (torch.svd_lowrank's q); ranks up to ~q − 8 are told from full rank. */
 export const DEFAULT_DELTA_Q = 32;
+/** Most rows compared per tensor: enough for identity, norms and ranks ≪ q; bounds a narrow matrix's work. */
+export const MAX_SAMPLE_ROWS = 4096;
 const NITER = 2;
 const BLOCKS = 4;
 const CHUNK_BYTES = 4 << 20;
@@ -84,7 +86,8 @@ export function createBaseTensorProvider(
       const common = Math.min(r.layout.rows, b.layout.rows);
       const rowBytes = Math.max(r.layout.rowBytes, b.layout.rowBytes);
       const q = o.q ?? opts.q ?? DEFAULT_DELTA_Q;
-      const take = Math.min(common, Math.max(2 * q, Math.floor(sampleBytes / rowBytes)));
+      const budget = Math.min(MAX_SAMPLE_ROWS, Math.floor(sampleBytes / rowBytes));
+      const take = sampleBytes === Infinity ? common : Math.min(common, Math.max(2 * q, budget));
       const spec = {
         rows: take,
         cols: r.cols,
