@@ -5,11 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import fc from 'fast-check';
 import { loadConfig } from '../lib/config.ts';
 import type { Config } from '../lib/config.ts';
 import { createPool } from '../lib/db.ts';
 import type { Pool } from '../lib/db.ts';
 import { createLogger } from '../lib/logger.ts';
+import { storablePayload } from '../lib/pipeline/webhook-payload.ts';
 import { createQueues } from '../lib/queues.ts';
 import type { Queues } from '../lib/queues.ts';
 import { buildApp } from '../services/api/app.ts';
@@ -135,6 +137,12 @@ describe('payloads that passed the secret are stored, never a 500', () => {
     });
   }
 
+  test('property: the stored copy of any JSON value, lone surrogates and NUL included, is accepted by jsonb', async () => {
+    const values = fc.sample(fc.jsonValue({ stringUnit: 'binary', maxDepth: 6 }), { numRuns: 300, seed: 11 });
+    values.push('\u0000', { '\ud800': ['\udfff', 'a\u0000'] });
+    for (const v of values) await pool.query('SELECT $1::jsonb', [JSON.stringify(storablePayload({ v }))]);
+  });
+
   test('bodies over the limit are 413 problem+json and not stored', async () => {
     const a = await app();
     const before = await deliveries();
@@ -143,6 +151,15 @@ describe('payloads that passed the secret are stored, never a 500', () => {
     assert.match(String(r.headers['content-type']), /problem\+json/);
     assert.equal(await deliveries(), before);
   });
+});
+
+test('a malformed cursor is a 400 problem, not a 500', async () => {
+  const a = await app();
+  for (const cursor of ['AA', '%00', 'x'.repeat(5000)]) {
+    const r = await a.inject({ method: 'GET', url: `/v1/models?cursor=${cursor}` });
+    assert.equal(r.statusCode, 400, cursor.slice(0, 10));
+    assert.match(String(r.headers['content-type']), /problem\+json/);
+  }
 });
 
 describe('security headers', () => {
@@ -195,7 +212,7 @@ describe('rate limits and trustProxy', () => {
   test('the per-address request limit answers 429 problem+json', async () => {
     const a = await app({ rateLimitMax: 3 });
     const codes = [];
-    for (let i = 0; i < 4; i++) codes.push((await a.inject({ method: 'GET', url: '/v1/models' })).statusCode);
+    for (let i = 0; i < 4; i++) codes.push((await a.inject({ method: 'GET', url: '/healthz' })).statusCode);
     assert.deepEqual(codes, [200, 200, 200, 429]);
   });
 
