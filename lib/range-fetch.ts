@@ -74,6 +74,89 @@ export function checkContentRange(range: string, contentRange: string | null, le
   }
 }
 
+/** The dispatch handler of one GET: settles its promise once, with the whole response or the first failure. */
+class RangeGet implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private head: Omit<Exchange, 'body'> | null = null;
+  private sink: BodySink | null = null;
+  private done = false;
+  private readonly onAbort = (): void => this.fail(this.reason());
+
+  constructor(
+    private readonly range: string,
+    private readonly pool: BufferPool,
+    private readonly signal: AbortSignal | null | undefined,
+    private readonly resolve: (r: Exchange) => void,
+    private readonly reject: (e: Error) => void,
+  ) {
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private reason(): Error {
+    return this.signal?.reason instanceof Error ? this.signal.reason : new Error('aborted');
+  }
+
+  private settle(): void {
+    this.done = true;
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  private fail(e: Error): void {
+    if (this.done) return;
+    this.settle();
+    this.controller?.abort(e);
+    this.sink?.discard();
+    const s = this.sink;
+    const cut = s?.length != null ? `connection closed after ${s.filled} of ${s.length} body bytes` : null;
+    this.reject(cut && e !== this.signal?.reason ? new Error(`${cut} (${e.message})`, { cause: e }) : e);
+  }
+
+  private guard(f: () => void): void {
+    if (this.done) return;
+    try {
+      f();
+    } catch (e) {
+      this.fail(e as Error);
+    }
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.done) c.abort(this.reason());
+  }
+
+  onResponseStart(_c: unknown, status: number, raw: IncomingHttpHeaders, statusText?: string): void {
+    this.guard(() => {
+      const head = { status, statusText: statusText ?? '', headers: toHeaders(raw) };
+      this.head = head;
+      const length = raw['content-length'] === undefined ? NaN : Number(raw['content-length']);
+      if (status === 206 && Number.isSafeInteger(length))
+        checkContentRange(this.range, head.headers.get('content-range'), length);
+      this.sink = new BodySink(this.pool, Number.isSafeInteger(length) ? length : null);
+    });
+  }
+
+  onResponseData(_c: unknown, chunk: Buffer): void {
+    this.guard(() => this.sink!.add(chunk));
+  }
+
+  onResponseEnd(): void {
+    this.guard(() => {
+      const response = { ...this.head!, body: this.sink!.finish() };
+      if (response.status === 206)
+        checkContentRange(this.range, response.headers.get('content-range'), response.body.length);
+      this.settle();
+      // undici frees a connection one event-loop turn after its response ends (client-h1.js, "wait a full event
+      // loop cycle to reuse this socket"); answering after that turn lets the caller's next range reuse it.
+      setImmediate(() => setImmediate(() => this.resolve(response)));
+    });
+  }
+
+  onResponseError(_c: unknown, e: Error): void {
+    this.fail(e);
+  }
+}
+
 /** One GET on the agent; the body lands in one buffer when its length is announced (see BodySink). */
 function exchange(
   agent: Dispatcher,
@@ -83,60 +166,8 @@ function exchange(
   signal: AbortSignal | null | undefined,
 ): Promise<Exchange> {
   return new Promise((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | null = null;
-    let head: Omit<Exchange, 'body'> | null = null;
-    let sink: BodySink | null = null;
-    let done = false;
-    const reason = (): Error => (signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const settle = (): void => {
-      done = true;
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const fail = (e: Error): void => {
-      if (done) return;
-      settle();
-      controller?.abort(e);
-      sink?.discard();
-      const cut = sink?.length != null ? `connection closed after ${sink.filled} of ${sink.length} body bytes` : null;
-      reject(cut && e !== signal?.reason ? new Error(`${cut} (${e.message})`, { cause: e }) : e);
-    };
-    const onAbort = (): void => fail(reason());
-    if (signal?.aborted) return reject(reason());
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const guard = (f: () => void): void => {
-      if (done) return;
-      try {
-        f();
-      } catch (e) {
-        fail(e as Error);
-      }
-    };
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart: (c) => {
-        controller = c;
-        if (done) c.abort(reason());
-      },
-      onResponseStart: (_c, status, raw, statusText) =>
-        guard(() => {
-          head = { status, statusText: statusText ?? '', headers: toHeaders(raw) };
-          const length = raw['content-length'] === undefined ? NaN : Number(raw['content-length']);
-          if (status === 206 && Number.isSafeInteger(length))
-            checkContentRange(headers.range, head.headers.get('content-range'), length);
-          sink = new BodySink(pool, Number.isSafeInteger(length) ? length : null);
-        }),
-      onResponseData: (_c, chunk) => guard(() => sink!.add(chunk)),
-      onResponseEnd: () =>
-        guard(() => {
-          const response = { ...head!, body: sink!.finish() };
-          if (response.status === 206)
-            checkContentRange(headers.range, head!.headers.get('content-range'), response.body.length);
-          settle();
-          // undici frees a connection one event-loop turn after its response ends (client-h1.js, "wait a full event
-          // loop cycle to reuse this socket"); answering after that turn lets the caller's next range reuse it.
-          setImmediate(() => setImmediate(() => resolve(response)));
-        }),
-      onResponseError: (_c, e) => fail(e),
-    };
+    if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const handler = new RangeGet(headers.range, pool, signal, resolve, reject);
     agent.dispatch({ origin: u.origin, path: `${u.pathname}${u.search}`, method: 'GET', headers }, handler);
   });
 }
