@@ -6,7 +6,7 @@ import { runOne, withCode } from '../../infra/fixtures/tokenizer/run-checks.ts';
 import type { Snapshot } from '../types.ts';
 import { padEqEos } from './pad-eq-eos.ts';
 import { specialTokenIds } from './special-token-ids.ts';
-import { tokenIdRange } from './token-range.ts';
+import { tokenIdRange } from './token-id-range.ts';
 
 const mistral = (o: Parameters<typeof mistralFiles>[0] = {}): Snapshot =>
   snapshotOfFiles(mistralFiles({ noModel: true, ...o }));

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { snapshotOf } from '../arch/snapshot-fixture.ts';
 import { runCheck } from '../run-check.ts';
 import type { Finding, Snapshot } from '../types.ts';
-import { tokenIdRange } from './token-range.ts';
+import { tokenIdRange } from './token-id-range.ts';
 
 const CORPUS = join(import.meta.dirname, '../../test/data/corpus');
 

@@ -13,7 +13,7 @@ import { tokenizerRoundtrip } from './tokenizer-roundtrip.ts';
 import { specialTokenNormalized } from './special-token-normalized.ts';
 import { templateTokens } from './template-tokens.ts';
 import { specialTokenIds } from './special-token-ids.ts';
-import { tokenIdRange } from './token-range.ts';
+import { tokenIdRange } from './token-id-range.ts';
 import { tokenizerChanged } from './tokenizer-changed.ts';
 
 export const TOKENIZER_CHECKS: readonly Check[] = [
