@@ -111,6 +111,28 @@ test('each page type renders; the release page draws embedding and lm_head plots
   });
 });
 
+test('the Atom feed is well-formed XML and the badge an SVG image', async () => {
+  await withPage({ width: 1280, js: true }, async (p) => {
+    await p.goto(base + pages().index);
+    // No named functions inside evaluate: tsx's keepNames would reference a helper the page does not have.
+    const parsed = await p.evaluate(
+      async (docs) => {
+        const out: Record<string, { root: string; errors: number }> = {};
+        for (const [name, url, type] of docs) {
+          const doc = new DOMParser().parseFromString(await (await fetch(url)).text(), type as DOMParserSupportedType);
+          out[name] = { root: doc.documentElement.nodeName, errors: doc.getElementsByTagName('parsererror').length };
+        }
+        return out;
+      },
+      [
+        ['feed', '/feed.xml', 'application/xml'],
+        ['badge', '/models/acme/tiny-llama3-instruct/badge.svg', 'image/svg+xml'],
+      ],
+    );
+    assert.deepEqual(parsed, { feed: { root: 'feed', errors: 0 }, badge: { root: 'svg', errors: 0 } });
+  });
+});
+
 test('a release being checked says so, lists the finished checks and updates itself without JavaScript', async () => {
   await withPage({ width: 1280, js: false }, async (p) => {
     await p.goto(base + pages().pending);
