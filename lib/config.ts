@@ -14,6 +14,13 @@ export interface Config {
   /** The token sent to hubUrl (see lib/hf-token.ts for where it is found and when it is withheld). */
   hfToken: string | undefined;
   hfTokenSource: HfTokenSource | null;
+  /**
+   * CLI colour: `always` with FORCE_COLOR (not 0), `never` with NO_COLOR (https://no-color.org) or TERM=dumb,
+   * else `auto` (on a TTY).
+   */
+  color: 'auto' | 'always' | 'never';
+  /** COLUMNS: the wrap width of CLI output that does not go to a TTY (0: no wrapping). */
+  columns: number;
   webhookSecret: string | undefined;
   apiToken: string | undefined;
   host: string;
@@ -124,6 +131,9 @@ export function loadConfig(env: Env = process.env, overrides: { hubUrl?: string 
     )!,
     hfToken: undefined,
     hfTokenSource: null,
+    color:
+      env.FORCE_COLOR && env.FORCE_COLOR !== '0' ? 'always' : env.NO_COLOR || env.TERM === 'dumb' ? 'never' : 'auto',
+    columns: int(env, 'COLUMNS', 0, errors),
     webhookSecret: env.HUBWATCH_WEBHOOK_SECRET || undefined,
     apiToken: env.HUBWATCH_API_TOKEN || undefined,
     host,

@@ -1,5 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { ALL_CHECKS } from '../checks/index.ts';
 import { runCheck, verdictOf } from '../checks/run-check.ts';
 import type { CheckContext, CheckRunResult, Finding, Snapshot, Verdict } from '../checks/types.ts';
@@ -18,11 +19,20 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** A local folder when one exists at that path; otherwise `org/name[@rev]` on the Hub. */
+/** A path as a user means it: `~` and `~/…` are the home folder. */
+const expandHome = (arg: string): string => (arg === '~' || arg.startsWith('~/') ? join(homedir(), arg.slice(1)) : arg);
+
+/**
+ * A local folder when the argument exists or looks like a path (starts with ./, ../, / or ~: never tried as a Hub
+ * repo); otherwise `org/name[@rev]` on the Hub. Throws UsageError for a missing, non-folder or empty path.
+ */
 export function parseTarget(arg: string): ScanTarget {
-  if (existsSync(arg)) {
-    if (!statSync(arg).isDirectory()) throw new UsageError(`${arg} is not a directory`);
-    return { kind: 'dir', path: resolve(arg) };
+  const path = expandHome(arg);
+  if (existsSync(path) || /^(\.{1,2}(\/|$)|\/|~)/.test(arg)) {
+    if (!existsSync(path)) throw new UsageError(`no such folder: ${arg}`);
+    if (!statSync(path).isDirectory()) throw new UsageError(`${arg} is not a folder`);
+    if (readdirSync(path).length === 0) throw new UsageError(`${arg} is empty: there is no model to scan`);
+    return { kind: 'dir', path: resolve(path) };
   }
   const ref = parseRepoRef(arg);
   if (!ref) throw new UsageError(`${arg} is neither a folder nor a Hub repo (org/name[@revision])`);
@@ -38,14 +48,14 @@ export interface OpenedTarget {
 export async function openTarget(t: ScanTarget, hub: HubOptions, maxFileBytes: number): Promise<OpenedTarget> {
   if (t.kind === 'dir') {
     const source = new LocalFolderSource(t.path);
-    return {
+    const snapshot = await buildSnapshot(
       source,
-      snapshot: await buildSnapshot(
-        source,
-        { repo: `local/${basename(t.path)}`, sha: 'local', origin: 'local' },
-        { maxFileBytes },
-      ),
-    };
+      { repo: `local/${basename(t.path)}`, sha: 'local', origin: 'local' },
+      { maxFileBytes },
+    );
+    // Only links out of the folder or special files: nothing of a model to scan, which must not read as "ok".
+    if (snapshot.files.length === 0) throw new UsageError(`${t.path} has no files to scan`);
+    return { source, snapshot };
   }
   const rev = await resolveRevision(hub, t.repo, t.revision);
   const source = new HubSource(hub, t.repo, rev.sha);

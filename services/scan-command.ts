@@ -4,28 +4,42 @@ import type { Config } from '../lib/config.ts';
 import { hubOptions } from '../lib/hub-client.ts';
 import type { HubOptions } from '../lib/hub-client.ts';
 import { createRangeFetch } from '../lib/range-fetch.ts';
+import { existsSync } from 'node:fs';
+import { ALL_CHECKS } from '../checks/index.ts';
 import { openTarget, parseTarget, scanSnapshot, UsageError } from '../lib/scan.ts';
-import type { ScanReport } from '../lib/scan.ts';
+import type { ScanTarget } from '../lib/scan.ts';
+import { renderReport, wantsColor } from './scan-report.ts';
+import { countingSource, scanProgress } from './scan-progress.ts';
 import { BACKEND_CHOICES } from '../lib/compute/compute-lender.ts';
 import type { BackendChoice } from '../lib/compute/compute-lender.ts';
 import { cliTensorOpener } from './tensor-env.ts';
 
-function render(r: ScanReport): string {
-  const lines = [`${r.repo}@${r.sha}: ${r.verdict.toUpperCase()}`, ''];
-  const w = Math.max(...r.checks.map((c) => c.check.length));
-  for (const c of r.checks)
-    lines.push(
-      `  ${c.check.padEnd(w)}  ${c.status.padEnd(8)} ${c.reason ?? c.error ?? (c.findings ? `${c.findings} finding(s)` : '')}`,
-    );
-  if (r.findings.length) lines.push('', 'findings:');
-  for (const f of r.findings) {
-    lines.push(
-      `  [${f.severity}] ${f.code} — ${f.title}`,
-      `      ${f.detail}`,
-      `      files: ${f.files.join(', ') || '—'}`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
+export const SCAN_USAGE = `usage: hubwatch scan <dir | org/name[@rev]> [options]
+
+Checks a local model folder or a Hub revision; no database or queue needed. A target that exists, or starts with
+./ ../ / or ~, is a folder (never a Hub repo).
+
+options:
+  --json                 the report as JSON on stdout (progress, if any, on stderr)
+  -v, --verbose          also list every check with its status
+  --previous <target>    compare with an earlier revision: a folder, org/name@rev, or a revision of the same repo
+                         (@rev, or a commit sha, short or full)
+  --base <target>        the declared base model (a folder or org/name[@rev])
+  --hub-url <url>        another Hub (a mirror); HF_TOKEN and the login token go to huggingface.co only
+  --no-weights           skip the checks that read weights
+  --backend <choice>     compute backend for weight checks: ${BACKEND_CHOICES.join(', ')}
+  -h, --help             this help
+
+Colour on a TTY; NO_COLOR turns it off, FORCE_COLOR=1 forces it. Lines wrap to the terminal (COLUMNS when piped).
+Hub token: HUBWATCH_HF_TOKEN, HF_TOKEN, or the file huggingface-cli login writes ($HF_HOME/token).
+Exit codes: 0 no critical finding, 1 critical findings, 2 usage or I/O error.`;
+
+/** `--previous abc1234` or `--previous @v1`: that revision of the scanned Hub repo. */
+function previousTarget(arg: string, target: ScanTarget): ScanTarget {
+  const rev = /^@(.+)$/.exec(arg)?.[1] ?? (/^[0-9a-f]{7,40}$/.test(arg) && !existsSync(arg) ? arg : null);
+  if (rev === null) return parseTarget(arg);
+  if (target.kind !== 'hub') throw new UsageError(`--previous ${arg} names a revision, but the target is a folder`);
+  return { kind: 'hub', repo: target.repo, revision: rev };
 }
 
 /** `hubwatch scan`: exit 0 without critical findings, 1 with, 2 on usage or I/O errors. */
@@ -37,6 +51,8 @@ export async function runScanCommand(args: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         json: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
+        help: { type: 'boolean', short: 'h' },
         base: { type: 'string' },
         previous: { type: 'string' },
         'hub-url': { type: 'string' },
@@ -44,53 +60,67 @@ export async function runScanCommand(args: string[]): Promise<number> {
         backend: { type: 'string' },
       },
     });
+    if (parsed.values.help) {
+      process.stdout.write(`${SCAN_USAGE}\n`);
+      return 0;
+    }
     if (parsed.positionals.length !== 1)
       throw new UsageError('scan takes exactly one target: a folder or org/name[@rev]');
     const b = parsed.values.backend;
     if (b !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(b))
       throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${b}`);
   } catch (e) {
-    process.stderr.write(
-      `hubwatch scan: ${(e as Error).message}\nusage: hubwatch scan <dir | org/name[@rev]> [--json] [--base …] [--previous …] [--hub-url URL] [--no-weights] [--backend cpu|torch|auto]\n`,
-    );
+    process.stderr.write(`hubwatch scan: ${(e as Error).message}\n(hubwatch scan --help for the options)\n`);
     return 2;
   }
   const { values, positionals } = parsed;
   let cfg: Config;
   try {
-    cfg = loadConfig();
+    cfg = loadConfig(undefined, { hubUrl: values['hub-url'] });
   } catch (e) {
     process.stderr.write(`hubwatch scan: ${(e as Error).message}\n`);
     return 2;
   }
   // Weight ranges go through a keep-alive range fetch (plain HTTP; HTTPS falls back to the global fetch).
   const rangeFetch = createRangeFetch();
-  const hub: HubOptions = hubOptions(
-    { ...cfg, hubUrl: (values['hub-url'] ?? cfg.hubUrl).replace(/\/+$/, '') },
-    rangeFetch,
-  );
-  const progress = (m: string): void => void process.stderr.write(`hubwatch: ${m}\n`);
+  const hub: HubOptions = hubOptions(cfg, rangeFetch);
+  const started = Date.now();
+  const progress = scanProgress(process.stderr, ALL_CHECKS.length);
   let tensors: ReturnType<typeof cliTensorOpener> | null = null;
   try {
-    progress(`reading ${positionals[0]}`);
-    const opened = await openTarget(parseTarget(positionals[0]), hub, cfg.maxFileBytes);
+    progress.step(`reading ${positionals[0]}`);
+    const target = parseTarget(positionals[0]);
+    const opened = await openTarget(target, hub, cfg.maxFileBytes);
     const previous = values.previous
-      ? (await openTarget(parseTarget(values.previous), hub, cfg.maxFileBytes)).snapshot
+      ? (await openTarget(previousTarget(values.previous, target), hub, cfg.maxFileBytes)).snapshot
       : null;
     const baseTarget = values.base ? await openTarget(parseTarget(values.base), hub, cfg.maxFileBytes) : null;
     tensors = values['no-weights']
       ? null
       : cliTensorOpener((values.backend as BackendChoice | undefined) ?? cfg.computeBackend, cfg);
-    const report = await scanSnapshot(opened, {
-      previous,
-      base: baseTarget?.snapshot ?? null,
-      baseTarget,
-      openTensors: tensors,
-      onProgress: progress,
-    });
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
+    const report = await scanSnapshot(
+      { ...opened, source: countingSource(opened.source, progress.bytes) },
+      {
+        previous,
+        base: baseTarget?.snapshot ?? null,
+        baseTarget,
+        openTensors: tensors,
+        onProgress: progress.step,
+      },
+    );
+    progress.done();
+    const tty = process.stdout.isTTY === true;
+    const human = (): string =>
+      renderReport(report, {
+        color: wantsColor(cfg.color, tty),
+        width: (tty && process.stdout.columns) || cfg.columns,
+        verbose: values.verbose ?? false,
+        elapsedMs: Date.now() - started,
+      });
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : human());
     return report.verdict === 'critical' ? 1 : 0;
   } catch (e) {
+    progress.done();
     process.stderr.write(`hubwatch scan: ${(e as Error).message}\n`);
     return 2;
   } finally {

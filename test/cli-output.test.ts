@@ -1,0 +1,150 @@
+/**
+ * `hubwatch scan` as people read it, run as a child process: findings grouped by severity with what to do, the
+ * summary line, check rows only with --verbose, wrapping, colour (FORCE_COLOR / NO_COLOR, and a real TTY through
+ * script(1) when it is installed), the progress bar on a TTY only, help and version, folders that are not models,
+ * and --previous naming a revision of the same repo.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { buildFixture, fixtureByRepo } from '../infra/fixtures/fixtures.ts';
+import { startHubMirror } from '../infra/hub-mirror/server.ts';
+import type { HubMirror } from '../infra/hub-mirror/server.ts';
+
+const BUGGY = 'hubwatch-fixtures/tiny-llama3-base-untrained';
+const FT = 'hubwatch-fixtures/tiny-llama3-finetune';
+let work: string;
+let buggy: string;
+let mirror: HubMirror;
+const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+
+function hubwatch(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const base: Record<string, string | undefined> = { ...process.env, HUBWATCH_LOG_LEVEL: 'silent' };
+  for (const k of ['FORCE_COLOR', 'NO_COLOR', 'COLUMNS']) delete base[k];
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['bin/hubwatch.mjs', ...args],
+      { maxBuffer: 64 << 20, env: { ...base, ...env } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'hubwatch-cli-out-'));
+  buggy = join(work, 'buggy');
+  buildFixture(fixtureByRepo(BUGGY), -1, buggy);
+  mirror = await startHubMirror({ root: join(work, 'mirror') });
+});
+
+after(async () => {
+  await mirror.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const ESC = String.fromCharCode(27);
+const ANSI = new RegExp(`${ESC}\\[[0-9;]*m`);
+
+test('findings grouped by severity, critical first, with what to do; a summary line; checks only with --verbose', async () => {
+  const r = await hubwatch(['scan', buggy, '--no-weights']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.doesNotMatch(r.stdout, ANSI, 'no colour when stdout is not a TTY');
+  const groups = [...r.stdout.matchAll(/^(CRITICAL|WARNING|INFO) \((\d+)\)$/gm)].map((m) => m[1]);
+  assert.equal(groups[0], 'CRITICAL');
+  assert.deepEqual(
+    groups,
+    ['CRITICAL', 'WARNING', 'INFO'].filter((g) => groups.includes(g)),
+    'in severity order',
+  );
+  assert.match(r.stdout, /What to do: /);
+  const summary = r.stdout.trimEnd().split('\n').at(-1)!;
+  assert.match(summary, /^\d+ critical(, \d+ warning)?(, \d+ info)? · \d+ checks( · \d+ skipped)? · \d+\.\d s$/);
+  assert.doesNotMatch(r.stdout, /^checks$/m);
+  const v = await hubwatch(['scan', buggy, '--verbose', '--no-weights']);
+  assert.match(v.stdout, /^checks$/m);
+  assert.match(v.stdout, /^ {2}untrained-tokens +skipped +weights not read/m);
+});
+
+test('lines wrap to COLUMNS when piped; FORCE_COLOR colours, NO_COLOR does not', async () => {
+  const narrow = await hubwatch(['scan', buggy, '--no-weights'], { COLUMNS: '60' });
+  for (const line of narrow.stdout.split('\n').slice(1)) assert.ok(line.length <= 60, `${line.length}: ${line}`);
+  assert.match((await hubwatch(['scan', buggy, '--no-weights'], { FORCE_COLOR: '1' })).stdout, ANSI);
+  assert.doesNotMatch((await hubwatch(['scan', buggy, '--no-weights'], { NO_COLOR: '1' })).stdout, ANSI);
+});
+
+const hasScript = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test(
+  'on a TTY: colour, and a progress bar with bytes and rate on stderr; NO_COLOR honoured',
+  { skip: !hasScript && 'script(1) is not installed' },
+  async () => {
+    const run = (env: Record<string, string>, more = '') =>
+      new Promise<string>((resolve) => {
+        const cmd = `${process.execPath} bin/hubwatch.mjs scan ${buggy}${more}`;
+        execFile(
+          'script',
+          ['-qec', cmd, '/dev/null'],
+          { env: { ...process.env, ...env, HUBWATCH_LOG_LEVEL: 'silent', COLUMNS: '120' } },
+          (_e, out) => resolve(out),
+        );
+      });
+    const tty = await run({});
+    assert.match(tty, ANSI, 'colour on a TTY');
+    assert.match(tty, /\[[#-]{20}\] \d+\/\d+ /, 'the progress bar');
+    assert.match(tty, /MB read · [\d.]+ MB\/s/, 'bytes and rate while weights are read');
+    const plain = await run({ NO_COLOR: '1' }, ' --no-weights');
+    assert.doesNotMatch(plain.replaceAll(`\r${ESC}[K`, ''), ANSI);
+  },
+);
+
+test('help and version', async () => {
+  const help = await hubwatch(['scan', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: hubwatch scan/);
+  assert.match(help.stdout, /--previous/);
+  assert.equal((await hubwatch(['help', 'scan'])).stdout, help.stdout);
+  const v = await hubwatch(['--version']);
+  assert.equal(v.stdout, `hubwatch ${VERSION}\n`);
+});
+
+test('an empty or missing folder exits 2 with a clear message; a path is never tried as a Hub repo', async () => {
+  const empty = join(work, 'empty');
+  mkdirSync(empty);
+  const e = await hubwatch(['scan', empty]);
+  assert.equal(e.code, 2);
+  assert.match(e.stderr, /is empty: there is no model to scan/);
+  for (const path of ['./no/such', '../no-such', '/no/such/dir', '~/no-such-hubwatch-dir']) {
+    const r = await hubwatch(['scan', path, '--hub-url', mirror.url]);
+    assert.equal(r.code, 2, path);
+    assert.match(r.stderr, /no such folder/, path);
+  }
+});
+
+test('--previous takes a revision of the same repo: a bare sha or @rev', async () => {
+  const r0 = await mirror.publish(FT, (buildFixture(fixtureByRepo(FT), 0, join(work, 'ft0')), join(work, 'ft0')));
+  await mirror.publish(FT, (buildFixture(fixtureByRepo(FT), 1, join(work, 'ft1')), join(work, 'ft1')));
+  for (const prev of [r0.sha, `@${r0.sha}`, `${FT}@${r0.sha}`]) {
+    const r = await hubwatch(['scan', FT, '--previous', prev, '--hub-url', mirror.url, '--json', '--no-weights']);
+    assert.notEqual(r.code, 2, r.stderr);
+    const changed = JSON.parse(r.stdout).checks.find((c: { check: string }) => c.check === 'config-changed');
+    assert.notEqual(changed.status, 'skipped', `${prev}: compared with the previous revision`);
+  }
+  const local = await hubwatch(['scan', buggy, '--previous', r0.sha.slice(0, 7)]);
+  assert.equal(local.code, 2);
+  assert.match(local.stderr, /names a revision, but the target is a folder/);
+});
