@@ -90,6 +90,8 @@ export async function runDemo(args: string[]): Promise<number> {
     queuePrefix: DEMO_PREFIX,
     hubUrl: mirror.url,
     webhookSecret: secret,
+    // API writes (rechecks, watches, mutes) need a token: the environment's, or one made for this run and printed.
+    apiToken: base.apiToken ?? randomBytes(16).toString('hex'),
     host: '127.0.0.1',
     port,
     publicUrl: `http://127.0.0.1:${port}`,
@@ -99,7 +101,9 @@ export async function runDemo(args: string[]): Promise<number> {
   const stack = await startStack(cfg, log, { api: true, workers: true, runner: true });
   const rows: { repo: string; sha: string; verdict: string; codes: string }[] = [];
   try {
-    process.stdout.write(`hub mirror:   ${mirror.url}\nwebhook URL:  ${cfg.publicUrl}/webhooks/huggingface\n\n`);
+    process.stdout.write(`hub mirror:   ${mirror.url}\nwebhook URL:  ${cfg.publicUrl}/webhooks/huggingface\n`);
+    process.stdout.write(`API docs:     ${cfg.publicUrl}/docs   (OpenAPI: ${cfg.publicUrl}/openapi.json)\n`);
+    process.stdout.write('\n');
     for (const fx of FIXTURES) {
       for (let i = 0; i < fx.revisions.length; i++) {
         const dir = join(work, 'build', fx.repo.replace('/', '--'), String(i));
@@ -119,7 +123,9 @@ export async function runDemo(args: string[]): Promise<number> {
     process.stdout.write('release pages:\n');
     for (const r of rows) process.stdout.write(`  ${cfg.publicUrl}/models/${r.repo}/releases/${r.sha}\n`);
     if (values.keep) {
-      process.stdout.write('\nserving until interrupted (Ctrl-C)…\n');
+      // Printed only when serving on, for the person trying the API: the one time a secret is shown on purpose.
+      process.stdout.write(`\nAPI token (Authorization: Bearer …, for writes): ${cfg.apiToken}\n`);
+      process.stdout.write('serving until interrupted (Ctrl-C)…\n');
       await new Promise<void>((res) => {
         process.once('SIGINT', res);
         process.once('SIGTERM', res);
