@@ -76,7 +76,7 @@ const out = (cfg: Config, m: Mute & { events?: MuteEvent[] }) => ({
  */
 export async function muteRoutes(app: FastifyInstance): Promise<void> {
   const { pool, cfg } = app.deps;
-  const write = { preHandler: app.requireToken };
+  const write = { onRequest: app.requireToken };
 
   app.get<{ Querystring: Static<typeof MuteListQuery> }>(
     '/mutes',

@@ -13,7 +13,7 @@ export async function releaseRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Params: Static<typeof ReleaseParams> }>(
     '/releases/:org/:name/:sha/recheck',
     {
-      preHandler: app.requireToken,
+      onRequest: app.requireToken,
       schema: {
         tags: ['models'],
         summary: 'Run every check of a finished release again, as a new attempt (the earlier one kept)',

@@ -5,8 +5,8 @@ import { SourceError } from '../../../lib/byte-source.ts';
 import { AppError } from '../../../lib/errors.ts';
 import { hubOptions, resolveRevision } from '../../../lib/hub-client.ts';
 import { acceptRelease } from '../../../lib/pipeline/ingest.ts';
-import { RepoId, Revision } from '../schemas.ts';
-import { secretMatches } from './webhook.ts';
+import { releaseLinks } from '../links.ts';
+import { Links, RepoId, Revision, errors } from '../schemas.ts';
 
 const ScanBody = Type.Object(
   {
@@ -16,30 +16,41 @@ const ScanBody = Type.Object(
   { additionalProperties: false },
 );
 
+const Accepted = Type.Object({
+  repo: Type.String(),
+  sha: Type.String(),
+  releaseId: Type.Integer(),
+  created: Type.Boolean({ description: 'false when this revision was already known' }),
+  links: Links,
+});
+
 /** POST /v1/scans: a client asks for a repo revision to be checked (bearer HUBWATCH_API_TOKEN). */
 export async function scanRoutes(app: FastifyInstance): Promise<void> {
-  app.post<{ Body: Static<typeof ScanBody> }>('/scans', { schema: { body: ScanBody } }, async (req, reply) => {
-    const { cfg, pool, queues, log } = app.deps;
-    if (!cfg.apiToken)
-      throw new AppError('unavailable', 'HUBWATCH_API_TOKEN is not configured; manual scans are disabled');
-    const auth = req.headers.authorization;
-    const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    if (!secretMatches(token, cfg.apiToken))
-      throw new AppError('unauthorized', token ? 'wrong bearer token' : 'missing bearer token');
-    let sha: string;
-    try {
-      sha = (await resolveRevision(hubOptions(cfg), req.body.repo, req.body.revision ?? 'main')).sha;
-    } catch (e) {
-      if (e instanceof SourceError && e.status === 404) throw new AppError('not_found', e.message);
-      throw new AppError('source_unreachable', `the Hub could not be asked: ${(e as Error).message}`);
-    }
-    const r = await acceptRelease({ pool, queues, log }, req.body.repo, sha, 'manual');
-    return reply.status(202).send({
-      repo: req.body.repo,
-      sha,
-      releaseId: r.releaseId,
-      created: r.created,
-      url: `${cfg.publicUrl}/v1/models/${req.body.repo}/releases/${sha}`,
-    });
-  });
+  const schema = {
+    tags: ['models'],
+    summary: 'Ask for a revision of a Hub repo to be checked',
+    security: [{ bearer: [] }],
+    body: ScanBody,
+    response: { 202: Accepted, ...errors(400, 401, 404, 502, 503) },
+  };
+  app.post<{ Body: Static<typeof ScanBody> }>(
+    '/scans',
+    { onRequest: app.requireToken, schema },
+    async (req, reply) => {
+      const { cfg, pool, queues, log } = app.deps;
+      let sha: string;
+      try {
+        sha = (await resolveRevision(hubOptions(cfg), req.body.repo, req.body.revision ?? 'main')).sha;
+      } catch (e) {
+        if (e instanceof SourceError && e.status === 404) throw new AppError('not_found', e.message);
+        throw new AppError('source_unreachable', `the Hub could not be asked: ${(e as Error).message}`);
+      }
+      const r = await acceptRelease({ pool, queues, log }, req.body.repo, sha, 'manual');
+      const links = releaseLinks(cfg, req.body.repo, sha);
+      return reply
+        .status(202)
+        .header('location', links.self)
+        .send({ repo: req.body.repo, sha, releaseId: r.releaseId, created: r.created, links });
+    },
+  );
 }

@@ -65,7 +65,7 @@ function target(b: { author?: string; repo?: string }): Pick<WatchInput, 'kind' 
 /** /v1/watches: watch rules (they hold Slack URLs, so every route needs the API token). */
 export async function watchRoutes(app: FastifyInstance): Promise<void> {
   const { pool, cfg } = app.deps;
-  const auth = { preHandler: app.requireToken, schema: { tags: ['watches'], security: [{ bearer: [] }] } };
+  const auth = { onRequest: app.requireToken, schema: { tags: ['watches'], security: [{ bearer: [] }] } };
 
   app.get<{ Querystring: Static<typeof PageQuery> }>(
     '/watches',
