@@ -90,7 +90,10 @@ export class TorchBackend implements ComputeBackend {
   }
 
   private static async startWith(python: string): Promise<TorchBackend> {
-    const child = spawn(python, ['-B', '-u', '-m', 'hubwatch_torch'], { cwd: RUNNER_DIR, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(python, ['-B', '-u', '-m', 'hubwatch_torch'], {
+      cwd: RUNNER_DIR,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const backend = new TorchBackend(child, python);
     try {
       const hello = await Promise.race([
