@@ -1,9 +1,9 @@
 /**
- * Hostile and broken releases, each scanned by `hubwatch scan --json` in a child process measured by
- * /usr/bin/time: every case gives its finding within 10 s and 500 MB of resident memory.
+ * Hostile and broken releases, each scanned in a child process by the CLI's scan code: every case gives its
+ * finding within 10 s of scanning and 500 MB of peak resident memory, measured by the child itself.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,37 +26,25 @@ interface Scan {
 }
 
 /**
- * Scans a folder with the CLI under /usr/bin/time -v; resolves with the report, the peak RSS of the whole process,
- * and the scan's wall time: from the CLI's first progress line ("reading …") to its exit, so that module loading
- * (seconds under tsx on a loaded machine, the same for every release) is not counted against the case.
+ * Scans a folder in a child process running the CLI's scan code (test/hostile-child.ts); resolves with the report,
+ * the scan's wall time (module loading excluded: seconds under tsx on a loaded machine, the same for any release)
+ * and the child's peak resident memory.
  */
 function scan(dir: string): Promise<Scan> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      '/usr/bin/time',
-      ['-v', process.execPath, 'bin/hubwatch.mjs', 'scan', dir, '--json', '--no-weights'],
-      {
-        env: { ...process.env, HUBWATCH_LOG_LEVEL: 'silent' },
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'hostile-child.ts'), dir],
+      { maxBuffer: 64 << 20, env: { ...process.env, HUBWATCH_LOG_LEVEL: 'silent' } },
+      (_err, stdout, stderr) => {
+        try {
+          const r = JSON.parse(stdout) as { report: Omit<Scan, 'wallS' | 'rssMb'>; scanMs: number; maxRssKb: number };
+          resolve({ ...r.report, wallS: r.scanMs / 1000, rssMb: r.maxRssKb / 1024 });
+        } catch {
+          reject(new Error(`no report for ${dir}: ${stderr.slice(-2000)}`));
+        }
       },
     );
-    let stdout = '';
-    let stderr = '';
-    let started = 0;
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-      if (!started && stderr.includes('reading')) started = performance.now();
-    });
-    child.on('close', () => {
-      const wallS = (performance.now() - started) / 1000;
-      const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      try {
-        const report = JSON.parse(stdout) as Omit<Scan, 'wallS' | 'rssMb'>;
-        resolve({ ...report, wallS: started ? wallS : NaN, rssMb: Number(rss?.[1]) / 1024 });
-      } catch {
-        reject(new Error(`no report for ${dir}: ${stderr.slice(-2000)}`));
-      }
-    });
   });
 }
 
@@ -129,6 +117,19 @@ describe('hostile releases: a finding within 10 s and 500 MB', () => {
       expectFinding(r, 'FILE_MALFORMED', 'config.json');
       assert.equal(r.findings.find((f) => f.code === 'FILE_MALFORMED')!.severity, 'critical');
     }
+  });
+
+  test('a chat template that renders nothing is CHAT_TEMPLATE_ERROR; one that renders is not', async () => {
+    const cfg = (t: string) => JSON.stringify({ chat_template: t, bos_token: '<s>', eos_token: '</s>' });
+    const r = await scan(
+      release('empty-template', { 'tokenizer_config.json': cfg('{% for m in messages %}{% endfor %}') }),
+    );
+    expectFinding(r, 'CHAT_TEMPLATE_ERROR', 'tokenizer_config.json');
+    assert.match(r.findings.find((f) => f.code === 'CHAT_TEMPLATE_ERROR')!.title, /renders nothing/);
+    const ok = await scan(
+      release('echo-template', { 'tokenizer_config.json': cfg('{% for m in messages %}{{ m.content }}{% endfor %}') }),
+    );
+    assert.ok(!ok.findings.some((f) => /renders nothing/.test(f.title)));
   });
 
   test('symlinks out of the folder and special files are skipped with the reason, never followed', async () => {

@@ -67,6 +67,23 @@ function renderGap(features: Set<string>): { status: 'skipped'; reason: string }
   };
 }
 
+/** A template that renders nothing for a basic conversation gives the model an empty prompt: never a silent ok. */
+function emptyRender(r: ChatRenders): FindingInput | null {
+  const empty = r.scenarios.filter((s) => {
+    const res = r.run.results.get(s.name);
+    return res?.ok === true && res.text.trim() === '' && SCENARIO_SEVERITY[s.name] === 'critical';
+  });
+  if (!empty.length) return null;
+  const what = empty.map((s) => s.describe).join('; ');
+  return errorFinding(
+    r,
+    `the template renders an empty prompt for ${what}`,
+    'critical',
+    { stage: 'render', empty: true, scenarios: empty.map((s) => ({ scenario: s.name, conversation: s.describe })) },
+    `${r.file}: the chat template renders nothing for ${what}`,
+  );
+}
+
 /**
  * Decides whether the release's chat template (tokenizer_config.json, chat_template.jinja or chat_template.json)
  * parses and renders the canned conversations in time. Emits CHAT_TEMPLATE_ERROR; a feature the renderer lacks
@@ -117,7 +134,8 @@ export const chatTemplateRenders: Check = {
       f.scenarios.push({ scenario: s.name, conversation: s.describe, messages: s.context.messages });
       failures.set(res.message, f);
     }
-    if (failures.size === 0 && gaps.size > 0) return renderGap(gaps);
+    const empty = emptyRender(r);
+    if (failures.size === 0 && gaps.size > 0 && !empty) return renderGap(gaps);
     const notAttempted = r.scenarios.filter((s) => !r.run.results.has(s.name)).map((s) => s.name);
     const findings = [...failures].map(([message, f]) => {
       const what = f.scenarios.map((x) => x.conversation).join('; ');
@@ -137,6 +155,7 @@ export const chatTemplateRenders: Check = {
         title,
       );
     });
+    if (empty) findings.push(empty);
     return { status: 'findings', findings };
   },
 };
