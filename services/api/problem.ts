@@ -27,6 +27,8 @@ const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
@@ -52,7 +54,7 @@ export function problemHandler(
     );
   }
   const fe = err as FastifyError;
-  if (fe.validation) return sendProblem(reply, 400, 'Bad Request', fe.message);
+  if (fe.validation) return sendProblem(reply, 400, 'Bad Request', validationDetail(fe), allowedValues(fe));
   const status = typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
   if (status < 500) return sendProblem(reply, status, TITLES[status] ?? 'Error', fe.message);
   // Postgres unreachable (restarting): tell the client to retry rather than hide it as a 500.
@@ -70,6 +72,32 @@ export function problemHandler(
   return sendProblem(reply, 500, 'Internal Server Error');
 }
 
+type Validation = NonNullable<FastifyError['validation']>[number];
+
+/** Where a validation failed and why, with the allowed values of an enum spelled out (an unknown code, say). */
+function validationDetail(fe: FastifyError): string {
+  const v: Validation | undefined = fe.validation?.[0];
+  const allowed = (v?.params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
+  if (!v || !allowed) return fe.message;
+  const where = `${fe.validationContext ?? 'request'}${v.instancePath.replace(/\//g, '.')}`;
+  return `${where} must be one of: ${allowed.join(', ')}`;
+}
+
+function allowedValues(fe: FastifyError): Record<string, unknown> | undefined {
+  const allowed = (fe.validation?.[0]?.params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
+  return allowed ? { allowedValues: allowed } : undefined;
+}
+
+/** 405 with `Allow` when the path exists for other methods, else 404; both problem+json. */
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendProblem(reply, 404, 'Not Found', `no route ${req.method} ${req.url.split('?')[0]}`);
+  const path = req.url.split('?')[0];
+  const allowed = req.server.allowedMethods?.(path) ?? [];
+  if (allowed.length && !allowed.includes(req.method))
+    return sendProblem(
+      reply.header('allow', allowed.join(', ')),
+      405,
+      'Method Not Allowed',
+      `${req.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`,
+    );
+  return sendProblem(reply, 404, 'Not Found', `no route ${req.method} ${path}`);
 }
