@@ -53,31 +53,32 @@ after(async () => {
 const ESC = String.fromCharCode(27);
 const ANSI = new RegExp(`${ESC}\\[[0-9;]*m`);
 
-test('findings grouped by severity, critical first, with what to do; a summary line; checks only with --verbose', async () => {
-  const r = await hubwatch(['scan', buggy, '--no-weights']);
+test('grouped by severity with what to do, a summary line, check rows with --verbose, wrapped, FORCE_COLOR', async () => {
+  const r = await hubwatch(['scan', buggy, '--no-weights', '--verbose'], { FORCE_COLOR: '1', COLUMNS: '60' });
   assert.equal(r.code, 1, r.stderr);
-  assert.doesNotMatch(r.stdout, ANSI, 'no colour when stdout is not a TTY');
-  const groups = [...r.stdout.matchAll(/^(CRITICAL|WARNING|INFO) \((\d+)\)$/gm)].map((m) => m[1]);
+  assert.match(r.stdout, ANSI, 'FORCE_COLOR colours even off a TTY');
+  const out = r.stdout.replace(new RegExp(ANSI.source, 'g'), '');
+  const groups = [...out.matchAll(/^(CRITICAL|WARNING|INFO) \((\d+)\)$/gm)].map((m) => m[1]);
   assert.equal(groups[0], 'CRITICAL');
   assert.deepEqual(
     groups,
     ['CRITICAL', 'WARNING', 'INFO'].filter((g) => groups.includes(g)),
     'in severity order',
   );
-  assert.match(r.stdout, /What to do: /);
-  const summary = r.stdout.trimEnd().split('\n').at(-1)!;
-  assert.match(summary, /^\d+ critical(, \d+ warning)?(, \d+ info)? · \d+ checks( · \d+ skipped)? · \d+\.\d s$/);
-  assert.doesNotMatch(r.stdout, /^checks$/m);
-  const v = await hubwatch(['scan', buggy, '--verbose', '--no-weights']);
-  assert.match(v.stdout, /^checks$/m);
-  assert.match(v.stdout, /^ {2}untrained-tokens +skipped +weights not read/m);
+  assert.match(out, /What to do: /);
+  assert.match(out, /^checks$/m);
+  assert.match(out, /^ {2}untrained-tokens +skipped +weights not read/m);
+  for (const line of out.split('\n').slice(1)) assert.ok(line.length <= 60, `${line.length}: ${line}`);
+  const summary = out.trimEnd().split('\n').slice(-2).join(' ');
+  assert.match(summary, /\d+ critical(, \d+ warning)?(, \d+ info)? · \d+ checks( · \d+ skipped)? · \d+\.\d s$/);
 });
 
-test('lines wrap to COLUMNS when piped; FORCE_COLOR colours, NO_COLOR does not', async () => {
-  const narrow = await hubwatch(['scan', buggy, '--no-weights'], { COLUMNS: '60' });
-  for (const line of narrow.stdout.split('\n').slice(1)) assert.ok(line.length <= 60, `${line.length}: ${line}`);
-  assert.match((await hubwatch(['scan', buggy, '--no-weights'], { FORCE_COLOR: '1' })).stdout, ANSI);
-  assert.doesNotMatch((await hubwatch(['scan', buggy, '--no-weights'], { NO_COLOR: '1' })).stdout, ANSI);
+test('off a TTY: no colour with NO_COLOR or by default, no check rows without --verbose, nothing on stderr', async () => {
+  const r = await hubwatch(['scan', buggy, '--no-weights'], { NO_COLOR: '1' });
+  assert.doesNotMatch(r.stdout, ANSI);
+  assert.doesNotMatch(r.stdout, /^checks$/m);
+  assert.match(r.stdout.trimEnd().split('\n').at(-1)!, /^\d+ critical.* · \d+ checks · .*\d+\.\d s$/);
+  assert.equal(r.stderr, '');
 });
 
 const hasScript = (() => {
@@ -90,12 +91,12 @@ const hasScript = (() => {
 })();
 
 test(
-  'on a TTY: colour, and a progress bar with bytes and rate on stderr; NO_COLOR honoured',
+  'on a TTY: colour, and a progress bar with bytes and rate on stderr',
   { skip: !hasScript && 'script(1) is not installed' },
   async () => {
-    const run = (env: Record<string, string>, more = '') =>
+    const run = (env: Record<string, string>) =>
       new Promise<string>((resolve) => {
-        const cmd = `${process.execPath} bin/hubwatch.mjs scan ${buggy}${more}`;
+        const cmd = `${process.execPath} bin/hubwatch.mjs scan ${buggy}`;
         execFile(
           'script',
           ['-qec', cmd, '/dev/null'],
@@ -107,8 +108,6 @@ test(
     assert.match(tty, ANSI, 'colour on a TTY');
     assert.match(tty, /\[[#-]{20}\] \d+\/\d+ /, 'the progress bar');
     assert.match(tty, /MB read · [\d.]+ MB\/s/, 'bytes and rate while weights are read');
-    const plain = await run({ NO_COLOR: '1' }, ' --no-weights');
-    assert.doesNotMatch(plain.replaceAll(`\r${ESC}[K`, ''), ANSI);
   },
 );
 
@@ -138,7 +137,7 @@ test('an empty or missing folder exits 2 with a clear message; a path is never t
 test('--previous takes a revision of the same repo: a bare sha or @rev', async () => {
   const r0 = await mirror.publish(FT, (buildFixture(fixtureByRepo(FT), 0, join(work, 'ft0')), join(work, 'ft0')));
   await mirror.publish(FT, (buildFixture(fixtureByRepo(FT), 1, join(work, 'ft1')), join(work, 'ft1')));
-  for (const prev of [r0.sha, `@${r0.sha}`, `${FT}@${r0.sha}`]) {
+  for (const prev of [r0.sha, `@${r0.sha}`]) {
     const r = await hubwatch(['scan', FT, '--previous', prev, '--hub-url', mirror.url, '--json', '--no-weights']);
     assert.notEqual(r.code, 2, r.stderr);
     const changed = JSON.parse(r.stdout).checks.find((c: { check: string }) => c.check === 'config-changed');
