@@ -33,24 +33,20 @@ export async function scanRoutes(app: FastifyInstance): Promise<void> {
     body: ScanBody,
     response: { 202: Accepted, ...errors(400, 401, 404, 502, 503) },
   };
-  app.post<{ Body: Static<typeof ScanBody> }>(
-    '/scans',
-    { onRequest: app.requireToken, schema },
-    async (req, reply) => {
-      const { cfg, pool, queues, log } = app.deps;
-      let sha: string;
-      try {
-        sha = (await resolveRevision(hubOptions(cfg), req.body.repo, req.body.revision ?? 'main')).sha;
-      } catch (e) {
-        if (e instanceof SourceError && e.status === 404) throw new AppError('not_found', e.message);
-        throw new AppError('source_unreachable', `the Hub could not be asked: ${(e as Error).message}`);
-      }
-      const r = await acceptRelease({ pool, queues, log }, req.body.repo, sha, 'manual');
-      const links = releaseLinks(cfg, req.body.repo, sha);
-      return reply
-        .status(202)
-        .header('location', links.self)
-        .send({ repo: req.body.repo, sha, releaseId: r.releaseId, created: r.created, links });
-    },
-  );
+  app.post<{ Body: Static<typeof ScanBody> }>('/scans', { onRequest: app.requireToken, schema }, async (req, reply) => {
+    const { cfg, pool, queues, log } = app.deps;
+    let sha: string;
+    try {
+      sha = (await resolveRevision(hubOptions(cfg), req.body.repo, req.body.revision ?? 'main')).sha;
+    } catch (e) {
+      if (e instanceof SourceError && e.status === 404) throw new AppError('not_found', e.message);
+      throw new AppError('source_unreachable', `the Hub could not be asked: ${(e as Error).message}`);
+    }
+    const r = await acceptRelease({ pool, queues, log }, req.body.repo, sha, 'manual');
+    const links = releaseLinks(cfg, req.body.repo, sha);
+    return reply
+      .status(202)
+      .header('location', links.self)
+      .send({ repo: req.body.repo, sha, releaseId: r.releaseId, created: r.created, links });
+  });
 }
