@@ -11,6 +11,8 @@ interface Terminator {
   id: number;
   scenario: string;
   excerpt: string;
+  /** Closes the conversation's last assistant message (what the model is trained to end a reply with). */
+  final: boolean;
 }
 
 interface EosSource {
@@ -34,7 +36,13 @@ function closing(
   const segment = n >= 0 ? after.slice(0, n) : after;
   const hit = specialTokensIn(segment, specials)[0];
   if (!hit) return null;
-  return { token: hit.token, id: hit.id, scenario, excerpt: excerpt(text, a, a + mark.length + segment.length) };
+  return {
+    token: hit.token,
+    id: hit.id,
+    scenario,
+    excerpt: excerpt(text, a, a + mark.length + segment.length),
+    final: next === null,
+  };
 }
 
 /** What closes an assistant turn: after the first reply (followed by a user turn) and after a final reply. */
@@ -133,11 +141,15 @@ export const eosVsTemplate: Check = {
         status: 'skipped',
         reason: 'no EOS declared in generation_config.json, config.json or the tokenizer files',
       };
+    const stops = (t: Terminator): boolean =>
+      generate ? generate.ids.includes(t.id) : tokenizer.some((e) => e.ids.includes(t.id));
+    // Formats such as OpenAI's harmony close a reply with an EOS (<|return|>) but rewrite earlier replies in the
+    // history with a message separator (<|end|>): when the last reply ends on a stop token, the model stops.
+    const finalStops = ts.some((t) => t.final && stops(t));
     const findings: FindingInput[] = [];
     for (const t of ts) {
-      if (generate?.ids.includes(t.id)) continue;
+      if (stops(t) || (finalStops && !t.final)) continue;
       const inTokenizer = tokenizer.some((e) => e.ids.includes(t.id));
-      if (inTokenizer && !generate) continue;
       findings.push(finding(t, all, added, r.file, inTokenizer));
     }
     return { status: 'findings', findings };
