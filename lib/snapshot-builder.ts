@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import type { Snapshot } from '../checks/types.ts';
+import { SourceError } from './byte-source.ts';
 import type { ByteSource, SourceFile } from './byte-source.ts';
 import { jsonShape } from './bounded-json.ts';
 import { readSafetensorsInventory } from './safetensors-header.ts';
@@ -134,6 +135,8 @@ async function readWanted(source: ByteSource, snap: Snapshot, f: SourceFile, lim
   try {
     bytes = await source.readRange(f.path, 0, f.size);
   } catch (e) {
+    // A rate limit or a server error is passing: the release job retries rather than checking partial data.
+    if (isTransient(e)) throw e;
     snap.omitted[f.path] = `could not be read: ${(e as Error).message}`;
     return;
   }
@@ -152,6 +155,11 @@ async function readWanted(source: ByteSource, snap: Snapshot, f: SourceFile, lim
   if (verdict.keep) snap.texts[f.path] = text;
   else if (verdict.kind === 'too_large') snap.omitted[f.path] = verdict.reason;
   else snap.rejected![f.path] = { kind: 'malformed', reason: verdict.reason };
+}
+
+/** A Hub answer worth retrying the whole release for: 429 or 5xx. */
+function isTransient(e: unknown): boolean {
+  return e instanceof SourceError && e.status !== undefined && (e.status === 429 || e.status >= 500);
 }
 
 async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {

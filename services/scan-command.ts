@@ -81,7 +81,7 @@ export async function runScanCommand(args: string[]): Promise<number> {
     process.stderr.write(`hubwatch scan: ${(e as Error).message}\n`);
     return 2;
   }
-  // Weight ranges go through a keep-alive range fetch (plain HTTP; HTTPS falls back to the global fetch).
+  // Weight ranges go through the keep-alive undici range fetch (http and https, redirects to the CDN followed).
   const rangeFetch = createRangeFetch();
   const hub: HubOptions = hubOptions(cfg, rangeFetch);
   const started = Date.now();
