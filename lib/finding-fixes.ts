@@ -54,6 +54,7 @@ const FIXES: Partial<Record<FindingCode, string>> = {
   UNSAFE_PICKLE: 'Do not load this file; ship safetensors, and remove the pickle that imports unsafe callables.',
   PICKLE_WEIGHTS: 'Ship the weights as safetensors; pickle files can run code when loaded.',
   FILE_MALFORMED: 'Fix or re-upload the malformed file.',
+  FILE_SKIPPED: 'Ship the file as a regular file inside the repo (not a link out of it or a special file).',
   FILE_TOO_LARGE: 'Shrink or split the file; hubwatch could not read it whole.',
   CHECK_ERROR: 'A check could not run; see its error, and re-check once it is fixed.',
 };

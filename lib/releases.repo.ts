@@ -272,7 +272,7 @@ export async function listModels(db: Db, f: ModelListFilter): Promise<Model[]> {
     `SELECT m.* FROM models m
      WHERE ($1::text IS NULL OR m.author = $1) AND ($2::text IS NULL OR m.verdict = $2) AND ($6::boolean OR NOT m.private)
        AND ($4::bigint IS NULL OR (m.updated_at, m.id) < (SELECT updated_at, id FROM models WHERE id = $4))
-       AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM findings f WHERE f.release_id = m.latest_release_id AND f.code = $3))
+       AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM current_findings f WHERE f.release_id = m.latest_release_id AND f.code = $3))
      ORDER BY m.updated_at DESC, m.id DESC LIMIT $5`,
     [f.author ?? null, f.verdict ?? null, f.code ?? null, f.after ?? null, f.limit, f.includePrivate],
   );
