@@ -17,6 +17,7 @@ import {
 import { copyFile, readdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { isRepoId } from '../../lib/repo-id.ts';
 
 /** One file of a revision. `gitOid` is the git blob sha1 (of the LFS pointer for LFS files), `sha256` of the content. */
 export interface FileEntry {
@@ -55,14 +56,13 @@ export interface PublishResult {
   meta: RepoMeta;
 }
 
-const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 const LFS_EXT = /\.(safetensors|bin|model|pt|pth|ckpt|gguf|onnx|msgpack|h5|npz|pkl|zip|tar|gz)$/i;
 /** The Hub refuses non-LFS files above 10 MB, so anything larger is an LFS file there too. */
 const LFS_MIN_SIZE = 10 * 1024 * 1024;
 
 /** Throws unless `repo` looks like `org/name` (no path tricks). */
 export function assertRepoId(repo: string): void {
-  if (!REPO_ID.test(repo) || repo.includes('..')) throw new Error(`invalid repo id: ${repo}`);
+  if (!isRepoId(repo) || repo.includes('..')) throw new Error(`invalid repo id: ${repo}`);
 }
 
 async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
@@ -145,7 +145,7 @@ export class RepoStore {
 
   /** repo.json of a repo, or null when it does not exist (or the id is invalid). */
   getRepo(repo: string): RepoMeta | null {
-    if (!REPO_ID.test(repo)) return null;
+    if (!isRepoId(repo)) return null;
     const p = join(this.repoDir(repo), 'repo.json');
     return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RepoMeta) : null;
   }

@@ -3,8 +3,9 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { verdictChanges } from '../../../lib/pages.repo.ts';
 import { atomFeed } from '../../pages/atom-feed.ts';
+import { NamePart } from '../schemas.ts';
 
-const Org = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$' });
+const Org = NamePart;
 const FeedQuery = Type.Object({ author: Type.Optional(Type.Union([Org, Type.Literal('')])) });
 const OrgParams = Type.Object({ org: Org });
 const ATOM = { produces: ['application/atom+xml'], tags: ['pages'] };

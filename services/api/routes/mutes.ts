@@ -8,7 +8,7 @@ import { AppError } from '../../../lib/errors.ts';
 import { reapplyVerdicts } from '../../../lib/mute-verdicts.ts';
 import { createMute, getMute, liftMute, listMutes } from '../../../lib/mutes.repo.ts';
 import type { Mute, MuteEvent } from '../../../lib/mutes.repo.ts';
-import { isRepoId } from '../../../lib/repo-id.ts';
+import { isRepoId, isRepoPart } from '../../../lib/repo-id.ts';
 import { listLinks } from '../links.ts';
 import { FindingCodeParam, IdParams, Links, Page, PageQuery, StringEnum, errors } from '../schemas.ts';
 
@@ -134,7 +134,7 @@ export async function muteRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req, reply) => {
       const { scope, target } = req.body;
-      const valid = scope === 'model' ? isRepoId(target) : /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(target);
+      const valid = scope === 'model' ? isRepoId(target) : isRepoPart(target);
       if (!valid)
         throw new AppError(
           'bad_request',

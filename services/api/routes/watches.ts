@@ -7,9 +7,10 @@ import { createWatch, deleteWatch, getWatch, listWatches, updateWatch } from '..
 import type { WatchInput, WatchRule } from '../../../lib/watches.repo.ts';
 import type { Config } from '../../../lib/config.ts';
 import { listLinks } from '../links.ts';
+import { REPO_PART_PATTERN } from '../../../lib/repo-id.ts';
 import { IdParams, Links, Page, PageQuery, RepoId, Severity, errors } from '../schemas.ts';
 
-const Author = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$', description: 'an author or org' });
+const Author = Type.String({ pattern: REPO_PART_PATTERN, description: 'an author or org' });
 const SlackUrl = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 500 });
 const fields = {
   slackWebhookUrl: Type.Union([SlackUrl, Type.Null()], { description: 'Slack incoming-webhook URL of this rule' }),
