@@ -88,6 +88,13 @@ async function compareAll(
   return { compared, skipped };
 }
 
+/**
+ * Decides whether a release's weights come from the base model its card declares, and how: identical sampled
+ * tensors (WEIGHTS_IDENTICAL_TO_BASE, warning), a difference concentrated in a few singular values in some modules
+ * (LOW_RANK_DELTA, info: a merged LoRA, with rank per module), or a relative difference near √2 with a flat spectrum
+ * (WEIGHTS_NOT_FROM_BASE, warning). Reads the safetensors headers of both snapshots and, through
+ * `ctx.baseTensors`, sampled rows of both; skipped without a base, its weights, or a reader for them.
+ */
 export const baseFingerprint: Check = {
   id: 'base-fingerprint',
   title: 'The weights are derived from the declared base model (and how)',
