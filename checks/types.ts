@@ -282,67 +282,7 @@ export type RenderTemplate = (
   contexts: { name: string; context: Record<string, unknown> }[],
 ) => Promise<TemplateRun>;
 
-/** Options of a release-vs-base comparison (defaults in lib/compute/delta-provider.ts). */
-export interface DeltaOptions {
-  /** Singular values to compute (randomized SVD sketch size). */
-  q?: number;
-  signal?: AbortSignal;
-}
-
-/**
- * A release tensor compared with the base's tensor of the same name, over a sample of their common rows.
- * Computed by lib/ on a compute backend; the fingerprint check (weights/base-fingerprint.ts) classifies it.
- */
-export interface TensorDelta {
-  tensor: string;
-  releaseShape: number[];
-  baseShape: number[];
-  /** Rows both have (fewer than either when a vocabulary was resized). */
-  commonRows: number;
-  /** Rows read and compared, spread over the common rows. */
-  rowsCompared: number;
-  cols: number;
-  /** Every compared value equal (bitwise when both sides have the same dtype). */
-  identical: boolean;
-  /** ‖ΔW‖ / ‖W_base‖ over the compared rows. */
-  relativeDiff: number;
-  /** ⟨W_release, W_base⟩ / (‖W_release‖ ‖W_base‖). */
-  cosine: number;
-  normBase: number;
-  normDelta: number;
-  /** Leading singular values of ΔW, descending (empty when identical). */
-  singularValues: number[];
-  /** Cells where either side is NaN or ±Inf (left out). */
-  nonFinite: number;
-  /** Tensor bytes read, release and base together. */
-  bytesRead: number;
-}
-
-/** Reads the declared base model's tensors and compares them with the release's (the runner, the CLI with --base). */
-export interface BaseTensorProvider {
-  /** Compute backend and device that do the comparison, e.g. `torch` / `cuda:0 (NVIDIA H100)`. */
-  readonly backend: string;
-  readonly device: string;
-  /** Bytes read per tensor and side at most (the row sample that keeps reads a few % of a release). */
-  readonly sampleBytes: number;
-  /** Decoder layers to sample; null: first, middle and last. */
-  readonly layers: number[] | null;
-  /**
-   * Reads the sampled rows of both tensors (ranged, streaming) and compares them. Throws MalformedTensorError when a
-   * header describes data that cannot be there, UnsupportedTensorError for a dtype or shape it cannot compare.
-   */
-  delta(release: TensorInfo, base: TensorInfo, opts?: DeltaOptions): Promise<TensorDelta>;
-}
-
-/**
- * Ranged reads of the release's own files, for checks that need a few bytes of large files (pickle streams);
- * implemented in lib/release-files.ts, bounded per read and per check.
- */
-export interface ReleaseFiles {
-  /** Bytes [start, end) of a file of the release. Throws when the range is over the reader's bound or reading fails. */
-  readRange(path: string, start: number, end: number): Promise<Uint8Array>;
-}
-
+/** What a check is given: the snapshots it compares, the per-run memo and the services of the process it runs in. */
 export interface CheckContext {
   release: Snapshot;
   /** The per-run memo every derived value goes through (see CheckMemo). */

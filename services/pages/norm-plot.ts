@@ -3,20 +3,12 @@
  * each bucket of rows, the near-zero threshold, and the flagged (untrained) rows marked in red. Pure: data in,
  * markup out; colours come from the page's stylesheet so the plot follows dark mode.
  */
+import type { NormProfile } from '../../checks/weights/norm-profile.ts';
 import type { Html } from './html.ts';
 import { html } from './html.ts';
 
 /** A downsampled row-norm profile, as checks/weights/norm-profile.ts writes it. */
-export interface PlotProfile {
-  tensor: string;
-  rows: number;
-  bucketRows: number;
-  min: number[];
-  median: number[];
-  max: number[];
-  medianNorm: number;
-  threshold: number;
-}
+export type PlotProfile = NormProfile;
 
 const W = 720;
 const H = 220;
