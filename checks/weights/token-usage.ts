@@ -4,7 +4,7 @@
  */
 import { jsonObject } from '../snapshot-files.ts';
 import { addedTokens, chatTemplate, declarations } from '../tokenizer/special-tokens.ts';
-import type { Snapshot } from '../types.ts';
+import type { CheckMemo, Snapshot } from '../types.ts';
 
 export interface VocabularyView {
   /** Ids the tokenizer can produce: max(model vocabulary id, added token id) + 1; null when unknown. */
@@ -19,8 +19,12 @@ export interface VocabularyView {
  * The model vocabulary of tokenizer.json in one pass without copying it (it has ~100k-250k entries): its largest
  * id, and the strings of the `wanted` ids.
  */
-function scanModelVocab(snap: Snapshot, wanted: Set<number>): { maxId: number; strings: Map<number, string> } | null {
-  const vocab = (jsonObject(snap, 'tokenizer.json')?.model as { vocab?: unknown } | undefined)?.vocab;
+function scanModelVocab(
+  snap: Snapshot,
+  wanted: Set<number>,
+  memo?: CheckMemo,
+): { maxId: number; strings: Map<number, string> } | null {
+  const vocab = (jsonObject(snap, 'tokenizer.json', memo)?.model as { vocab?: unknown } | undefined)?.vocab;
   const strings = new Map<number, string>();
   if (Array.isArray(vocab)) {
     // Unigram: [[piece, score], ...]; the id is the index.
@@ -41,9 +45,9 @@ function scanModelVocab(snap: Snapshot, wanted: Set<number>): { maxId: number; s
 }
 
 /** The vocabulary view of a release (from tokenizer.json and the added-token declarations), with the strings of `wanted` ids. */
-export function vocabularyView(snap: Snapshot, wanted: Iterable<number> = []): VocabularyView {
-  const added = addedTokens(snap);
-  const model = scanModelVocab(snap, new Set(wanted));
+export function vocabularyView(snap: Snapshot, wanted: Iterable<number> = [], memo?: CheckMemo): VocabularyView {
+  const added = addedTokens(snap, memo);
+  const model = scanModelVocab(snap, new Set(wanted), memo);
   let size: number | null = null;
   if (model) {
     let maxAdded = -1;
@@ -61,7 +65,7 @@ export function vocabularyView(snap: Snapshot, wanted: Iterable<number> = []): V
  * Ids the release uses at inference time, with why: bos/eos/pad as declared in any file, and every added token
  * whose text appears in the chat template (the template emits it verbatim; Unsloth's `if_bad_first` test).
  */
-export function usedTokenIds(snap: Snapshot): Map<number, string[]> {
+export function usedTokenIds(snap: Snapshot, memo?: CheckMemo): Map<number, string[]> {
   const used = new Map<number, string[]>();
   const note = (id: number, why: string): void => {
     const list = used.get(id) ?? [];
@@ -69,11 +73,11 @@ export function usedTokenIds(snap: Snapshot): Map<number, string[]> {
     used.set(id, list);
   };
   for (const role of ['bos', 'eos', 'pad'] as const) {
-    for (const d of declarations(snap, role)) for (const id of d.ids) note(id, `${role} (${d.file} ${d.field})`);
+    for (const d of declarations(snap, role, memo)) for (const id of d.ids) note(id, `${role} (${d.file} ${d.field})`);
   }
   const tpl = chatTemplate(snap);
   if (tpl) {
-    for (const [id, content] of addedTokens(snap).byId) {
+    for (const [id, content] of addedTokens(snap, memo).byId) {
       if (content.length > 0 && tpl.template.includes(content)) note(id, `chat template (${tpl.file})`);
     }
   }

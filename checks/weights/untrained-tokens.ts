@@ -65,7 +65,7 @@ export const untrainedTokens: Check = {
   title: 'Token embedding and lm_head rows are trained and finite',
   queue: 'tensor',
   codes: ['UNTRAINED_SPECIAL_TOKEN', 'UNTRAINED_TOKENS', 'NONFINITE_WEIGHTS', 'FILE_MALFORMED'],
-  async run({ release: snap, tensors: provider, signal }) {
+  async run({ release: snap, tensors: provider, signal, memo }) {
     if (!provider) return { status: 'skipped', reason: 'weights are not read here' };
     if (!snap.safetensors) return { status: 'skipped', reason: 'no safetensors weights' };
     const m = tokenMatrices(snap);
@@ -79,14 +79,14 @@ export const untrainedTokens: Check = {
       ...embedding.nonFinite.map((n) => n.row),
       ...(lmHead?.nonFinite ?? []).map((n) => n.row),
     ];
-    const vocab = vocabularyView(snap, listed);
+    const vocab = vocabularyView(snap, listed, memo);
     const profiles = [embedding, ...(lmHead ? [lmHead] : [])].map((s, i) => {
       const median = i === 0 ? untrained.medianNorm.embedding : untrained.medianNorm.lmHead!;
       return normProfile(s, median, median * NEAR_ZERO_NORM_RATIO);
     });
     const findings = [
       ...[embedding, lmHead].flatMap((s) => (s ? [nonFiniteFinding(s, vocab)].filter((f) => f !== null) : [])),
-      ...untrainedFindings({ embedding, lmHead, vocab, used: usedTokenIds(snap), untrained, profiles }),
+      ...untrainedFindings({ embedding, lmHead, vocab, used: usedTokenIds(snap, memo), untrained, profiles }),
     ];
     return findings.length ? { status: 'findings', findings } : { status: 'passed' };
   },
