@@ -44,22 +44,11 @@ export async function ingestWebhook(
     : classifyWebhook(stored, { canReadPrivate: deps.canReadPrivate });
   const webhookId = ((stored as { webhook?: { id?: unknown } })?.webhook?.id ?? null) as string | null;
   const res = await withTransaction(deps.pool, async (c) => {
-    if (d.kind === 'ignored') {
-      const id = await insertDelivery(c, {
-        scope: d.scope,
-        action: d.action,
-        repo: d.repo,
-        sha: d.sha,
-        webhookId: typeof webhookId === 'string' ? webhookId : null,
-        payload: stored,
-        outcome: 'ignored',
-        reason: d.reason,
-        releaseId: null,
-      });
-      return { deliveryId: id, outcome: 'ignored' as const, releaseId: null, reason: d.reason, invalid };
-    }
-    const { release, created } = await upsertRelease(c, d.repo, d.sha, 'webhook');
-    const outcome = created ? ('release' as const) : ('duplicate' as const);
+    const upserted = d.kind === 'ignored' ? null : await upsertRelease(c, d.repo, d.sha, 'webhook');
+    const outcome =
+      upserted === null ? ('ignored' as const) : upserted.created ? ('release' as const) : ('duplicate' as const);
+    const reason = d.kind === 'ignored' ? d.reason : null;
+    const releaseId = upserted?.release.id ?? null;
     const id = await insertDelivery(c, {
       scope: d.scope,
       action: d.action,
@@ -68,10 +57,11 @@ export async function ingestWebhook(
       webhookId: typeof webhookId === 'string' ? webhookId : null,
       payload: stored,
       outcome,
-      reason: null,
-      releaseId: release.id,
+      reason,
+      releaseId,
     });
-    return { deliveryId: id, outcome, releaseId: release.id, reason: null, invalid: null };
+    // An invalid payload is always ignored, so `invalid` is null whenever a release was recorded.
+    return { deliveryId: id, outcome, releaseId, reason, invalid };
   });
   if (res.outcome === 'release' && res.releaseId !== null) await enqueueRelease(deps, res.releaseId);
   return res;
