@@ -119,6 +119,7 @@ export function releasePage(d: ReleasePageData): string {
     <p class="muted">
       <code>${r.sha}</code> · received ${utc(r.receivedAt)} via ${r.source} ·
       <a href="${hubCommitUrl(d.hubUrl, r.repo, r.sha)}">commit on the Hub</a>
+      ${r.checkAttempt > 1 ? html` · check attempt ${r.checkAttempt} (re-checked; earlier attempts are kept)` : ''}
       ${
         d.previous
           ? html` · <a href="${comparePath(r.repo, r.sha)}">compare with previous (${shortSha(d.previous.sha)})</a>`
