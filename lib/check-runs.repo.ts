@@ -173,14 +173,38 @@ export async function listFindings(db: Db, releaseId: number): Promise<StoredFin
   }));
 }
 
-/** Unfinished check runs of releases being checked (to re-enqueue after a restart). */
-export async function unfinishedCheckRuns(db: Db, olderThanMs: number): Promise<CheckRun[]> {
-  const r = await db.query<RunRow>(
+/** An unfinished check run the reconciler looks at, with its re-enqueue count. */
+export interface StaleCheckRun extends CheckRun {
+  requeues: number;
+}
+
+/**
+ * Unfinished check runs of releases being checked, untouched for `olderThanMs`: not (re-)enqueued nor started
+ * since (ages in Postgres). With `id`, only that run.
+ */
+export async function staleCheckRuns(
+  db: Db,
+  olderThanMs: number,
+  opts: { id?: number; limit?: number } = {},
+): Promise<StaleCheckRun[]> {
+  const r = await db.query<RunRow & { requeues: number }>(
     `SELECT cr.* FROM check_runs cr JOIN releases r ON r.id = cr.release_id
      WHERE r.status = 'checking' AND cr.status IN ('queued', 'running')
-       AND coalesce(cr.started_at, cr.created_at) < now() - ($1::int * interval '1 millisecond')
-     ORDER BY cr.id LIMIT 2000`,
-    [olderThanMs],
+       AND greatest(cr.enqueued_at, cr.started_at) < now() - ($1::int * interval '1 millisecond')
+       AND ($2::bigint IS NULL OR cr.id = $2)
+     ORDER BY cr.id LIMIT $3`,
+    [olderThanMs, opts.id ?? null, opts.limit ?? 2000],
   );
-  return r.rows.map(toRun);
+  return r.rows.map((x) => ({ ...toRun(x), requeues: x.requeues }));
+}
+
+/** Claims one re-enqueue of a check run's job (see claimReleaseRequeue): exactly one of racing reconcilers wins. */
+export async function claimCheckRunRequeue(db: Db, id: number, seen: number, minAgeMs: number): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE check_runs SET requeues = requeues + 1, enqueued_at = now()
+     WHERE id = $1 AND requeues = $2 AND status IN ('queued', 'running')
+       AND greatest(enqueued_at, started_at) < now() - ($3::int * interval '1 millisecond')`,
+    [id, seen, minAgeMs],
+  );
+  return (r.rowCount ?? 0) > 0;
 }

@@ -29,6 +29,16 @@ export interface Config {
   maxFileBytes: number;
   checkTimeoutMs: number;
   workerConcurrency: number;
+  /**
+   * BullMQ lock of release and check jobs (HUBWATCH_JOB_LOCK_MS); null: 30 s for release jobs, 120 s for check jobs.
+   * A worker renews it every half period, so it only has to outlast the longest synchronous stretch of a job.
+   */
+  jobLockMs: number | null;
+  /** Enqueues of one release or check job (the first and the reconciler's re-enqueues) before it is given up. */
+  reconcileMaxAttempts: number;
+  reconcileIntervalMs: number;
+  /** Age of a pending release or an unfinished check run before the reconciler looks at its job. */
+  reconcileGraceMs: number;
   watchAuthors: string[];
   pollIntervalMs: number;
   slackWebhookUrl: string | undefined;
@@ -142,6 +152,10 @@ export function loadConfig(env: Env = process.env, overrides: { hubUrl?: string 
     maxFileBytes: int(env, 'HUBWATCH_MAX_FILE_BYTES', 64 * 1024 * 1024, errors, 1),
     checkTimeoutMs: int(env, 'HUBWATCH_CHECK_TIMEOUT_MS', 120_000, errors, 100),
     workerConcurrency: int(env, 'HUBWATCH_WORKER_CONCURRENCY', 2, errors, 1),
+    jobLockMs: env.HUBWATCH_JOB_LOCK_MS ? int(env, 'HUBWATCH_JOB_LOCK_MS', 30_000, errors, 1000) : null,
+    reconcileMaxAttempts: int(env, 'HUBWATCH_RECONCILE_MAX_ATTEMPTS', 3, errors, 1),
+    reconcileIntervalMs: int(env, 'HUBWATCH_RECONCILE_INTERVAL_MS', 30_000, errors, 100),
+    reconcileGraceMs: int(env, 'HUBWATCH_RECONCILE_GRACE_MS', 30_000, errors),
     watchAuthors: (env.HUBWATCH_WATCH_AUTHORS || '')
       .split(',')
       .map((s) => s.trim())

@@ -1,6 +1,6 @@
 /** Queue names, job payloads and the BullMQ connection, in one place. Job ids never contain ':'. */
 import { Queue } from 'bullmq';
-import type { ConnectionOptions, JobsOptions } from 'bullmq';
+import type { ConnectionOptions, JobsOptions, WorkerOptions } from 'bullmq';
 
 export const QUEUE = {
   release: 'release',
@@ -22,7 +22,9 @@ export interface NotifyJob {
 }
 
 export const jobId = {
-  release: (releaseId: number): string => `release-${releaseId}`,
+  /** A recheck (attempt 2, 3, …) gets its own job id, so a kept job of an earlier attempt does not hide it. */
+  release: (releaseId: number, attempt = 1): string =>
+    attempt > 1 ? `release-${releaseId}-attempt${attempt}` : `release-${releaseId}`,
   check: (checkRunId: number): string => `check-${checkRunId}`,
   notify: (releaseId: number): string => `notify-${releaseId}`,
 };
@@ -33,6 +35,19 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: true,
   removeOnFail: 1000,
 };
+
+/**
+ * Lock and stalled-check periods of a release or check worker. A job whose worker died keeps its lock until it
+ * expires; the stalled checker (every `stalledInterval`) then puts it back to waiting, and fails it on the next
+ * stall past `maxStalledCount` (https://docs.bullmq.io/guide/workers/stalled-jobs).
+ */
+export function lockOptions(
+  jobLockMs: number | null,
+  defaultMs: number,
+): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval'> {
+  const lockDuration = jobLockMs ?? defaultMs;
+  return { lockDuration, stalledInterval: Math.min(30_000, lockDuration) };
+}
 
 /** BullMQ connection options from a redis:// URL (options, not an instance: BullMQ sets maxRetriesPerRequest itself). */
 export function redisConnection(redisUrl: string): ConnectionOptions {

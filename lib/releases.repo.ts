@@ -279,11 +279,66 @@ export async function listModels(db: Db, f: ModelListFilter): Promise<Model[]> {
   return r.rows.map(toModel);
 }
 
-/** Releases whose snapshot was never built (accepted, then the worker or Redis went away). */
-export async function pendingReleases(db: Db, olderThanMs: number): Promise<Release[]> {
-  const r = await db.query<ReleaseRow>(
-    `SELECT * FROM releases WHERE status = 'pending' AND updated_at < now() - ($1::int * interval '1 millisecond') ORDER BY id LIMIT 500`,
-    [olderThanMs],
+/** A release the reconciler looks at: its status, attempt, re-enqueues and the check runs of its current attempt. */
+export interface StaleRelease {
+  id: number;
+  status: 'pending' | 'checking';
+  checkAttempt: number;
+  requeues: number;
+  runs: number;
+  openRuns: number;
+}
+
+/**
+ * Unfinished releases untouched for `olderThanMs` (by `updated_at`, in Postgres) that the reconciler must act on:
+ * `pending` ones (the snapshot was never built), and `checking` ones with no check run of their current attempt
+ * (the release job died before creating them) or with every run ended (the job that would have set the verdict
+ * died). `checking` releases with open runs are left to the check-run pass. With `id`, only that release.
+ */
+export async function staleReleases(
+  db: Db,
+  olderThanMs: number,
+  opts: { id?: number; limit?: number } = {},
+): Promise<StaleRelease[]> {
+  const r = await db.query<{
+    id: string;
+    status: 'pending' | 'checking';
+    check_attempt: number;
+    requeues: number;
+    runs: number;
+    open_runs: number;
+  }>(
+    `SELECT r.id, r.status, r.check_attempt, r.requeues, count(cr.id)::int AS runs,
+       (count(cr.id) FILTER (WHERE cr.status IN ('queued', 'running')))::int AS open_runs
+     FROM releases r LEFT JOIN check_runs cr ON cr.release_id = r.id AND cr.attempt = r.check_attempt
+     WHERE r.status IN ('pending', 'checking') AND r.updated_at < now() - ($1::int * interval '1 millisecond')
+       AND ($2::bigint IS NULL OR r.id = $2)
+     GROUP BY r.id
+     HAVING r.status = 'pending' OR count(cr.id) = 0 OR count(cr.id) FILTER (WHERE cr.status IN ('queued', 'running')) = 0
+     ORDER BY r.id LIMIT $3`,
+    [olderThanMs, opts.id ?? null, opts.limit ?? 500],
   );
-  return r.rows.map(toRelease);
+  return r.rows.map((x) => ({
+    id: Number(x.id),
+    status: x.status,
+    checkAttempt: x.check_attempt,
+    requeues: x.requeues,
+    runs: x.runs,
+    openRuns: x.open_runs,
+  }));
+}
+
+/**
+ * Claims one re-enqueue of a release's job: counts it and touches `updated_at`, only if nobody did since the
+ * caller read `requeues` and the row is still unfinished and at least `minAgeMs` old. Several reconcilers (one per
+ * worker process) may race for the same release; exactly one wins.
+ */
+export async function claimReleaseRequeue(db: Db, id: number, seen: number, minAgeMs: number): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE releases SET requeues = requeues + 1, updated_at = now()
+     WHERE id = $1 AND requeues = $2 AND status IN ('pending', 'checking')
+       AND updated_at < now() - ($3::int * interval '1 millisecond')`,
+    [id, seen, minAgeMs],
+  );
+  return (r.rowCount ?? 0) > 0;
 }

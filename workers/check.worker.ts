@@ -2,7 +2,8 @@ import { WaitingError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { CheckEnv, PipelineDeps } from '../lib/pipeline/deps.ts';
 import { CheckRunCancelled, failCheckRun, processCheckRun } from '../lib/pipeline/process-check-run.ts';
-import { redisConnection } from '../lib/queues.ts';
+import { recoverFailedJob } from '../lib/pipeline/reconcile.ts';
+import { lockOptions, redisConnection } from '../lib/queues.ts';
 import type { QUEUE } from '../lib/queues.ts';
 import type { CheckJob } from '../lib/queues.ts';
 
@@ -41,10 +42,17 @@ export function startCheckWorker(
       connection: redisConnection(deps.cfg.redisUrl),
       prefix: deps.cfg.queuePrefix,
       concurrency,
-      lockDuration: 120_000,
+      ...lockOptions(deps.cfg.jobLockMs, 120_000),
     },
   );
   w.on('error', (e) => deps.log.error({ err: e, queue }, 'worker error'));
-  w.on('failed', (job, e) => deps.log.warn({ err: e, queue, jobId: job?.id }, 'check job failed'));
+  w.on('failed', (job, e) => {
+    deps.log.warn({ err: e, queue, jobId: job?.id }, 'check job failed');
+    // A job failed without our code running (stalled past the limit) leaves its run open: re-enqueue it now.
+    if (job)
+      recoverFailedJob(deps, queue, job).catch((err: Error) =>
+        deps.log.warn({ err, jobId: job.id }, 'failed check job not recovered; left to the reconciler'),
+      );
+  });
   return w;
 }

@@ -3,7 +3,8 @@ import type { Job } from 'bullmq';
 import { SourceError } from '../lib/byte-source.ts';
 import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { processRelease } from '../lib/pipeline/process-release.ts';
-import { QUEUE, redisConnection } from '../lib/queues.ts';
+import { recoverFailedJob } from '../lib/pipeline/reconcile.ts';
+import { lockOptions, QUEUE, redisConnection } from '../lib/queues.ts';
 import type { ReleaseJob } from '../lib/queues.ts';
 import { markFailed } from '../lib/releases.repo.ts';
 
@@ -42,8 +43,16 @@ export function startReleaseWorker(deps: PipelineDeps): Worker<ReleaseJob> {
       connection: redisConnection(deps.cfg.redisUrl),
       prefix: deps.cfg.queuePrefix,
       concurrency: deps.cfg.workerConcurrency,
+      ...lockOptions(deps.cfg.jobLockMs, 30_000),
     },
   );
   w.on('error', (e) => deps.log.error({ err: e, queue: QUEUE.release }, 'worker error'));
+  // A job failed without our code running (stalled past the limit) leaves the release pending: re-enqueue it now.
+  w.on('failed', (job) => {
+    if (job)
+      recoverFailedJob(deps, QUEUE.release, job).catch((e: Error) =>
+        deps.log.warn({ err: e, jobId: job.id }, 'failed release job not recovered; left to the reconciler'),
+      );
+  });
   return w;
 }
