@@ -53,6 +53,8 @@ function serveRange(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   const [a, b] = m ? [Number(m[1]), Number(m[2])] : [0, body.length - 1];
+  // /long-head: a head of about 10 KiB (a CDN's), longer than the reader's head scratch.
+  if (req.url === '/long-head') res.setHeader('X-Padding', 'p'.repeat(10_000));
   res.writeHead(m ? 206 : 200, {
     'Content-Length': String(b - a + 1),
     'X-Seen-Auth': req.headers.authorization ?? 'none',
@@ -90,6 +92,25 @@ describe('range fetch (undici keep-alive pools for ranged GETs)', () => {
     assert.equal(srv.connections() - before, 1);
     const again = await f(`${srv.url}/file`, { headers: { Range: 'bytes=1-200000' } });
     assert.equal((await again.arrayBuffer()).byteLength, 200_000, 'a pooled buffer of the same size is reused');
+  });
+
+  it('reads heads longer than its head scratch, with small and large bodies behind them, on one connection', async (t) => {
+    const f = createRangeFetch({ pool: new BufferPool() });
+    t.after(() => f.close());
+    const before = srv.connections();
+    for (const [a, b] of [
+      [0, 9],
+      [10, 250_009],
+      [7, 70_006],
+      [1000, 1000],
+      [0, 299_999],
+    ]) {
+      const r = await f(`${srv.url}/long-head`, { headers: { Range: `bytes=${a}-${b}` } });
+      assert.equal(r.status, 206);
+      assert.equal(r.headers.get('x-padding')?.length, 10_000);
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(body.subarray(a, b + 1)), `bytes ${a}-${b}`);
+    }
+    assert.equal(srv.connections() - before, 1);
   });
 
   it('follows redirects, dropping Authorization across origins, and passes other requests to the fallback', async (t) => {
