@@ -2,7 +2,9 @@
  * Integration-test helpers: a fresh database per test file cloned from a migrated template, a unique queue
  * prefix per suite (obliterated afterwards), and configs pointing at the real Postgres and Redis on loopback.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import type { Config } from '../lib/config.ts';
@@ -13,7 +15,6 @@ import { migrate } from '../lib/migrate.ts';
 import { QUEUE, redisConnection } from '../lib/queues.ts';
 
 const ADMIN_URL = process.env.HUBWATCH_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TEMPLATE = 'hubwatch_test_template';
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: ADMIN_URL });
@@ -31,17 +32,46 @@ function dbUrl(name: string): string {
   return u.toString();
 }
 
-/** (Re)creates the migrated template database once per test process run. */
-let templateReady: Promise<void> | null = null;
-function ensureTemplate(): Promise<void> {
+/**
+ * The migrated template database, named after the migrations it holds: test processes running at the same time
+ * share it, and one with other migrations (a branch, a new migration being written) gets its own. It is built under
+ * another name and renamed when complete, so a clone never sees a half-migrated template. Templates of other
+ * migration sets are dropped when no clone is reading them.
+ */
+let templateReady: Promise<string> | null = null;
+function ensureTemplate(): Promise<string> {
   return (templateReady ??= admin(async (c) => {
+    const dir = join(import.meta.dirname, '../migrations');
+    const hash = createHash('sha256');
+    for (const f of readdirSync(dir).sort())
+      hash
+        .update(f)
+        .update('\0')
+        .update(readFileSync(join(dir, f)));
+    const name = `hubwatch_tpl_${hash.digest('hex').slice(0, 12)}`;
+    const exists = async (): Promise<boolean> =>
+      (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+    if (await exists()) return name;
     await c.query('SELECT pg_advisory_lock(724613002)');
     try {
-      await c.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
-      await c.query(`CREATE DATABASE ${TEMPLATE}`);
-      const pool = createPool(dbUrl(TEMPLATE));
-      await migrate(pool);
-      await pool.end();
+      if (await exists()) return name;
+      const building = `${name}_build`;
+      await c.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+      await c.query(`CREATE DATABASE ${building}`);
+      const pool = createPool(dbUrl(building));
+      try {
+        await migrate(pool);
+      } finally {
+        await pool.end();
+      }
+      await c.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
+      const others = await c.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE (datname LIKE 'hubwatch\\_tpl\\_%' AND datname <> $1)
+            OR datname = 'hubwatch_test_template'`,
+        [name],
+      );
+      for (const { datname } of others.rows) await c.query(`DROP DATABASE IF EXISTS ${datname}`).catch(() => undefined);
+      return name;
     } finally {
       await c.query('SELECT pg_advisory_unlock(724613002)');
     }
@@ -58,9 +88,9 @@ export interface TestEnv {
 
 /** A fresh migrated database and a unique queue prefix; `overrides` are merged into the config. */
 export async function testEnv(overrides: Partial<Config> = {}): Promise<TestEnv> {
-  await ensureTemplate();
+  const template = await ensureTemplate();
   const name = `hubwatch_test_${randomBytes(5).toString('hex')}`;
-  await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`));
+  await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
   const queuePrefix = `hwtest-${randomBytes(4).toString('hex')}`;
   const cfg: Config = {
     ...loadConfig({}),
