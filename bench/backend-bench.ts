@@ -1,15 +1,20 @@
 /**
  * Row-statistics throughput of the compute backends against numpy, side by side in one run, on a 128,256 × 4,096
- * BF16 embedding (1.05 GB): from the local file (hubwatch cpu, hubwatch torch, numpy reading the file) and over the
- * local Hub mirror (hubwatch cpu and torch through HTTP ranges, numpy reading the same 4 MiB ranges from the same
- * mirror, bench/numpy_ranges.py). Each hubwatch run is its own process (its peak RSS is its own); the backends'
- * statistics are compared (agreement). Deletes the file at the end.
+ * BF16 embedding (1.05 GB): from the local file (hubwatch, numpy reading the file in 256-row chunks into one reused
+ * buffer, bench/numpy_baseline.py) and over the local Hub mirror (hubwatch through HTTP ranges, Python reading the
+ * same 4 MiB ranges from the same mirror and computing the same statistics, bench/numpy_ranges.py). numpy runs
+ * single-threaded (its BLAS/OpenMP pools pinned to one thread); hubwatch's CPU backend runs with each thread count
+ * of --threads (default: 1 and one per core, so one run shows what the split over the cores gives). Each run is its
+ * own process (its peak RSS is its own); per run it prints GB/s, the ratio to numpy, CPU seconds per GB, peak RSS,
+ * each thread's CPU use over the run (main thread, each compute worker, the rest: libuv, V8) and, over the mirror,
+ * the mirror server's CPU seconds per GB (it runs in this process). The statistics of every hubwatch run must be
+ * bit-identical (row norms and fingerprints) and their zero rows equal numpy's. Deletes the file at the end.
  *
- *   npx tsx bench/backend-bench.ts [--backends cpu,torch] [--rows 128256] [--threads N]
+ *   npx tsx bench/backend-bench.ts [--backends cpu,torch] [--rows 128256] [--threads 1,2] [--where local,mirror]
  */
 import { execFile } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -32,7 +37,8 @@ const { values: args } = parseArgs({
     child: { type: 'string' },
     backends: { type: 'string', default: 'cpu,torch' },
     rows: { type: 'string', default: '128256' },
-    threads: { type: 'string' },
+    threads: { type: 'string', default: `1,${availableParallelism()}` },
+    where: { type: 'string', default: 'local,mirror' },
   },
 });
 const ROWS = Number(args.rows);
@@ -59,20 +65,49 @@ function writeEmbedding(path: string): number {
   return 8 + padded.length;
 }
 
+/** CPU clock ticks (utime + stime) of each thread of this process, from /proc (Linux; empty elsewhere). */
+function threadTicks(): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const t of readdirSync('/proc/self/task')) {
+      const f = readFileSync(`/proc/self/task/${t}/stat`, 'latin1');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(t), Number(rest[11]) + Number(rest[12]));
+    }
+  } catch {
+    // Not Linux: no per-thread figures.
+  }
+  return out;
+}
+
+/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
+const TICKS = 100;
+
 /** One hubwatch run in this process: row statistics of the whole embedding. Prints one JSON line. */
 async function child(spec: string): Promise<void> {
-  const { backend: choice, dir, url, sha } = JSON.parse(spec) as Record<string, string>;
+  const { backend: choice, dir, url, sha, threads } = JSON.parse(spec) as Record<string, string>;
   const rangeFetch = createRangeFetch();
   const source = dir ? new LocalFolderSource(dir) : new HubSource({ hubUrl: url, fetch: rangeFetch }, REPO, sha);
   const snapshot = await buildSnapshot(source, { repo: REPO, sha: sha ?? 'local' }, { maxFileBytes: 1 << 20 });
-  const threads = args.threads === undefined ? undefined : Number(args.threads);
-  const backend: ComputeBackend = choice === 'torch' ? await TorchBackend.start() : new CpuBackend(threads);
+  const cpuBackend = choice === 'torch' ? null : new CpuBackend(Number(threads));
+  const backend: ComputeBackend = cpuBackend ?? (await TorchBackend.start());
   const provider = createTensorStatsProvider(source, snapshot, { backend });
+  // Let the workers start (and report their thread ids) before the clock starts.
+  await backend.rowStats({ data: new Uint8Array(16), dtype: 'BF16', rows: 1, cols: 8 });
+  const ticks0 = threadTicks();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const s = await provider.rowStats(snapshot.safetensors!.tensors[NAME]);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const ticks1 = threadTicks();
+  const workers = new Set(cpuBackend?.workerThreadIds ?? []);
+  const used = (tid: number): number => ((ticks1.get(tid) ?? 0) - (ticks0.get(tid) ?? 0)) / TICKS;
+  const threadCpu = {
+    main: used(process.pid),
+    workers: [...workers].map(used),
+    other: [...ticks1.keys()].filter((t) => t !== process.pid && !workers.has(t)).reduce((a, t) => a + used(t), 0),
+  };
   await provider.close();
   rangeFetch.close();
   let normSum = 0;
@@ -89,6 +124,7 @@ async function child(spec: string): Promise<void> {
       seconds,
       gbps: BYTES / seconds / 1e9,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      threadCpu,
       maxRssMB: process.resourceUsage().maxRSS / 1024,
       normSum,
       hashXor: hashXor >>> 0,
@@ -97,9 +133,41 @@ async function child(spec: string): Promise<void> {
   );
 }
 
-const run = async (cmd: string, argv: string[]): Promise<string> =>
-  (await promisify(execFile)(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout.trim().split('\n').pop()!;
+interface RunResult {
+  backend?: string;
+  seconds: number;
+  gbps: number;
+  cpuSeconds: number;
+  maxRssMB: number;
+  threadCpu?: { main: number; workers: number[]; other: number };
+  normSum?: number;
+  hashXor?: number;
+  zeroRows: number[];
+  /** The mirror server's CPU seconds while this run read from it. */
+  serverCpuSeconds?: number;
+  load: string;
+}
+
+const run = async (cmd: string, argv: string[], env?: NodeJS.ProcessEnv): Promise<string> =>
+  (await promisify(execFile)(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20, env })).stdout
+    .trim()
+    .split('\n')
+    .pop()!;
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const GB = (): number => BYTES / 1e9;
+
+/** One line per run: throughput, ratio to numpy, CPU per GB, peak RSS, per-thread CPU as a share of the run. */
+function describe(name: string, r: RunResult, np: RunResult): string {
+  const pct = (cpuSeconds: number): string => `${((cpuSeconds / r.seconds) * 100).toFixed(0)}%`;
+  const threads = r.threadCpu
+    ? ` | threads: main ${pct(r.threadCpu.main)}, workers ${r.threadCpu.workers.map(pct).join(' ') || '-'}, other ${pct(r.threadCpu.other)}`
+    : '';
+  const server = r.serverCpuSeconds === undefined ? '' : `, mirror server ${(r.serverCpuSeconds / GB()).toFixed(2)}`;
+  return (
+    `  ${name.padEnd(22)} ${r.gbps.toFixed(2)} GB/s (${r.seconds.toFixed(2)} s) ×${(r.gbps / np.gbps).toFixed(2)} numpy` +
+    ` | CPU s/GB ${(r.cpuSeconds / GB()).toFixed(2)}${server} | peak RSS ${r.maxRssMB.toFixed(0)} MB${threads} | load ${r.load}`
+  );
+}
 
 async function main(): Promise<void> {
   if (args.child) return child(args.child);
@@ -110,45 +178,74 @@ async function main(): Promise<void> {
     const offset = writeEmbedding(join(tmp, 'release', 'model.safetensors'));
     const { sha } = await mirror.publish(REPO, join(tmp, 'release'));
     const self = fileURLToPath(import.meta.url);
-    const pass = ['--rows', String(ROWS), ...(args.threads ? ['--threads', args.threads] : [])];
-    const rowsOut: string[] = [];
-    const hub = async (spec: object) =>
-      JSON.parse(await run(process.execPath, [...process.execArgv, self, '--child', JSON.stringify(spec), ...pass]));
-    for (const where of ['local', 'mirror'] as const) {
-      const results: Record<string, { gbps: number; normSum?: number; hashXor?: number; maxRssMB?: number }> = {};
-      for (const backend of args.backends!.split(','))
-        results[`hubwatch ${backend}`] = await hub(
-          where === 'local' ? { backend, dir: join(tmp, 'release') } : { backend, url: mirror.url, sha },
-        );
-      const np =
-        where === 'local'
-          ? [
-              join(self, '..', 'numpy_baseline.py'),
-              join(tmp, 'release', 'model.safetensors'),
-              String(offset),
-              String(ROWS),
-              String(COLS),
-            ]
-          : [
-              join(self, '..', 'numpy_ranges.py'),
-              `${mirror.url}/${REPO}/resolve/${sha}/model.safetensors`,
-              String(offset),
-              String(ROWS),
-              String(COLS),
-            ];
-      results.numpy = JSON.parse(await run('python3', np));
-      const hw = Object.entries(results).filter(([k]) => k.startsWith('hubwatch'));
-      const agree = hw.every(
-        ([, r]) => r.hashXor === hw[0][1].hashXor && Math.abs(r.normSum! / hw[0][1].normSum! - 1) < 1e-6,
+    const pass = ['--rows', String(ROWS)];
+    /** Runs a child process while this process serves the mirror; its CPU time here is the server's. */
+    const timed = async (go: () => Promise<string>): Promise<RunResult> => {
+      const before = load();
+      const cpu0 = process.cpuUsage();
+      const r = JSON.parse(await go()) as RunResult;
+      const cpu = process.cpuUsage(cpu0);
+      return { ...r, serverCpuSeconds: (cpu.user + cpu.system) / 1e6, load: before };
+    };
+    // numpy single-threaded, as the baseline's docstring says.
+    const npEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+    console.log(
+      `${(BYTES / 1e9).toFixed(2)} GB BF16 embedding (${ROWS} × ${COLS}); ${availableParallelism()} cores; hubwatch also computes the rounded-row fingerprint, numpy does not`,
+    );
+    for (const where of args.where!.split(',') as ('local' | 'mirror')[]) {
+      const results: [string, RunResult][] = [];
+      const np = await timed(() =>
+        run(
+          'python3',
+          where === 'local'
+            ? [
+                join(self, '..', 'numpy_baseline.py'),
+                join(tmp, 'release', 'model.safetensors'),
+                String(offset),
+                String(ROWS),
+                String(COLS),
+              ]
+            : [
+                join(self, '..', 'numpy_ranges.py'),
+                `${mirror.url}/${REPO}/resolve/${sha}/model.safetensors`,
+                String(offset),
+                String(ROWS),
+                String(COLS),
+              ],
+          npEnv,
+        ),
       );
-      rowsOut.push(
-        `${where.padEnd(6)} ${Object.entries(results)
-          .map(
-            ([k, r]) => `${k}: ${r.gbps.toFixed(2)} GB/s${r.maxRssMB ? ` (peak RSS ${r.maxRssMB.toFixed(0)} MB)` : ''}`,
-          )
-          .join(' | ')} | backends agree: ${agree} | load ${load()}`,
+      if (where === 'local') delete np.serverCpuSeconds;
+      for (const backend of args.backends!.split(',')) {
+        for (const threads of backend === 'cpu' ? args.threads!.split(',') : ['-']) {
+          const spec = where === 'local' ? { dir: join(tmp, 'release') } : { url: mirror.url, sha };
+          const r = await timed(() =>
+            run(process.execPath, [
+              ...process.execArgv,
+              self,
+              '--child',
+              JSON.stringify({ backend, threads, ...spec }),
+              ...pass,
+            ]),
+          );
+          if (where === 'local') delete r.serverCpuSeconds;
+          results.push([backend === 'cpu' ? `hubwatch cpu×${threads}` : `hubwatch ${backend}`, r]);
+        }
+      }
+      const label = where === 'local' ? 'local file' : 'over the mirror (HTTP ranges, 4 MiB)';
+      console.log(`${label}:`);
+      console.log(describe(where === 'local' ? 'numpy (file)' : 'python+numpy (ranges)', np, np));
+      for (const [name, r] of results) console.log(describe(name, r, np));
+      const [first] = results;
+      const cpuRuns = results.filter(([k]) => k.startsWith('hubwatch cpu'));
+      const identical = cpuRuns.every(([, r]) => r.hashXor === first[1].hashXor && r.normSum === first[1].normSum);
+      const agree = results.every(
+        ([, r]) => r.hashXor === first[1].hashXor && Math.abs(r.normSum! / first[1].normSum! - 1) < 1e-6,
       );
-      console.log(rowsOut[rowsOut.length - 1]);
+      const zeros = results.every(([, r]) => JSON.stringify(r.zeroRows) === JSON.stringify(np.zeroRows));
+      console.log(
+        `  cpu thread counts bit-identical: ${identical} | backends agree: ${agree} | zero rows = numpy's: ${zeros}`,
+      );
     }
   } finally {
     await mirror.close();

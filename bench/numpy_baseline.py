@@ -6,9 +6,10 @@ Reads the BF16 matrix at OFFSET in 256-row chunks into one reused buffer (depend
 chunks were numpy's fastest; larger temporaries page-fault), widens BF16 to float32 with the u32 shift, and
 computes per row: max, max |x| (as max(max, -min), no temporary), sum of squares (einsum), sum, and NaN/Inf counts
 for rows whose sums are not finite. It does not compute the rounded-row fingerprint hubwatch also computes.
-Prints one JSON line: seconds, CPU seconds, GB/s, and the rows whose sum of squares is zero (to compare with hubwatch).
+Prints one JSON line: seconds, CPU seconds, GB/s, peak RSS (MB), and the rows whose sum of squares is zero (to compare with hubwatch).
 """
 import json
+import resource
 import sys
 import time
 
@@ -46,6 +47,7 @@ def main() -> None:
     total = rows * cols * 2
     zero_rows = np.flatnonzero(sq == 0).tolist()
     print(json.dumps({"seconds": seconds, "cpuSeconds": cpu_seconds, "gbps": total / seconds / 1e9, "zeroRows": zero_rows, "nonFinite": nonfinite,
+                      "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "numpy": np.__version__}))
 
 

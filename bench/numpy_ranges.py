@@ -1,12 +1,13 @@
 """numpy baseline over HTTP ranges, for bench/backend-bench.ts: reads a BF16 matrix from a Hub mirror URL in the
 same row-aligned ranges hubwatch requests (4 MiB), over one keep-alive connection, each range into one reused
 buffer, and computes per row max, max |x|, sum and sum of squares in 256-row slices (bench/numpy_baseline.py's
-kernel). Prints one JSON line: seconds, CPU seconds, GB/s, rows whose sum of squares is zero.
+kernel). Prints one JSON line: seconds, CPU seconds, GB/s, peak RSS (MB), rows whose sum of squares is zero.
 
 Usage: python3 bench/numpy_ranges.py URL OFFSET ROWS COLS [CHUNK_BYTES]
 """
 import http.client
 import json
+import resource
 import sys
 import time
 from urllib.parse import urlsplit
@@ -48,7 +49,8 @@ def main() -> None:
             sm[r + s : r + s + m] = x.sum(axis=1)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(json.dumps({"seconds": seconds, "cpuSeconds": cpu, "gbps": rows * cols * 2 / seconds / 1e9,
-                      "zeroRows": np.flatnonzero(sq == 0).tolist()}))
+                      "zeroRows": np.flatnonzero(sq == 0).tolist(),
+                      "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 if __name__ == "__main__":

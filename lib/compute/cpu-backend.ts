@@ -1,12 +1,19 @@
 /**
- * The CPU compute backend: the SIMD kernel on a pool of worker threads, so statistics run while the main thread
- * keeps reading. `threads: 0` runs the kernel inline on the calling thread (no workers). Chunks the SIMD kernel
- * does not take (other dtypes, widths not a multiple of 8) are computed inline by the scalar kernel.
+ * The CPU compute backend: the SIMD kernel on a pool of worker threads, one per core, so statistics run on every
+ * core while the main thread keeps reading (its share of the work is small: a local read is a kernel copy on a libuv
+ * thread, an HTTP body lands in its buffer straight from the socket). `threads: 0` runs the kernel inline on the
+ * calling thread (no workers). Chunks the SIMD kernel does not take (other dtypes, widths not a multiple of 8) are
+ * computed inline by the scalar kernel.
+ *
+ * A chunk reaches a worker without a copy: a chunk that owns a plain ArrayBuffer is transferred (detached here,
+ * handed back with the result); a chunk in a SharedArrayBuffer is split into row slices read by all idle workers at
+ * once. The worker copies its rows once into the kernel's linear memory. Rows are independent, so the statistics do
+ * not depend on how a chunk is split or on which worker computes it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ChunkJob, ChunkStats, ComputeBackend, DeltaSession, DeltaSpec } from './backend.ts';
-import { STATS_ITEM_SIZE } from './backend.ts';
+import { STATS_ITEM_SIZE, emptyChunkStats } from './backend.ts';
 import { openCpuDelta } from './cpu-delta.ts';
 import { computeChunk } from './cpu-kernels.ts';
 import { CPU_WORKER_SOURCE } from './cpu-worker-source.ts';
@@ -15,9 +22,10 @@ import { WasmRowKernel, reduceAccumulators, rowKernelModule, simdSupports } from
 
 type SimdJob = ChunkJob & { dtype: SimdDtype };
 
-interface Pending {
+/** One message's worth of rows for a worker: a whole transferred chunk, or a slice of a shared one. */
+interface Part {
   job: SimdJob;
-  resolve: (s: ChunkStats) => void;
+  resolve: (reply: { acc: ArrayBuffer; data: Uint8Array | null }) => void;
   reject: (e: Error) => void;
 }
 
@@ -26,11 +34,22 @@ interface Slot {
   busy: boolean;
 }
 
-type Reply = { id: number; acc: ArrayBuffer; data: Uint8Array } | { id: number; error: string; data: Uint8Array };
+type Reply =
+  | { tid: number | null }
+  | { id: number; acc: ArrayBuffer; data: Uint8Array | null }
+  | { id: number; error: string; data: Uint8Array | null };
 
-/** Default worker count: one per core beyond the one that reads, at least one, at most 8. */
+export interface CpuBackendOptions {
+  /**
+   * A chunk in a SharedArrayBuffer is split over the workers in slices of at least this many bytes (whole rows).
+   * Default 512 KiB: a slice then takes the kernel ~0.1 ms, well above a message's cost.
+   */
+  minSliceBytes?: number;
+}
+
+/** Default worker count: one per core (availableParallelism), at most 8. */
 export function defaultThreads(): number {
-  return Math.min(8, Math.max(1, availableParallelism() - 1));
+  return Math.min(8, Math.max(1, availableParallelism()));
 }
 
 /** The chunk as a view owning its whole (non-shared) buffer, so it can be transferred instead of copied. */
@@ -40,21 +59,48 @@ function transferable(data: Uint8Array): Uint8Array {
   return data.slice();
 }
 
+const isShared = (data: Uint8Array): boolean =>
+  typeof SharedArrayBuffer === 'function' && data.buffer instanceof SharedArrayBuffer;
+
+/** The statistics of consecutive row slices of one chunk, as the chunk's (rows of slice i follow slice i − 1). */
+function concatStats(parts: ChunkStats[], rows: number): ChunkStats {
+  const out = emptyChunkStats(rows);
+  let at = 0;
+  for (const p of parts) {
+    out.max.set(p.max, at);
+    out.absMax.set(p.absMax, at);
+    out.sum.set(p.sum, at);
+    out.sumSq.set(p.sumSq, at);
+    out.hash.set(p.hash, 2 * at);
+    for (const n of p.nonFinite) out.nonFinite.push({ ...n, row: at + n.row });
+    at += p.rows;
+  }
+  return out;
+}
+
 export class CpuBackend implements ComputeBackend {
   readonly name: string;
   readonly device = 'cpu';
   private readonly slots: Slot[] = [];
-  private readonly queue: Pending[] = [];
-  private readonly pending = new Map<number, { p: Pending; slot: Slot }>();
+  private readonly queue: Part[] = [];
+  private readonly pending = new Map<number, { p: Part; slot: Slot }>();
+  private readonly minSliceBytes: number;
+  private readonly tids: number[] = [];
   private inline: WasmRowKernel | null = null;
   private nextId = 1;
   private failure: Error | null = null;
   private closed = false;
 
   /** Starts the workers right away, so they are ready by the first chunk. */
-  constructor(threads = defaultThreads()) {
+  constructor(threads = defaultThreads(), opts: CpuBackendOptions = {}) {
     this.name = threads > 0 ? `cpu-wasm-simd×${threads}` : 'cpu-wasm-simd-inline';
+    this.minSliceBytes = Math.max(1, opts.minSliceBytes ?? 512 << 10);
     for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
+  }
+
+  /** Kernel thread ids of the workers that have started (Linux; for per-thread CPU figures from /proc). */
+  get workerThreadIds(): readonly number[] {
+    return this.tids;
   }
 
   private spawn(): Slot {
@@ -70,23 +116,17 @@ export class CpuBackend implements ComputeBackend {
   }
 
   private onReply(slot: Slot, m: Reply): void {
+    if (!('id' in m)) {
+      if (m.tid !== null) this.tids.push(m.tid);
+      return;
+    }
     const entry = this.pending.get(m.id);
     this.pending.delete(m.id);
     slot.busy = false;
     slot.worker.unref();
     if (entry) {
-      if ('error' in m) {
-        entry.p.reject(new Error(m.error));
-      } else {
-        try {
-          // The chunk came back with the accumulators: the reduction may need to recount a non-finite row from it.
-          const stats = reduceAccumulators({ ...entry.p.job, data: m.data }, m.acc, 0);
-          stats.input = m.data;
-          entry.p.resolve(stats);
-        } catch (e) {
-          entry.p.reject(e as Error);
-        }
-      }
+      if ('error' in m) entry.p.reject(new Error(m.error));
+      else entry.p.resolve({ acc: m.acc, data: m.data });
     }
     this.pump();
   }
@@ -103,39 +143,66 @@ export class CpuBackend implements ComputeBackend {
       if (slot.busy || this.queue.length === 0) continue;
       const p = this.queue.shift()!;
       const id = this.nextId++;
-      const data = transferable(p.job.data);
-      p.job = { ...p.job, data };
+      const { data, dtype, rows, cols } = p.job;
       slot.busy = true;
       slot.worker.ref();
       this.pending.set(id, { p, slot });
-      const rowBytes = p.job.cols * STATS_ITEM_SIZE[p.job.dtype];
-      slot.worker.postMessage({ id, data, dtype: p.job.dtype, rows: p.job.rows, rowBytes }, [
-        data.buffer as ArrayBuffer,
-      ]);
+      const rowBytes = cols * STATS_ITEM_SIZE[dtype];
+      // A shared slice is posted as it is (the worker sees the same memory); a plain buffer is transferred.
+      slot.worker.postMessage({ id, data, dtype, rows, rowBytes }, isShared(data) ? [] : [data.buffer as ArrayBuffer]);
     }
   }
 
-  /** Per-row statistics of a chunk; a chunk sent to a worker has its buffer transferred (detached here). */
-  rowStats(job: ChunkJob): Promise<ChunkStats> {
-    if (this.closed) return Promise.reject(new Error('compute backend is closed'));
-    if (this.failure) return Promise.reject(this.failure);
-    const need = job.rows * job.cols * STATS_ITEM_SIZE[job.dtype];
-    if (job.data.byteLength < need)
-      return Promise.reject(
-        new Error(`chunk holds ${job.data.byteLength} bytes, ${job.rows} rows × ${job.cols} ${job.dtype} need ${need}`),
-      );
-    const { dtype } = job;
-    if (this.slots.length === 0 || !simdSupports(dtype, job.cols)) {
-      try {
-        return Promise.resolve(computeChunk((this.inline ??= new WasmRowKernel()), job));
-      } catch (e) {
-        return Promise.reject(e as Error);
-      }
-    }
+  /** Queues rows for a worker; resolves with the kernel's accumulators and the buffer handed back, if any. */
+  private send(job: SimdJob): Promise<{ acc: ArrayBuffer; data: Uint8Array | null }> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job: { ...job, dtype }, resolve, reject });
+      this.queue.push({ job, resolve, reject });
       this.pump();
     });
+  }
+
+  /**
+   * Per-row statistics of a chunk. A chunk in a plain ArrayBuffer is transferred to a worker (detached here, and
+   * returned as `input`); a chunk in a SharedArrayBuffer stays where it is and is split over the workers.
+   */
+  async rowStats(job: ChunkJob): Promise<ChunkStats> {
+    if (this.closed) throw new Error('compute backend is closed');
+    if (this.failure) throw this.failure;
+    const need = job.rows * job.cols * STATS_ITEM_SIZE[job.dtype];
+    if (job.data.byteLength < need)
+      throw new Error(
+        `chunk holds ${job.data.byteLength} bytes, ${job.rows} rows × ${job.cols} ${job.dtype} need ${need}`,
+      );
+    const { dtype } = job;
+    if (this.slots.length === 0 || !simdSupports(dtype, job.cols))
+      return computeChunk((this.inline ??= new WasmRowKernel()), job);
+    if (isShared(job.data)) return this.sharedStats({ ...job, dtype });
+    const data = transferable(job.data);
+    const sent = { ...job, dtype, data };
+    const { acc, data: back } = await this.send(sent);
+    // The chunk came back with the accumulators: the reduction may need to recount a non-finite row from it.
+    const stats = reduceAccumulators({ ...sent, data: back! }, acc, 0);
+    stats.input = back!;
+    return stats;
+  }
+
+  /** A shared chunk in row slices, one per worker (each at least minSliceBytes), reduced and joined in row order. */
+  private async sharedStats(job: SimdJob): Promise<ChunkStats> {
+    const rowBytes = job.cols * STATS_ITEM_SIZE[job.dtype];
+    const minRows = Math.max(1, Math.ceil(this.minSliceBytes / rowBytes));
+    const n = Math.max(1, Math.min(this.slots.length, Math.floor(job.rows / minRows)));
+    const slices: SimdJob[] = [];
+    for (let i = 0, first = 0; i < n; i++) {
+      const rows = Math.floor(job.rows / n) + (i < job.rows % n ? 1 : 0);
+      const data = job.data.subarray(first * rowBytes, (first + rows) * rowBytes);
+      slices.push({ ...job, data, rows });
+      first += rows;
+    }
+    const replies = await Promise.all(slices.map((s) => this.send(s)));
+    const parts = replies.map((r, i) => reduceAccumulators(slices[i], r.acc, 0));
+    const stats = parts.length === 1 ? parts[0] : concatStats(parts, job.rows);
+    stats.input = job.data;
+    return stats;
   }
 
   /** Compares a release matrix with its base on the calling thread (cpu-delta.ts). Throws once closed. */
