@@ -2,7 +2,7 @@
  * The only importer of @huggingface/hub. Every call passes `hubUrl` (the library has no global setting)
  * so the same code talks to huggingface.co in production and to infra/hub-mirror in tests.
  */
-import { downloadFile, HubApiError, listFiles, listModels, modelInfo } from '@huggingface/hub';
+import { downloadFile, HubApiError, listCommits, listFiles, listModels, modelInfo } from '@huggingface/hub';
 import type { ByteSource, SourceFile } from './byte-source.ts';
 import { SourceError } from './byte-source.ts';
 import { isSafeRepoPath } from './repo-path.ts';
@@ -76,6 +76,31 @@ export async function resolveRevision(o: HubOptions, repo: string, revision = 'm
     if (e instanceof SourceError) throw e;
     throw hubError(`cannot resolve ${repo}@${revision}`, e);
   }
+}
+
+/**
+ * The full sha of the commit on the repo's main history that starts with `prefix` (a short sha as `git log
+ * --oneline` prints it), read from the Hub's commit list: the Hub resolves only full shas, branches and tags.
+ * Throws a SourceError when no commit or more than one starts with it, or when the list cannot be read.
+ */
+export async function resolveShaPrefix(o: HubOptions, repo: string, prefix: string): Promise<string> {
+  const wanted = prefix.toLowerCase();
+  const matches: string[] = [];
+  let seen = 0;
+  try {
+    for await (const c of listCommits({ ...creds(o), repo: { type: 'model', name: repo }, batchSize: 1000 })) {
+      seen++;
+      if (c.oid.startsWith(wanted)) matches.push(c.oid);
+    }
+  } catch (e) {
+    throw hubError(`cannot list the commits of ${repo} to resolve ${prefix}`, e);
+  }
+  if (matches.length === 1) return matches[0];
+  if (matches.length === 0)
+    throw new SourceError(`no commit of ${repo} starts with ${prefix} (${seen} commits on main read)`, undefined, 404);
+  throw new SourceError(
+    `${prefix} is ambiguous in ${repo}: ${matches.map((m) => m.slice(0, 12)).join(', ')}; give more characters`,
+  );
 }
 
 export interface ListedModel {

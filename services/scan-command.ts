@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.ts';
 import type { Config } from '../lib/config.ts';
-import { hubOptions } from '../lib/hub-client.ts';
+import { hubOptions, resolveShaPrefix } from '../lib/hub-client.ts';
 import type { HubOptions } from '../lib/hub-client.ts';
 import { createRangeFetch } from '../lib/range-fetch.ts';
 import { existsSync } from 'node:fs';
@@ -23,7 +23,7 @@ options:
   --json                 the report as JSON on stdout (progress, if any, on stderr)
   -v, --verbose          also list every check with its status
   --previous <target>    compare with an earlier revision: a folder, org/name@rev, or a revision of the same repo
-                         (@rev, or a commit sha, short or full)
+                         (@rev, or a commit sha: full, or at least 7 hex digits of one on main)
   --base <target>        the declared base model (a folder or org/name[@rev])
   --hub-url <url>        another Hub (a mirror); HF_TOKEN and the login token go to huggingface.co only
   --no-weights           skip the checks that read weights
@@ -40,6 +40,15 @@ function previousTarget(arg: string, target: ScanTarget): ScanTarget {
   if (rev === null) return parseTarget(arg);
   if (target.kind !== 'hub') throw new UsageError(`--previous ${arg} names a revision, but the target is a folder`);
   return { kind: 'hub', repo: target.repo, revision: rev };
+}
+
+/** A short sha (7 to 39 hex digits) as a Hub revision: the Hub resolves only full shas, so the CLI finds the commit. */
+const SHORT_SHA = /^[0-9a-f]{7,39}$/i;
+
+/** The target with a short-sha revision replaced by the full sha of the one commit it starts with. */
+async function withFullSha(t: ScanTarget, hub: HubOptions): Promise<ScanTarget> {
+  if (t.kind !== 'hub' || !SHORT_SHA.test(t.revision)) return t;
+  return { ...t, revision: await resolveShaPrefix(hub, t.repo, t.revision) };
 }
 
 /** `hubwatch scan`: exit 0 without critical findings, 1 with, 2 on usage or I/O errors. */
@@ -89,11 +98,10 @@ export async function runScanCommand(args: string[]): Promise<number> {
   let tensors: ReturnType<typeof cliTensorOpener> | null = null;
   try {
     progress.step(`reading ${positionals[0]}`);
-    const target = parseTarget(positionals[0]);
+    const target = await withFullSha(parseTarget(positionals[0]), hub);
+    const previousAt = values.previous ? await withFullSha(previousTarget(values.previous, target), hub) : null;
     const opened = await openTarget(target, hub, cfg.maxFileBytes);
-    const previous = values.previous
-      ? (await openTarget(previousTarget(values.previous, target), hub, cfg.maxFileBytes)).snapshot
-      : null;
+    const previous = previousAt ? (await openTarget(previousAt, hub, cfg.maxFileBytes)).snapshot : null;
     const baseTarget = values.base ? await openTarget(parseTarget(values.base), hub, cfg.maxFileBytes) : null;
     tensors = values['no-weights']
       ? null

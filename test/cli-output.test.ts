@@ -2,17 +2,19 @@
  * `hubwatch scan` as people read it, run as a child process: findings grouped by severity with what to do, the
  * summary line, check rows only with --verbose, wrapping, colour (FORCE_COLOR / NO_COLOR, and a real TTY through
  * script(1) when it is installed), the progress bar on a TTY only, help and version, folders that are not models,
- * and --previous naming a revision of the same repo.
+ * and --previous naming a revision of the same repo (full or short sha; an unknown or ambiguous one exits 2).
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildFixture, fixtureByRepo } from '../infra/fixtures/fixtures.ts';
 import { startHubMirror } from '../infra/hub-mirror/server.ts';
 import type { HubMirror } from '../infra/hub-mirror/server.ts';
+import { contentSha } from '../infra/hub-mirror/store.ts';
 
 const BUGGY = 'hubwatch-fixtures/tiny-llama3-base-untrained';
 const FT = 'hubwatch-fixtures/tiny-llama3-finetune';
@@ -134,10 +136,11 @@ test('an empty or missing folder exits 2 with a clear message; a path is never t
   }
 });
 
-test('--previous takes a revision of the same repo: a bare sha or @rev', async () => {
+test('--previous takes a revision of the same repo: a bare short sha or @rev', async () => {
   const r0 = await mirror.publish(FT, (buildFixture(fixtureByRepo(FT), 0, join(work, 'ft0')), join(work, 'ft0')));
   await mirror.publish(FT, (buildFixture(fixtureByRepo(FT), 1, join(work, 'ft1')), join(work, 'ft1')));
-  for (const prev of [r0.sha, `@${r0.sha}`]) {
+  // A short sha as `git log --oneline` prints it is resolved to the one commit on main through the commit list.
+  for (const prev of [r0.sha.slice(0, 7), `@${r0.sha}`]) {
     const r = await hubwatch(['scan', FT, '--previous', prev, '--hub-url', mirror.url, '--json', '--no-weights']);
     assert.notEqual(r.code, 2, r.stderr);
     const changed = JSON.parse(r.stdout).checks.find((c: { check: string }) => c.check === 'config-changed');
@@ -146,4 +149,45 @@ test('--previous takes a revision of the same repo: a bare sha or @rev', async (
   const local = await hubwatch(['scan', buggy, '--previous', r0.sha.slice(0, 7)]);
   assert.equal(local.code, 2);
   assert.match(local.stderr, /names a revision, but the target is a folder/);
+});
+
+/** Two README contents whose mirror revision shas share their first 7 hex digits (a birthday search, ~2^14 tries). */
+function collidingReadmes(): [string, string] {
+  const seen = new Map<string, string>();
+  for (let i = 0; ; i++) {
+    const text = `# ambiguous ${i}\n`;
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const prefix = contentSha([{ path: 'README.md', size: text.length, sha256, gitOid: '', lfs: null }]).slice(0, 7);
+    const other = seen.get(prefix);
+    if (other !== undefined) return [other, text];
+    seen.set(prefix, text);
+  }
+}
+
+test('a short sha that names no commit, or more than one, exits 2 and says which', async () => {
+  const repo = 'hubwatch-fixtures/ambiguous';
+  const shas: string[] = [];
+  for (const [i, text] of collidingReadmes().entries()) {
+    const dir = join(work, `ambiguous-${i}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'README.md'), text);
+    shas.push((await mirror.publish(repo, dir)).sha);
+  }
+  const prefix = shas[0].slice(0, 7);
+  assert.equal(shas[1].slice(0, 7), prefix);
+  assert.notEqual(shas[0], shas[1]);
+  const ambiguous = await hubwatch(['scan', repo, '--previous', prefix, '--hub-url', mirror.url, '--no-weights']);
+  assert.equal(ambiguous.code, 2);
+  assert.match(
+    ambiguous.stderr,
+    new RegExp(`${prefix} is ambiguous in ${repo}: .*${shas[1].slice(0, 12)}.*more characters`),
+  );
+  assert.match(ambiguous.stderr, new RegExp(shas[0].slice(0, 12)));
+  const target = await hubwatch(['scan', `${repo}@${prefix}`, '--hub-url', mirror.url, '--no-weights']);
+  assert.equal(target.code, 2, 'a short sha in the target is resolved the same way');
+  assert.match(target.stderr, /is ambiguous/);
+  const unknown = [...'0123456789abcdef'].map((c) => c.repeat(7)).find((p) => !shas.some((s) => s.startsWith(p)));
+  const none = await hubwatch(['scan', repo, '--previous', unknown!, '--hub-url', mirror.url, '--no-weights']);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, new RegExp(`no commit of ${repo} starts with ${unknown} \\(2 commits on main read\\)`));
 });

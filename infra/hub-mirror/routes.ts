@@ -1,6 +1,6 @@
 /**
  * Request routing of the Hub mirror: the subset of huggingface.co's model API that @huggingface/hub 2.17.5 uses
- * (model info, models list, tree, paths-info, resolve/raw with Range).
+ * (model info, models list, commits, tree, paths-info, resolve/raw with Range).
  */
 import { modelEntry, pathsInfoEntries, treeEntries, withLastCommit } from './api-json.ts';
 import { serveFile } from './file-route.ts';
@@ -88,6 +88,28 @@ async function pathsInfo(ctx: ReqCtx, r: Resolved): Promise<void> {
   sendJson(ctx, 200, pathsInfoEntries(r.manifest, body.paths, body.expand === true || body.expand === 'true'));
 }
 
+/**
+ * `GET /api/models/{repo}/commits/{rev}`: the history of main up to rev, newest first, in the Hub's commit shape
+ * (what @huggingface/hub's listCommits reads), paged with `limit` and a `Link: rel="next"` header.
+ */
+function commitList(ctx: ReqCtx, deps: RouteDeps, repo: string, rev: string): void {
+  const r = resolveOrFail(ctx, deps.store, repo, rev);
+  if (!r) return;
+  const upTo = r.meta.revisions.findIndex((c) => c.sha === r.manifest.sha);
+  const history = r.meta.revisions.slice(0, upTo + 1).reverse();
+  const limit = Number(ctx.url.searchParams.get('limit'));
+  const page = Number.isInteger(limit) && limit > 0 ? Math.min(limit, deps.pageSize) : deps.pageSize;
+  const from = cursorOffset(ctx.url);
+  const body = history.slice(from, from + page).map((c) => ({
+    id: c.sha,
+    title: c.message.split('\n')[0],
+    message: c.message,
+    authors: [{ user: repo.split('/')[0], avatar: '' }],
+    date: c.createdAt,
+  }));
+  sendJson(ctx, 200, body, nextLink(ctx, from + page, history.length));
+}
+
 async function apiModelRoute(ctx: ReqCtx, deps: RouteDeps, seg: string[]): Promise<boolean> {
   const method = ctx.req.method ?? 'GET';
   const repo = `${seg[2]}/${seg[3]}`;
@@ -96,6 +118,10 @@ async function apiModelRoute(ctx: ReqCtx, deps: RouteDeps, seg: string[]): Promi
     if (method !== 'GET') return false;
     const r = resolveOrFail(ctx, deps.store, repo, kind === undefined ? 'main' : rev);
     if (r) sendJson(ctx, 200, modelEntry(deps.store, repo, r.meta, r.manifest, expandOf(ctx.url)));
+    return true;
+  }
+  if (kind === 'commits' && method === 'GET') {
+    commitList(ctx, deps, repo, rev);
     return true;
   }
   if (kind === 'tree' && method === 'GET') {
