@@ -20,7 +20,7 @@ export interface TensorStatsOptions {
   chunkBytes?: number;
   /** Ranged reads in flight. Default 4. */
   parallel?: number;
-  /** Compute worker threads; 0 computes on the calling thread. Default: cores − 1 (1..8). */
+  /** Compute worker threads; 0 computes on the calling thread. Default: one per core (1..8). */
   threads?: number;
   /** Another backend (e.g. a GPU one); it is closed by close(). */
   backend?: ComputeBackend;

@@ -43,7 +43,7 @@ export interface LenderOptions {
   choice: BackendChoice;
   /** HUBWATCH_PYTHON. */
   python?: string;
-  /** CPU worker threads (default: cores − 1). */
+  /** CPU worker threads (default: one per core, at most 8). */
   threads?: number;
   /** Told when `auto` found a GPU but could not start torch and uses the CPU. */
   onNotice?: (message: string) => void;

@@ -1,10 +1,60 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bf16Matrix } from '../../infra/fixtures/safetensors-writer.ts';
+import type { ChunkStats } from './backend.ts';
 import { CpuBackend } from './cpu-backend.ts';
 import { jsChunkStats } from './row-kernel-js.ts';
 
+/** Rows with a NaN, an Inf, all zeros, and values whose squares overflow float32 (the exact recount path). */
+const specialRow = (r: number, c: number): number | undefined =>
+  r === 3 ? 0 : r === 17 && c === 9 ? NaN : r === 40 && c === 0 ? -Infinity : r === 77 ? 3e38 : undefined;
+
+/** Each statistic's bytes, so equality is bit-for-bit (NaN and −0 included). */
+function bits(s: ChunkStats) {
+  const b = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
+  return { max: b(s.max), absMax: b(s.absMax), sum: b(s.sum), sumSq: b(s.sumSq), hash: b(s.hash), nf: s.nonFinite };
+}
+
 describe('CPU backend', () => {
+  it('splits a chunk in shared memory over the workers, bit-identical to one thread and to the inline kernel', async () => {
+    const rows = 101;
+    const cols = 64;
+    const bytes = bf16Matrix(rows, cols, 5, 0.02, specialRow).data;
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+    shared.set(bytes);
+    const one = new CpuBackend(1);
+    const many = new CpuBackend(3, { minSliceBytes: 1 });
+    const inline = new CpuBackend(0);
+    try {
+      const job = { data: shared, dtype: 'BF16' as const, rows, cols };
+      const [a, b] = await Promise.all([one.rowStats(job), many.rowStats(job)]);
+      const c = await inline.rowStats({ ...job, data: bytes.slice() });
+      assert.equal(one.partsSent, 1);
+      assert.equal(many.partsSent, 3, 'one slice per worker');
+      assert.deepEqual(bits(b), bits(a));
+      assert.deepEqual(bits(b), bits(c));
+      assert.deepEqual(
+        b.nonFinite.map((n) => n.row),
+        [17, 40],
+      );
+      assert.equal(b.sumSq[3], 0);
+      // 64 × (3e38)² overflows float32: the row was recounted exactly (float64) from the shared slice.
+      assert.ok(Number.isFinite(b.sumSq[77]) && b.sumSq[77] > 5e78, `row 77 sumSq ${b.sumSq[77]}`);
+      assert.equal(shared.byteLength, bytes.byteLength, 'a shared chunk is not detached');
+      assert.equal(b.input, shared);
+      // A slice is never smaller than minSliceBytes: a 3-worker backend with the default keeps a small chunk whole.
+      const whole = new CpuBackend(3);
+      try {
+        assert.deepEqual(bits(await whole.rowStats(job)), bits(a));
+        assert.equal(whole.partsSent, 1);
+      } finally {
+        await whole.close();
+      }
+    } finally {
+      await Promise.all([one.close(), many.close(), inline.close()]);
+    }
+  });
+
   it('gives the same statistics on worker threads as inline, and transfers chunks instead of copying', async () => {
     const rows = 64;
     const cols = 32;

@@ -88,6 +88,7 @@ export class CpuBackend implements ComputeBackend {
   private readonly tids: number[] = [];
   private inline: WasmRowKernel | null = null;
   private nextId = 1;
+  private sentCount = 0;
   private failure: Error | null = null;
   private closed = false;
 
@@ -101,6 +102,11 @@ export class CpuBackend implements ComputeBackend {
   /** Kernel thread ids of the workers that have started (Linux; for per-thread CPU figures from /proc). */
   get workerThreadIds(): readonly number[] {
     return this.tids;
+  }
+
+  /** Messages posted to the workers so far (a whole chunk or one slice of a shared chunk each). */
+  get partsSent(): number {
+    return this.sentCount;
   }
 
   private spawn(): Slot {
@@ -147,6 +153,7 @@ export class CpuBackend implements ComputeBackend {
       slot.busy = true;
       slot.worker.ref();
       this.pending.set(id, { p, slot });
+      this.sentCount++;
       const rowBytes = cols * STATS_ITEM_SIZE[dtype];
       // A shared slice is posted as it is (the worker sees the same memory); a plain buffer is transferred.
       slot.worker.postMessage({ id, data, dtype, rows, rowBytes }, isShared(data) ? [] : [data.buffer as ArrayBuffer]);
