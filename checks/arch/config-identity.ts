@@ -96,6 +96,38 @@ function classMismatch(c: ModelConfig): FindingInput | null {
   });
 }
 
+/**
+ * A head suffix stacked on a bare-model class name (`BloomModelForCausalLM`): transformers names its heads
+ * `<Family>For<Task>` / `<Family>LMHeadModel` and its bare models `<Family>Model`, never both, so no class of that
+ * name exists to build (the classes listed in modeling_auto.py's mappings).
+ */
+const STACKED_HEAD = /.Model(For[A-Z][A-Za-z]*|LMHeadModel)$/;
+
+function unknownClass(c: ModelConfig): FindingInput | null {
+  const modelType = str(c.raw, 'model_type');
+  const remote = remoteClasses(c.raw);
+  const archs = architecturesOf(c.raw) ?? [];
+  const bad = archs.find((a) => !remote.has(a) && STACKED_HEAD.test(a));
+  if (!bad) return null;
+  const bare = bad.slice(0, bad.search(/Model(For[A-Z]|LMHeadModel$)/) + 'Model'.length);
+  return tableFinding({
+    code: 'MODEL_TYPE_MISMATCH',
+    severity: 'warning',
+    files: ['config.json'],
+    title: `architectures names ${bad}, a class transformers does not have`,
+    detail: `Runtimes that build the class named in \`architectures\` (vLLM, TGI, pipelines) find no ${bad} and refuse the checkpoint; the name stacks a head suffix on the bare-model class ${bare}.`,
+    table: [
+      {
+        field: 'architectures',
+        value: archs,
+        expected: `a ${modelType ?? 'transformers'} class`,
+        source: IDENTITY_SOURCE,
+      },
+      ...(modelType ? [{ field: 'model_type', value: modelType, source: 'config.json' }] : []),
+    ],
+  });
+}
+
 /** Tensor names of the language model, from the safetensors headers and from the index (present even without shards). */
 function lmTensorNames(snap: Snapshot): { names: string[]; from: string } {
   const names = new Set(Object.keys(snap.safetensors?.tensors ?? {}));
@@ -162,7 +194,9 @@ export const configIdentity: Check = {
     const r = readModelConfig(release);
     if ('skip' in r) return { status: 'skipped', reason: r.skip };
     const c = r.config;
-    const findings = [missingArchitectures(c), classMismatch(c)].filter((f): f is FindingInput => f !== null);
+    const findings = [missingArchitectures(c), classMismatch(c), unknownClass(c)].filter(
+      (f): f is FindingInput => f !== null,
+    );
     findings.push(...layoutMismatch(c, release));
     return { status: 'findings', findings };
   },

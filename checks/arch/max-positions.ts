@@ -58,6 +58,30 @@ function tokenizerRows(snap: Snapshot, maxPos: number): EvidenceRow[] {
   ];
 }
 
+/**
+ * A generation length saved with the release (config.json or generation_config.json `max_length`, the total of prompt
+ * and generated tokens `generate()` runs to by default) past max_position_embeddings: one of the two is wrong, and
+ * generation runs into positions the model declares it does not have. Not when RoPE scaling stretches the range.
+ */
+function generationLengthRows(snap: Snapshot, c: ModelConfig, maxPos: number): EvidenceRow[] {
+  if (c.text.rope_scaling) return [];
+  const rows: EvidenceRow[] = [];
+  for (const [field, o] of [
+    [`config.json ${keyPath(c, 'max_length')}`, c.text],
+    ['generation_config.json max_length', jsonObject(snap, 'generation_config.json')],
+  ] as const) {
+    const len = o ? num(o, 'max_length') : null;
+    if (len === null || len <= maxPos) continue;
+    rows.push({
+      field,
+      value: len,
+      expected: `≤ max_position_embeddings (${maxPos})`,
+      source: 'config.json max_position_embeddings',
+    });
+  }
+  return rows;
+}
+
 function variantRows(c: ModelConfig, maxPos: number): EvidenceRow[] {
   const v = variantOf(c);
   const want = v?.expect.max_position_embeddings;
@@ -67,7 +91,7 @@ function variantRows(c: ModelConfig, maxPos: number): EvidenceRow[] {
 
 /**
  * MAX_POS_MISMATCH: max_position_embeddings against the RoPE scaling it goes with, the tokenizer's
- * model_max_length, and the family's reference size.
+ * model_max_length, the generation length saved with the release, and the family's reference size.
  */
 export const maxPositions: Check = {
   id: 'max-positions',
@@ -80,11 +104,17 @@ export const maxPositions: Check = {
     const c = r.config;
     const maxPos = numOf(c, 'max_position_embeddings');
     if (maxPos === null) return { status: 'skipped', reason: 'config.json has no max_position_embeddings' };
-    const rows = [...ropeRows(c, maxPos), ...variantRows(c, maxPos), ...tokenizerRows(release, maxPos)];
+    const rows = [
+      ...ropeRows(c, maxPos),
+      ...variantRows(c, maxPos),
+      ...tokenizerRows(release, maxPos),
+      ...generationLengthRows(release, c, maxPos),
+    ];
     if (!rows.length) return { status: 'passed' };
     const files = [
       'config.json',
       ...(rows.some((x) => x.field.startsWith('tokenizer_config')) ? ['tokenizer_config.json'] : []),
+      ...(rows.some((x) => x.field.startsWith('generation_config')) ? ['generation_config.json'] : []),
     ];
     return {
       status: 'findings',

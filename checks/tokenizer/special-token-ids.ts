@@ -104,6 +104,64 @@ function roleFinding(memo: CheckMemo, snap: Snapshot, role: SpecialRole): Findin
   return out;
 }
 
+const ROLES: SpecialRole[] = ['bos', 'eos', 'pad', 'unk'];
+
+/**
+ * One token string has one id. When the tokenizer files name the same string for two roles (pad "</s>" and eos
+ * "</s>") and config.json or generation_config.json gives the two roles disjoint ids, one of those ids is wrong,
+ * whatever the vocabulary says: decidable without tokenizer.json.
+ */
+function sharedStringConflicts(memo: CheckMemo, snap: Snapshot): FindingInput[] {
+  const byRole = ROLES.map((role) => {
+    const d = declarations(snap, role, memo);
+    const strings = new Set(d.filter((x) => TOKENIZER_FILES.has(x.file) && x.token).map((x) => x.token as string));
+    const ids = new Map(
+      d
+        .filter((x) => !TOKENIZER_FILES.has(x.file))
+        .map((x) => [x.file, x.ids.filter((i) => i >= 0)] as const)
+        .filter(([, ids]) => ids.length > 0),
+    );
+    return { role, strings, ids };
+  });
+  const out: FindingInput[] = [];
+  for (let i = 0; i < byRole.length; i++) {
+    for (let j = i + 1; j < byRole.length; j++) {
+      const a = byRole[i];
+      const b = byRole[j];
+      const token = [...a.strings].find((s) => b.strings.has(s));
+      if (token === undefined) continue;
+      const file = [...a.ids.keys()].find(
+        (f) => b.ids.has(f) && !a.ids.get(f)!.some((id) => b.ids.get(f)!.includes(id)),
+      );
+      if (file === undefined) continue;
+      const aIds = a.ids.get(file)!;
+      const bIds = b.ids.get(file)!;
+      out.push({
+        code: 'SPECIAL_TOKEN_ID_MISMATCH',
+        severity: 'warning',
+        title: `${token} is the ${a.role} and the ${b.role} token, but ${file} gives them different ids (${a.role}_token_id ${aIds.join(', ')}, ${b.role}_token_id ${bIds.join(', ')})`,
+        detail: `The tokenizer files name ${token} for both roles, so both must have its one id; ${file} says otherwise, and one of the two ids names another token. Runtimes that read ids (generate, vLLM) and those that read strings (the tokenizer) then use different tokens.`,
+        evidence: {
+          token,
+          roles: [a.role, b.role],
+          file,
+          ids: { [a.role]: aIds, [b.role]: bIds },
+          declarations: [...declarations(snap, a.role, memo), ...declarations(snap, b.role, memo)],
+        },
+        files: [
+          file,
+          ...new Set(
+            declarations(snap, a.role, memo)
+              .filter((x) => TOKENIZER_FILES.has(x.file) && x.token === token)
+              .map((x) => x.file),
+          ),
+        ],
+      });
+    }
+  }
+  return out;
+}
+
 /**
  * Decides whether bos/eos/pad/unk agree across tokenizer_config.json, special_tokens_map.json, config.json,
  * generation_config.json, tokenizer.json's post-processor and the added-token lists. Emits SPECIAL_TOKEN_ID_MISMATCH.
@@ -114,10 +172,10 @@ export const specialTokenIds: Check = {
   queue: 'checks',
   codes: ['SPECIAL_TOKEN_ID_MISMATCH'],
   run({ release: snap, memo }) {
-    const roles: SpecialRole[] = ['bos', 'eos', 'pad', 'unk'];
+    const roles = ROLES;
     if (roles.every((r) => declarations(snap, r, memo).length === 0))
       return { status: 'skipped', reason: 'no special tokens declared in any file' };
-    const findings = roles.flatMap((r) => roleFinding(memo, snap, r));
+    const findings = [...roles.flatMap((r) => roleFinding(memo, snap, r)), ...sharedStringConflicts(memo, snap)];
     const declared = new Set(
       roles.flatMap((r) => declarations(snap, r, memo).map((d) => d.token)).filter((t): t is string => t !== null),
     );
