@@ -2,6 +2,7 @@
  * The findings contract and the check interface (see shared DESIGN.md, "Findings — the contract").
  * Everything in checks/ is pure: a snapshot goes in, findings come out.
  */
+import type { HubSecurityStatus } from './files/hub-security.ts';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -78,7 +79,9 @@ export type FindingInput = Omit<Finding, 'check'>;
 export type CheckStatus = 'passed' | 'findings' | 'skipped' | 'error';
 
 export type CheckOutcome =
-  | { status: 'passed' }
+  /** `evidence`: what a check measured even though nothing is wrong (the base-model fingerprint of an ordinary
+   * fine-tune), kept with the release so pages can show it. */
+  | { status: 'passed'; evidence?: Record<string, unknown> }
   | { status: 'findings'; findings: FindingInput[] }
   | { status: 'skipped'; reason: string }
   | { status: 'error'; error: string };
@@ -119,6 +122,8 @@ export interface SafetensorsInventory {
 export interface SnapshotFile {
   path: string;
   size: number;
+  /** The Hub's own security scan of the file, when its listing carried one (files/hub-security.ts). */
+  hubSecurity?: HubSecurityStatus;
 }
 
 /**
@@ -322,6 +327,8 @@ export interface CheckRunResult {
   reason?: string;
   error?: string;
   findings: Finding[];
+  /** Evidence of a check that passed (see CheckOutcome). */
+  evidence?: Record<string, unknown>;
   durationMs: number;
 }
 

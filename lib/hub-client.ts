@@ -3,18 +3,20 @@
  * so the same code talks to huggingface.co in production and to infra/hub-mirror in tests.
  */
 import { downloadFile, HubApiError, listCommits, listFiles, listModels, modelInfo } from '@huggingface/hub';
+import type { HubSecurityStatus } from '../checks/files/hub-security.ts';
+import { hubSecurityOf } from '../checks/files/hub-security.ts';
 import type { ByteSource, SourceFile } from './byte-source.ts';
 import { SourceError } from './byte-source.ts';
 import { isSafeRepoPath } from './repo-path.ts';
 import type { Config } from './config.ts';
 import type { RetryOptions } from './hub-retry.ts';
-import { withHubRetries } from './hub-retry.ts';
+import { HubFetchError, isNetworkError, retryPolicy, withHubRetries } from './hub-retry.ts';
 
 export interface HubOptions {
   hubUrl: string;
   accessToken?: string;
   fetch?: typeof fetch;
-  /** How 429 and 5xx answers are retried (defaults in hub-retry.ts). */
+  /** How 429 and 5xx answers, failed connections and slow answers are retried and bounded (hub-retry.ts). */
   retry?: RetryOptions;
 }
 
@@ -30,13 +32,71 @@ export function hubOptions(cfg: Pick<Config, 'hubUrl' | 'hfToken'>, fetchImpl?: 
   };
 }
 
-function creds(o: HubOptions): { hubUrl: string; accessToken?: string; fetch: typeof fetch } {
+function creds(
+  o: HubOptions,
+  guard?: (f: typeof fetch) => typeof fetch,
+): { hubUrl: string; accessToken?: string; fetch: typeof fetch } {
   const inner = o.fetch ?? ((input, init) => fetch(input, init));
+  const retrying = withHubRetries(inner, o.retry);
   return {
     hubUrl: o.hubUrl,
     ...(o.accessToken ? { accessToken: o.accessToken } : {}),
-    fetch: withHubRetries(inner, o.retry),
+    fetch: guard ? guard(retrying) : retrying,
   };
+}
+
+/** A file that answered with another ETag than before: its content changed under us. Never retried. */
+export class FileChangedError extends Error {
+  override name = 'FileChangedError';
+}
+
+/** An answer with other bytes than the range asked for (a wrong Content-Range, a short body). Asked again once. */
+export class RangeMismatchError extends Error {
+  override name = 'RangeMismatchError';
+}
+
+/**
+ * Wraps a source's fetch so every answer for one file is checked against what came before: the same ETag as the
+ * first answer (a revision is immutable; another ETag means other bytes, which are never mixed with the first),
+ * and, for a `Range: bytes=a-b` request, a 206 whose Content-Range starts at `a` and ends by `b` (a 200 to a range
+ * not starting at 0 is a server that ignored the Range and sent the whole file).
+ */
+function consistencyGuard(etags: Map<string, string>): (f: typeof fetch) => typeof fetch {
+  return (f) => async (input, init) => {
+    const res = await f(input, init);
+    if (!res.ok) return res;
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const etag = res.headers.get('x-linked-etag') ?? res.headers.get('etag');
+    // Keyed by URL: a file's resolve URL (or the CDN URL the library moves to); API listings are not files.
+    const key = url.href;
+    const fail = async (e: Error): Promise<never> => {
+      await res.body?.cancel().catch(() => undefined);
+      throw e;
+    };
+    if (etag && !url.pathname.startsWith('/api/')) {
+      const first = etags.get(key);
+      if (first === undefined) etags.set(key, etag);
+      else if (first !== etag)
+        await fail(new FileChangedError(`the file changed while being read (ETag ${first}, then ${etag})`));
+    }
+    const range = /^bytes=(\d+)-(\d*)$/.exec(new Headers(init?.headers).get('range')?.trim() ?? '');
+    if (range && res.status === 200 && Number(range[1]) > 0)
+      await fail(new RangeMismatchError(`asked for ${range[0]}, the server sent the whole file (200)`));
+    if (range && res.status === 206) {
+      const cr = res.headers.get('content-range');
+      const got = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(cr?.trim() ?? '');
+      if (!got || got[1] !== range[1] || (range[2] !== '' && Number(got[2]) > Number(range[2])))
+        await fail(new RangeMismatchError(`asked for ${range[0]}, answered Content-Range ${JSON.stringify(cr)}`));
+    }
+    return res;
+  };
+}
+
+/** How a failed read of a file is treated: given up (changed, exhausted, an HTTP status), asked again, or once. */
+function readFailure(e: unknown): 'final' | 'again' | 'once' {
+  if (e instanceof FileChangedError || e instanceof HubFetchError || statusOf(e) !== undefined) return 'final';
+  if (e instanceof RangeMismatchError || /^asked for bytes=/.test((e as Error)?.message ?? '')) return 'once';
+  return isNetworkError(e) ? 'again' : 'final';
 }
 
 /** The HTTP status of a failed Hub call (HubApiError keeps it), so callers can tell 404 from 503. */
@@ -129,24 +189,42 @@ export async function listAuthorModels(o: HubOptions, author: string, limit = 50
 export class HubSource implements ByteSource {
   readonly label: string;
   private blobs = new Map<string, Promise<Blob>>();
+  /** The first ETag each file answered with (see consistencyGuard). */
+  private etags = new Map<string, string>();
+  private readonly creds: ReturnType<typeof creds>;
+  private hubSecurity = new Map<string, HubSecurityStatus>();
   constructor(
     private readonly o: HubOptions,
     readonly repo: string,
     readonly sha: string,
   ) {
     this.label = `${repo}@${sha}`;
+    this.creds = creds(o, consistencyGuard(this.etags));
   }
 
-  async listFiles(): Promise<SourceFile[]> {
-    const out: SourceFile[] = [];
+  /** The Hub's own scan status of a file, when the listing carried one (after listFiles). */
+  hubSecurityOf(path: string): HubSecurityStatus | undefined {
+    return this.hubSecurity.get(path);
+  }
+
+  /**
+   * Every file of the revision, with the Hub's own security scan status where the listing carries one
+   * (`expand=true` adds `securityFileStatus` and `lastCommit` to each entry; see checks/files/hub-security.ts).
+   */
+  async listFiles(): Promise<(SourceFile & { hubSecurity?: HubSecurityStatus })[]> {
+    const out: (SourceFile & { hubSecurity?: HubSecurityStatus })[] = [];
     try {
       for await (const f of listFiles({
-        ...creds(this.o),
+        ...this.creds,
         repo: { type: 'model', name: this.repo },
         revision: this.sha,
         recursive: true,
+        expand: true,
       })) {
-        if (f.type === 'file') out.push({ path: f.path, size: f.lfs?.size ?? f.size });
+        if (f.type !== 'file') continue;
+        const security = hubSecurityOf((f as { securityFileStatus?: unknown }).securityFileStatus);
+        if (security) this.hubSecurity.set(f.path, security);
+        out.push({ path: f.path, size: f.lfs?.size ?? f.size, ...(security ? { hubSecurity: security } : {}) });
       }
     } catch (e) {
       throw hubError(`cannot list files of ${this.label}`, e);
@@ -160,7 +238,7 @@ export class HubSource implements ByteSource {
     let b = this.blobs.get(path);
     if (!b) {
       b = downloadFile({
-        ...creds(this.o),
+        ...this.creds,
         repo: { type: 'model', name: this.repo },
         path,
         revision: this.sha,
@@ -181,16 +259,41 @@ export class HubSource implements ByteSource {
     return b;
   }
 
+  /**
+   * Reads bytes [start, end) of a file: exactly that many bytes, of the version first seen, or a SourceError
+   * naming the file and what went wrong. A connection cut or timed out mid-body is asked again with backoff
+   * (hub-retry.ts bounds, and within `totalMs`), a short or wrong range once; a file whose ETag changed is refused.
+   */
   async readRange(path: string, start: number, end: number): Promise<Uint8Array> {
     const blob = await this.blob(path);
     if (!(start >= 0 && end >= start && end <= blob.size)) {
       throw new SourceError(`range ${start}-${end} outside ${path} (${blob.size} bytes)`, path);
     }
     if (end === start) return new Uint8Array(0);
-    try {
-      return new Uint8Array(await blob.slice(start, end).arrayBuffer());
-    } catch (e) {
-      throw hubError(`ranged read of ${path} failed`, e, path);
+    const p = retryPolicy(this.o.retry);
+    const started = Date.now();
+    let rangeAgain = true;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const bytes = new Uint8Array(await blob.slice(start, end).arrayBuffer());
+        if (bytes.byteLength !== end - start)
+          throw new RangeMismatchError(`asked for ${end - start} bytes at ${start}, got ${bytes.byteLength}`);
+        return bytes;
+      } catch (e) {
+        const kind = readFailure(e);
+        const wait = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** attempt);
+        const inTime = Date.now() - started + wait <= p.totalMs;
+        if (kind === 'once' && rangeAgain) {
+          rangeAgain = false;
+          continue;
+        }
+        if (kind === 'again' && attempt < p.retries && inTime) {
+          await p.sleep(wait);
+          continue;
+        }
+        const what = e instanceof FileChangedError ? 'refused' : `failed after ${attempt + 1} attempt(s)`;
+        throw hubError(`read of ${path} (bytes ${start}-${end - 1}) of ${this.label} ${what}`, e, path);
+      }
     }
   }
 

@@ -114,7 +114,11 @@ export async function buildSnapshot(
   await mapLimit(wanted, 8, (f: SourceFile) => readWanted(source, snap, f, limits));
   for (const { path, reason } of skipped) snap.rejected![path] = { kind: 'skipped', reason };
   const indexText = snap.texts['model.safetensors.index.json'] ?? null;
-  snap.safetensors = await readSafetensorsInventory(source, files, indexText);
+  // A header that could not be read (the Hub failing, a file that changed, a cut connection) fails the snapshot
+  // like any other read: the inventory records such errors, and checks must never run on a partial inventory.
+  const failures: SourceError[] = [];
+  snap.safetensors = await readSafetensorsInventory(recordingFailures(source, failures), files, indexText);
+  if (failures.length) throw failures[0];
   if (!snap.cardData && snap.texts['README.md']) snap.cardData = parseCardData(snap.texts['README.md']);
   return snap;
 }
@@ -135,8 +139,10 @@ async function readWanted(source: ByteSource, snap: Snapshot, f: SourceFile, lim
   try {
     bytes = await source.readRange(f.path, 0, f.size);
   } catch (e) {
-    // A rate limit or a server error is passing: the release job retries rather than checking partial data.
-    if (isTransient(e)) throw e;
+    // Only a file the Hub says is not there (404) is left out, with the reason; any other failure (rate limit,
+    // server error, a cut or slow connection, a file that changed mid-read) fails the snapshot: the release job
+    // retries, then fails with this reason, rather than checking partial data.
+    if (!isAbsent(e)) throw asSourceError(e, f.path);
     snap.omitted[f.path] = `could not be read: ${(e as Error).message}`;
     return;
   }
@@ -157,9 +163,34 @@ async function readWanted(source: ByteSource, snap: Snapshot, f: SourceFile, lim
   else snap.rejected![f.path] = { kind: 'malformed', reason: verdict.reason };
 }
 
-/** A Hub answer worth retrying the whole release for: 429 or 5xx. */
-function isTransient(e: unknown): boolean {
-  return e instanceof SourceError && e.status !== undefined && (e.status === 429 || e.status >= 500);
+/** The source said the file is not there: a reason to leave it out, never evidence of anything. */
+function isAbsent(e: unknown): boolean {
+  return e instanceof SourceError && e.status === 404;
+}
+
+/** A read failure as a SourceError naming the file (byte sources throw SourceError already; anything else is wrapped). */
+function asSourceError(e: unknown, path: string): SourceError {
+  if (e instanceof SourceError) return e;
+  return new SourceError(`cannot read ${path}: ${(e as Error)?.message ?? String(e)}`, path);
+}
+
+/** The same source, remembering every read failure other than a 404 in `failures` (and still throwing it). */
+function recordingFailures(source: ByteSource, failures: SourceError[]): ByteSource {
+  const rec = async <T>(path: string, p: Promise<T>): Promise<T> => {
+    try {
+      return await p;
+    } catch (e) {
+      if (!isAbsent(e)) failures.push(asSourceError(e, path));
+      throw e;
+    }
+  };
+  return {
+    label: source.label,
+    listFiles: () => source.listFiles(),
+    readRange: (path, start, end) => rec(path, source.readRange(path, start, end)),
+    readText: (path) => rec(path, source.readText(path)),
+    stream: (path, start, end) => source.stream(path, start, end),
+  };
 }
 
 async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {

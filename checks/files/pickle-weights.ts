@@ -1,4 +1,6 @@
 import type { Check, CheckContext, FindingInput, SnapshotFile } from '../types.ts';
+import type { HubSecurityStatus } from './hub-security.ts';
+import { hubScanWords } from './hub-security.ts';
 import { pickleSafety } from './pickle-globals.ts';
 import { scanPickleFile } from './pickle-read.ts';
 import type { PickleFileScan } from './pickle-read.ts';
@@ -12,8 +14,11 @@ const MAX_FILES = 64;
 
 const fullName = (g: { module: string; name: string }): string => `${g.module}.${g.name}`;
 
+/** What the Hub's own scan said of a file, for evidence: `hubScan` in words, and its status when there is one. */
+type HubScanOf = (path: string) => { hubScan: string; hubSecurity?: HubSecurityStatus } | null;
+
 /** One file's findings: UNSAFE_PICKLE for imports that run code, FILE_TOO_LARGE for parts left unscanned. */
-function fileFindings(s: PickleFileScan, hubScan: unknown): FindingInput[] {
+function fileFindings(s: PickleFileScan, hub: HubScanOf): FindingInput[] {
   const globals = s.streams.flatMap((x) => x.scan.globals.map((g) => ({ ...g, entry: x.entry })));
   const dangerous = [...new Set(globals.filter((g) => pickleSafety(g) === 'dangerous').map(fullName))].sort();
   const other = [...new Set(globals.filter((g) => pickleSafety(g) === 'other').map(fullName))].sort();
@@ -25,14 +30,15 @@ function fileFindings(s: PickleFileScan, hubScan: unknown): FindingInput[] {
       title: `${s.path} runs code when loaded: ${dangerous.slice(0, 3).join(', ')}${dangerous.length > 3 ? ', …' : ''}`,
       detail:
         'Loading this file with torch.load or pickle.load imports and calls these functions. Do not load it; ' +
-        'ship the weights as safetensors.',
+        'ship the weights as safetensors.' +
+        (hub(s.path) ? ` Hub scan: ${hub(s.path)!.hubScan}.` : ''),
       evidence: {
         file: s.path,
         format: s.format,
         dangerousImports: dangerous,
         otherImports: other,
         entries: [...new Set(globals.map((g) => g.entry).filter(Boolean))],
-        ...(hubScan !== undefined ? { hubSecurityScan: hubScan } : {}),
+        ...hub(s.path),
       },
       files: [s.path],
     });
@@ -56,6 +62,7 @@ function pickleWeightsFinding(
   scans: PickleFileScan[],
   hasSafetensors: boolean,
   note: string | null,
+  hub: HubScanOf,
 ): FindingInput {
   return {
     code: 'PICKLE_WEIGHTS',
@@ -71,7 +78,7 @@ function pickleWeightsFinding(
       safetensors: hasSafetensors,
       scanned: scans
         .filter((s) => weights.some((w) => w.path === s.path))
-        .map((s) => ({ file: s.path, format: s.format })),
+        .map((s) => ({ file: s.path, format: s.format, ...hub(s.path) })),
       ...(note ? { scan: note } : {}),
     },
     files: weights.map((f) => f.path),
@@ -103,13 +110,18 @@ export const pickleWeights: Check = {
       }
       if (pickles.length > MAX_FILES) note = `first ${MAX_FILES} of ${pickles.length} pickle files scanned`;
     }
-    const hub = (f: string): unknown =>
-      (snap.files.find((x) => x.path === f) as { hubSecurity?: unknown })?.hubSecurity;
-    const findings = scans.flatMap((s) => fileFindings(s, hub(s.path)));
+    // The Hub's own scan, shown next to ours for files listed on the Hub; absent means the Hub did not scan the
+    // file (or did not say), which is no evidence either way. A local folder has no Hub scan to show.
+    const hub: HubScanOf = (path) => {
+      if (snap.origin === 'local') return null;
+      const status = snap.files.find((x) => x.path === path)?.hubSecurity;
+      return { hubScan: hubScanWords(status), ...(status ? { hubSecurity: status } : {}) };
+    };
+    const findings = scans.flatMap((s) => fileFindings(s, hub));
     const isPickle = (f: SnapshotFile): boolean => scans.find((s) => s.path === f.path)?.format !== 'not-pickle';
     const weights = pickles.filter((f) => !NOT_WEIGHTS.test(f.path) && isPickle(f));
     const hasSafetensors = snap.files.some((f) => f.path.endsWith('.safetensors'));
-    if (weights.length) findings.push(pickleWeightsFinding(weights, scans, hasSafetensors, note));
+    if (weights.length) findings.push(pickleWeightsFinding(weights, scans, hasSafetensors, note, hub));
     if (findings.length === 0 && note) return { status: 'skipped', reason: `pickle files ${note}` };
     return findings.length ? { status: 'findings', findings } : { status: 'passed' };
   },

@@ -4,6 +4,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import type { BodyFault } from './faults.ts';
 import type { FileEntry } from './store.ts';
 import type { ReqCtx } from './http-util.ts';
 import { sendJson } from './http-util.ts';
@@ -38,7 +39,8 @@ function contentType(path: string): string {
 
 /** Streams `absPath` (described by `file`) of commit `sha` to the client, honouring a single Range. */
 export async function serveFile(ctx: ReqCtx, absPath: string, file: FileEntry, sha: string): Promise<void> {
-  const etag = `"${file.lfs ? file.sha256 : file.gitOid}"`;
+  const changed = ctx.fault?.kind === 'etag-change';
+  const etag = `"${file.lfs ? file.sha256 : file.gitOid}${changed ? '-changed' : ''}"`;
   const headers: Record<string, string> = {
     'Accept-Ranges': 'bytes',
     ETag: etag,
@@ -63,7 +65,7 @@ export async function serveFile(ctx: ReqCtx, absPath: string, file: FileEntry, s
     );
     return;
   }
-  const { start, end } = range ?? { start: 0, end: file.size - 1 };
+  const { start, end } = range ? faultyRange(range, file.size, ctx.fault) : { start: 0, end: file.size - 1 };
   const length = Math.max(0, end - start + 1);
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${file.size}`;
   ctx.res.writeHead(range ? 206 : 200, { ...headers, 'Content-Length': String(length) });
@@ -72,7 +74,8 @@ export async function serveFile(ctx: ReqCtx, absPath: string, file: FileEntry, s
     return;
   }
   try {
-    await sendBytes(ctx, absPath, start, length);
+    if (ctx.fault) await sendFaulty(ctx, ctx.fault, absPath, start, length);
+    else await sendBytes(ctx, absPath, start, length);
   } catch {
     // The client went away mid-body (aborted fetch, cancelled stream), or the file vanished: nothing to answer any more.
     ctx.res.destroy();
@@ -124,4 +127,47 @@ async function sendBytes(ctx: ReqCtx, absPath: string, start: number, length: nu
   } finally {
     await fh.close();
   }
+}
+
+/** The range actually served under a range fault: half of the one asked for, or one `shift` bytes away. */
+function faultyRange(r: { start: number; end: number }, size: number, f: BodyFault | undefined) {
+  if (f?.kind === 'short-range' && r.end > r.start)
+    return { start: r.start, end: r.start + Math.floor((r.end - r.start + 1) / 2) - 1 };
+  if (f?.kind === 'wrong-range') {
+    const shift = f.shift ?? Math.max(1, r.end - r.start + 1);
+    const start = r.start >= shift ? r.start - shift : Math.min(r.start + shift, size - 1);
+    return { start, end: Math.min(size - 1, start + (r.end - r.start)) };
+  }
+  return r;
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends a body under a fault (test files are small, so it is read whole): other content for a changed file,
+ * a trickle, or a connection closed part-way with the full Content-Length announced.
+ */
+async function sendFaulty(ctx: ReqCtx, f: BodyFault, absPath: string, start: number, length: number): Promise<void> {
+  const fh = await open(absPath, 'r');
+  const body = Buffer.alloc(length);
+  try {
+    await fh.read(body, 0, length, start);
+  } finally {
+    await fh.close();
+  }
+  if (f.kind === 'etag-change') for (let i = 0; i < body.length; i++) body[i] ^= 0x5a;
+  const cutAt = f.kind === 'cut' ? Math.min(length - 1, f.afterBytes ?? Math.floor(length / 2)) : length;
+  const step = f.kind === 'trickle' ? Math.max(1, f.bytes) : length;
+  for (let at = 0; at < cutAt; at += step) {
+    if (f.kind === 'trickle' && at > 0) await pause(f.intervalMs);
+    if (ctx.res.destroyed) throw new Error('the client went away');
+    const piece = body.subarray(at, Math.min(cutAt, at + step));
+    ctx.bytes += piece.length;
+    await writeChunk(ctx.res, piece);
+  }
+  if (cutAt < length) {
+    ctx.res.socket?.destroy();
+    return;
+  }
+  ctx.res.end();
 }

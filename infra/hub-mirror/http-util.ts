@@ -1,5 +1,6 @@
 /** Small HTTP helpers shared by the mirror's routes: a request context that counts body bytes, JSON and error replies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodyFault } from './faults.ts';
 
 /** One request being served; `bytes` counts the body bytes sent (for the mirror's stats). */
 export interface ReqCtx {
@@ -9,6 +10,8 @@ export interface ReqCtx {
   /** `http://host:port` as the client addressed us, for absolute `Link` URLs. */
   origin: string;
   bytes: number;
+  /** A fault injected into this request's file body (faults.ts); only the file route applies it. */
+  fault?: BodyFault;
 }
 
 /** Error codes the Hub puts in `X-Error-Code` and that @huggingface/hub reacts to. */
@@ -31,8 +34,15 @@ export function sendJson(ctx: ReqCtx, status: number, body: unknown, headers: Re
 }
 
 /** Sends a Hub-style error: JSON `{error}` and, when given, the `X-Error-Code` header. */
-export function sendError(ctx: ReqCtx, status: number, code: HubErrorCode | null, message: string): void {
-  sendJson(ctx, status, { error: message }, code ? { 'X-Error-Code': code, 'X-Error-Message': message } : {});
+export function sendError(
+  ctx: ReqCtx,
+  status: number,
+  code: HubErrorCode | null,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  const codes: Record<string, string> = code ? { 'X-Error-Code': code, 'X-Error-Message': message } : {};
+  sendJson(ctx, status, { error: message }, { ...codes, ...headers });
 }
 
 /** Reads a request body as JSON (up to 1 MiB); resolves to undefined when it is not valid JSON. */

@@ -1,7 +1,8 @@
 /**
  * Standalone Hub mirror:
  *   tsx infra/hub-mirror/main.ts --root DIR --port N [--host H] [--webhook-url URL --webhook-secret S]
- *        [--page-size N] [--fixtures] [--publish org/name=DIR ...]
+ *        [--page-size N] [--fixtures] [--publish org/name=DIR ...] [--faults JSON]
+ * `--faults` (or the HUB_MIRROR_FAULTS environment variable) injects Hub faults: a JSON array of rules, see faults.ts.
  * `--fixtures` publishes every revision of every fixture in infra/fixtures/fixtures.ts (in order) at startup;
  * `--publish` publishes a folder. Stops on SIGINT/SIGTERM.
  */
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FIXTURES } from '../fixtures/fixtures.ts';
+import { parseFaultRules } from './faults.ts';
 import type { HubMirror } from './server.ts';
 import { startHubMirror } from './server.ts';
 
@@ -39,12 +41,17 @@ async function main(): Promise<void> {
       'page-size': { type: 'string' },
       fixtures: { type: 'boolean', default: false },
       publish: { type: 'string', multiple: true },
+      faults: { type: 'string' },
     },
   });
   if (!values.root) throw new Error('--root DIR is required');
   if (Boolean(values['webhook-url']) !== Boolean(values['webhook-secret']))
     throw new Error('--webhook-url and --webhook-secret go together');
+  const faultsJson = values.faults ?? process.env.HUB_MIRROR_FAULTS;
+  const faults = faultsJson ? parseFaultRules(faultsJson) : undefined;
+  if (faults) console.log(`hub mirror: ${faults.length} fault rule(s) active`);
   const mirror = await startHubMirror({
+    faults,
     root: values.root,
     host: values.host,
     port: Number(values.port),

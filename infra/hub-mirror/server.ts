@@ -4,6 +4,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FaultPlan, FaultRule } from './faults.ts';
+import { faultPlan, isBodyFault } from './faults.ts';
 import type { ReqCtx } from './http-util.ts';
 import { sendError } from './http-util.ts';
 import { route } from './routes.ts';
@@ -22,6 +24,11 @@ export interface HubMirrorOptions {
   pageSize?: number;
   /** Answers a request with an error instead of serving it when it returns one (tests of retries and failures). */
   fault?: (req: { method: string; path: string }) => { status: number; headers?: Record<string, string> } | null;
+  /**
+   * Injected Hub faults (faults.ts): 429/5xx, slow headers, trickled bodies, short or wrong ranges, a file that
+   * changes between requests, a connection cut mid-body; per path, for the first N requests or a fraction.
+   */
+  faults?: FaultRule[] | FaultPlan;
 }
 
 /** One served request, as recorded in {@link HubMirror.stats}. */
@@ -50,6 +57,8 @@ export interface HubMirror {
   /** Changes visibility; going public sends a `repo.config` webhook. Throws if the repo does not exist. */
   setPrivate(repo: string, isPrivate: boolean): Promise<{ webhookStatus: number | null }>;
   stats: { requests: RequestRecord[]; bytesServed: number };
+  /** How many requests each fault rule was applied to (empty without `faults`). */
+  faultsApplied(): number[];
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -62,6 +71,7 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
   const store = new RepoStore(opts.root);
   const stats = { requests: [] as RequestRecord[], bytesServed: 0 };
   const deps = { store, pageSize: opts.pageSize ?? 1000 };
+  const plan = !opts.faults ? null : Array.isArray(opts.faults) ? faultPlan(opts.faults) : opts.faults;
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? 'localhost'}`;
     const ctx: ReqCtx = { req, res, url: new URL(req.url ?? '/', origin), origin, bytes: 0 };
@@ -82,10 +92,25 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
       res.end(JSON.stringify({ error: `injected ${fault.status}` }));
       return;
     }
-    route(ctx, deps).catch((e: Error) => {
-      if (!res.headersSent) sendError(ctx, 500, null, e.message);
-      else res.destroy(e);
-    });
+    const method = req.method ?? 'GET';
+    const injected = plan?.pick({ method, path: ctx.url.pathname, ranged: req.headers.range !== undefined }) ?? null;
+    if (injected?.kind === 'status') {
+      const retryAfter: Record<string, string> =
+        injected.retryAfter === undefined ? {} : { 'retry-after': String(injected.retryAfter) };
+      sendError(ctx, injected.status, null, `injected ${injected.status}`, { ...retryAfter, ...injected.headers });
+      return;
+    }
+    if (injected && isBodyFault(injected)) ctx.fault = injected;
+    const serve = (): void => {
+      route(ctx, deps).catch((e: Error) => {
+        if (!res.headersSent) sendError(ctx, 500, null, e.message);
+        else res.destroy(e);
+      });
+    };
+    if (injected?.kind === 'slow-headers') {
+      const t = setTimeout(serve, injected.delayMs);
+      res.once('close', () => clearTimeout(t));
+    } else serve();
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
@@ -125,6 +150,7 @@ export async function startHubMirror(opts: HubMirrorOptions): Promise<HubMirror>
           webhookStatus: await deliver(configUpdatePayload(webhookRepo(url, repo, false, meta.refs.main), false)),
         };
       }),
+    faultsApplied: () => plan?.applied() ?? [],
     resetStats() {
       stats.requests.length = 0;
       stats.bytesServed = 0;
