@@ -103,6 +103,8 @@ describe('webhook endpoint', () => {
       (await pool.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE sha = $1', [sha])).rows[0].n,
       5,
     );
+    // The request only stores; the outbox loop enqueues (drained here so the count does not race it).
+    await app.outbox?.drain();
     assert.equal(await queues.release.count(), 1);
   });
 

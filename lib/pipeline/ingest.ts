@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues.ts';
 import { jobId } from '../queues.ts';
 import { withTimeout } from '../timeout.ts';
+import { addToOutbox } from '../outbox.repo.ts';
 import { insertDelivery, upsertRelease } from '../releases.repo.ts';
 import type { ReleaseSource } from '../releases.repo.ts';
 import { classifyWebhook } from './webhook-event.ts';
@@ -20,12 +21,12 @@ export interface IngestResult {
 }
 
 /**
- * Stores a webhook delivery and, when it announces a release, the release (one per repo and sha), in one
- * transaction; then enqueues the release job. If Redis is down the release stays `pending` in Postgres and
- * the reconciler enqueues it later, so an accepted delivery is never lost.
+ * Stores a webhook delivery and, when it announces a release, the release (one per repo and sha) and its outbox
+ * row, in one transaction; Redis is not touched. The outbox loop (`outbox.ts`), woken by `wake`, enqueues the
+ * release job, so a delivery is answered in milliseconds whether Redis is up or not, and is never lost.
  */
 export async function ingestWebhook(
-  deps: { pool: Pool; queues: Queues; log: Logger; canReadPrivate: boolean },
+  deps: { pool: Pool; log: Logger; canReadPrivate: boolean; wake?: () => void },
   body: unknown,
 ): Promise<IngestResult> {
   // Validated before anything else; what is stored and classified is the bounded, jsonb-safe copy.
@@ -49,6 +50,7 @@ export async function ingestWebhook(
       upserted === null ? ('ignored' as const) : upserted.created ? ('release' as const) : ('duplicate' as const);
     const reason = d.kind === 'ignored' ? d.reason : null;
     const releaseId = upserted?.release.id ?? null;
+    if (outcome === 'release' && releaseId !== null) await addToOutbox(c, releaseId);
     const id = await insertDelivery(c, {
       scope: d.scope,
       action: d.action,
@@ -63,7 +65,7 @@ export async function ingestWebhook(
     // An invalid payload is always ignored, so `invalid` is null whenever a release was recorded.
     return { deliveryId: id, outcome, releaseId, reason, invalid };
   });
-  if (res.outcome === 'release' && res.releaseId !== null) await enqueueRelease(deps, res.releaseId);
+  if (res.outcome === 'release') deps.wake?.();
   return res;
 }
 

@@ -5,6 +5,8 @@ import type { Config } from '../../lib/config.ts';
 import type { Pool } from '../../lib/db.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Queues } from '../../lib/queues.ts';
+import { startOutbox } from '../../lib/pipeline/outbox.ts';
+import type { Outbox, OutboxOptions } from '../../lib/pipeline/outbox.ts';
 import { registerApiDocs } from './plugins/api-docs.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerEtag } from './plugins/etag.ts';
@@ -31,11 +33,15 @@ export interface AppDeps {
   queues: Queues;
   cfg: Config;
   log: Logger;
+  /** The outbox loop's timings (tests shorten its backoff). */
+  outbox?: OutboxOptions;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
+    /** Enqueues the releases webhooks accepted (started when the app is ready, stopped when it closes). */
+    outbox: Outbox | null;
   }
 }
 
@@ -55,6 +61,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   const app = Fastify(opts);
   app.decorate('deps', deps);
+  app.decorate('outbox', null);
+  app.addHook('onReady', async () => {
+    app.outbox = startOutbox(deps, deps.outbox);
+  });
+  app.addHook('onClose', async () => {
+    await app.outbox?.close();
+  });
   app.setErrorHandler(problemHandler);
   app.setNotFoundHandler(notFoundHandler);
   await registerSecurityHeaders(app);

@@ -36,7 +36,7 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   const rateLimit =
     cfg.webhookRateLimitMax > 0 ? { max: cfg.webhookRateLimitMax, timeWindow: cfg.rateLimitWindowMs } : false;
   app.post('/webhooks/huggingface', { config: { rateLimit } }, async (req, reply) => {
-    const { pool, queues, log } = app.deps;
+    const { pool, log } = app.deps;
     if (!cfg.webhookSecret)
       return sendProblem(reply, 503, 'Service Unavailable', 'HUBWATCH_WEBHOOK_SECRET is not configured');
     const given = givenSecret(req);
@@ -47,7 +47,8 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
         'Unauthorized',
         given === undefined ? 'missing X-Webhook-Secret' : 'wrong webhook secret',
       );
-    const r = await ingestWebhook({ pool, queues, log, canReadPrivate: Boolean(cfg.hfToken) }, req.body);
+    const wake = (): void => app.outbox?.wake();
+    const r = await ingestWebhook({ pool, log, canReadPrivate: Boolean(cfg.hfToken), wake }, req.body);
     if (r.invalid)
       return sendProblem(reply, 400, 'Bad Request', `payload refused: ${r.invalid.join('; ')}`, {
         deliveryId: r.deliveryId,
