@@ -20,7 +20,7 @@ export async function runCheck(check: Check, input: CheckInput): Promise<CheckRu
     const outcome = await check.run(ctx);
     switch (outcome.status) {
       case 'passed':
-        return done({ status: 'passed', findings: [] });
+        return done({ status: 'passed', findings: [], ...(outcome.evidence ? { evidence: outcome.evidence } : {}) });
       case 'skipped':
         return done({ status: 'skipped', reason: outcome.reason, findings: [] });
       case 'error':

@@ -104,6 +104,8 @@ export async function storeResult(c: PoolClient, run: CheckRun, result: CheckRun
   );
   if ((u.rowCount ?? 0) === 0) return false;
   const { findings, stored } = splitLargeEvidence(result.findings);
+  // A check that passed with evidence keeps it under its own id as the kind.
+  if (result.evidence) stored.push({ kind: result.check, data: result.evidence });
   await storeReleaseEvidence(c, run.releaseId, stored);
   for (const f of findings) {
     await c.query(

@@ -74,6 +74,8 @@ export interface CheckSummary {
   error?: string;
   durationMs: number;
   findings: number;
+  /** What a check that passed measured (e.g. the base-model fingerprint of an ordinary fine-tune). */
+  evidence?: Record<string, unknown>;
 }
 
 export interface ScanReport {
@@ -159,6 +161,7 @@ export async function scanSnapshot(
         ...(r.error ? { error: r.error } : {}),
         durationMs: r.durationMs,
         findings: r.findings.length,
+        ...(r.evidence ? { evidence: r.evidence } : {}),
       };
     }),
     findings: results.flatMap((r) => r.findings),

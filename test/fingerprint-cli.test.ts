@@ -21,7 +21,10 @@ function hubwatch(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-type Report = { findings: { code: string; check: string; evidence: Record<string, unknown> }[] };
+type Report = {
+  findings: { code: string; check: string; evidence: Record<string, unknown> }[];
+  checks: { check: string; status: string; evidence?: Record<string, unknown> }[];
+};
 
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'hubwatch-fp-cli-'));
@@ -58,6 +61,15 @@ for (const fx of BASE_FIXTURES) {
       for (const f of fp(r)) {
         assert.equal(f.evidence.backend, backend === 'torch' ? 'torch' : f.evidence.backend);
         if (f.code === 'LOW_RANK_DELTA') assert.ok(Math.abs((f.evidence.rank as number) - LORA_RANK) <= 1);
+      }
+    if (!fx.code)
+      for (const r of Object.values(reports)) {
+        // An ordinary fine-tune: no finding, and what was measured is still reported.
+        const row = r.checks.find((c) => c.check === 'base-fingerprint')!;
+        assert.equal(row.status, 'passed');
+        const tensors = row.evidence?.tensors as { relativeDiff: number }[] | undefined;
+        assert.ok(tensors?.length, 'the passed fingerprint keeps its per-tensor evidence');
+        assert.ok(tensors.every((t) => t.relativeDiff > 0 && t.relativeDiff < 0.5));
       }
   });
 }

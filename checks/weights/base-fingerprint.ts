@@ -113,6 +113,7 @@ export const baseFingerprint: Check = {
       return { status: 'skipped', reason: `no tensor could be compared: ${skipped.map((s) => s.reason).join('; ')}` };
     const evidence = fingerprintEvidence(release, base, baseTensors, compared, skipped);
     const findings: FindingInput[] = fingerprintFindings(release, base, compared, evidence);
-    return findings.length ? { status: 'findings', findings } : { status: 'passed' };
+    // An ordinary fine-tune gets no finding; what was measured is still kept (the release page draws it).
+    return findings.length ? { status: 'findings', findings } : { status: 'passed', evidence };
   },
 };

@@ -11,6 +11,8 @@ import { normPlot } from './norm-plot.ts';
 /** Release-level evidence a finding may refer to (stored once per release). */
 export interface SharedEvidence {
   normProfiles?: { profiles: PlotProfile[]; flagged: [number, number][] } | null;
+  /** The base-model fingerprint of a release it found nothing wrong with (stored under the check's id). */
+  baseFingerprint?: Record<string, unknown> | null;
 }
 
 const MAX_ROWS = 12;

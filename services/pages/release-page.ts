@@ -95,17 +95,21 @@ function findingsSection(d: ReleasePageData, running: boolean): Html {
     }`;
 }
 
-/** The base-model fingerprint's per-tensor comparison, from the first finding of that check that carries it. */
-function baseDiff(findings: StoredFinding[]): Html {
+/**
+ * The base-model fingerprint's per-tensor comparison: from the first finding of that check that carries it, else
+ * from the evidence the check kept when it found nothing wrong (an ordinary fine-tune).
+ */
+function baseDiff(findings: StoredFinding[], shared: SharedEvidence): Html {
   const f = findings.find((x) => x.check === 'base-fingerprint' && Array.isArray(x.evidence.tensors));
-  if (!f) return html``;
+  const ev = f?.evidence ?? (Array.isArray(shared.baseFingerprint?.tensors) ? shared.baseFingerprint : null);
+  if (!ev) return html``;
   return html`<section id="base-diff">
     <h2>Difference from the base model</h2>
     <p class="muted">
-      Against <code>${f.evidence.base}</code>: relative difference of each sampled tensor (√2 marks independent weights)
-      and its estimated rank.
+      Against <code>${ev.base}</code>: relative difference of each sampled tensor (√2 marks independent weights) and its
+      estimated rank.${f ? '' : ' No finding: a full-rank difference, as an ordinary fine-tune gives.'}
     </p>
-    ${weightDiffChart(f.evidence.tensors as DiffBar[])}
+    ${weightDiffChart(ev.tensors as DiffBar[])}
   </section>`;
 }
 
@@ -135,7 +139,7 @@ export function releasePage(d: ReleasePageData): string {
           </section>`
         : ''
     }
-    ${baseDiff(d.findings)} ${d.extra ?? ''}
+    ${baseDiff(d.findings, d.shared)} ${d.extra ?? ''}
     <h2>Checks</h2>
     ${checksTable(d.runs)}`;
   return page(`${r.repo}@${shortSha(r.sha)} — hubwatch`, body, running ? { refreshSeconds: REFRESH_SECONDS } : {});

@@ -46,7 +46,10 @@ async function previousOf(pool: Pool, r: Release): Promise<Release | null> {
 
 async function sharedEvidence(pool: Pool, releaseId: number): Promise<SharedEvidence> {
   const stored = await loadReleaseEvidence(pool, releaseId);
-  return { normProfiles: (stored.get(NORM_PROFILES) as SharedEvidence['normProfiles']) ?? null };
+  return {
+    normProfiles: (stored.get(NORM_PROFILES) as SharedEvidence['normProfiles']) ?? null,
+    baseFingerprint: stored.get('base-fingerprint') ?? null,
+  };
 }
 
 /** Server-rendered status pages; they work without JavaScript and escape every string from a repo. */
