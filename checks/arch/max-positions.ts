@@ -5,6 +5,12 @@ import type { Check, Snapshot } from '../types.ts';
 import { keyPath, num, numOf, readModelConfig, variantOf, type Json, type ModelConfig } from './config-read.ts';
 import { tableFinding, type EvidenceRow } from './evidence.ts';
 
+/**
+ * The keys that hold the context length: transformers maps `max_position_embeddings` onto `n_positions` (GPT2Config,
+ * GPTJConfig attribute_map) and `max_seq_len` (MptConfig attribute_map).
+ */
+const POSITION_KEYS = ['max_position_embeddings', 'n_positions', 'max_seq_len'];
+
 const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function ropeRows(c: ModelConfig, maxPos: number): EvidenceRow[] {
@@ -44,7 +50,7 @@ function ropeRows(c: ModelConfig, maxPos: number): EvidenceRow[] {
   return [];
 }
 
-function tokenizerRows(snap: Snapshot, maxPos: number): EvidenceRow[] {
+function tokenizerRows(snap: Snapshot, maxPos: number, key: string): EvidenceRow[] {
   const tc = jsonObject(snap, 'tokenizer_config.json');
   const mml = tc ? num(tc, 'model_max_length') : null;
   if (mml === null || mml >= MODEL_MAX_LENGTH_SENTINEL || mml <= maxPos) return [];
@@ -52,8 +58,8 @@ function tokenizerRows(snap: Snapshot, maxPos: number): EvidenceRow[] {
     {
       field: 'tokenizer_config.json model_max_length',
       value: mml,
-      expected: `≤ max_position_embeddings (${maxPos})`,
-      source: 'config.json max_position_embeddings',
+      expected: `≤ ${key} (${maxPos})`,
+      source: `config.json ${key}`,
     },
   ];
 }
@@ -63,7 +69,7 @@ function tokenizerRows(snap: Snapshot, maxPos: number): EvidenceRow[] {
  * and generated tokens `generate()` runs to by default) past max_position_embeddings: one of the two is wrong, and
  * generation runs into positions the model declares it does not have. Not when RoPE scaling stretches the range.
  */
-function generationLengthRows(snap: Snapshot, c: ModelConfig, maxPos: number): EvidenceRow[] {
+function generationLengthRows(snap: Snapshot, c: ModelConfig, maxPos: number, key: string): EvidenceRow[] {
   if (c.text.rope_scaling) return [];
   const rows: EvidenceRow[] = [];
   for (const [field, o] of [
@@ -75,8 +81,8 @@ function generationLengthRows(snap: Snapshot, c: ModelConfig, maxPos: number): E
     rows.push({
       field,
       value: len,
-      expected: `≤ max_position_embeddings (${maxPos})`,
-      source: 'config.json max_position_embeddings',
+      expected: `≤ ${key} (${maxPos})`,
+      source: `config.json ${key}`,
     });
   }
   return rows;
@@ -102,13 +108,15 @@ export const maxPositions: Check = {
     const r = readModelConfig(release);
     if ('skip' in r) return { status: 'skipped', reason: r.skip };
     const c = r.config;
-    const maxPos = numOf(c, 'max_position_embeddings');
-    if (maxPos === null) return { status: 'skipped', reason: 'config.json has no max_position_embeddings' };
+    const key = POSITION_KEYS.find((k) => numOf(c, k) !== null);
+    const maxPos = key ? numOf(c, key) : null;
+    if (key === undefined || maxPos === null)
+      return { status: 'skipped', reason: 'config.json has no max_position_embeddings' };
     const rows = [
       ...ropeRows(c, maxPos),
       ...variantRows(c, maxPos),
-      ...tokenizerRows(release, maxPos),
-      ...generationLengthRows(release, c, maxPos),
+      ...tokenizerRows(release, maxPos, key),
+      ...generationLengthRows(release, c, maxPos, key),
     ];
     if (!rows.length) return { status: 'passed' };
     const files = [
