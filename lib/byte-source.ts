@@ -14,6 +14,11 @@ export interface ByteSource {
   listFiles(): Promise<SourceFile[]>;
   /** Reads bytes [start, end) of a file. Throws SourceError if the file is missing or the range is invalid. */
   readRange(path: string, start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Reads bytes [start, start + into.byteLength) of a file into `into` (optional: a source that can fill a given
+   * buffer, so a chunk lands in memory its consumer chose). Throws SourceError like readRange, also on a short read.
+   */
+  readRangeInto?(path: string, start: number, into: Uint8Array): Promise<void>;
   /** Reads a whole (small) file as UTF-8 text. */
   readText(path: string): Promise<string>;
   /** Streams bytes [start, end) of a file in pieces as they arrive. */

@@ -85,6 +85,16 @@ export class LocalFolderSource implements ByteSource {
 
   async readRange(path: string, start: number, end: number): Promise<Uint8Array> {
     if (!(start >= 0 && end >= start)) throw new SourceError(`invalid range ${start}-${end} of ${path}`, path);
+    // A pooled buffer (tensor-stats.ts gives chunk buffers back): a zero-filled allocation per 4 MiB chunk cost
+    // page faults and GC unmapping on every read of a 1 GB tensor. Every byte is overwritten or we throw.
+    const buf = chunkBufferPool.take(end - start);
+    await this.readRangeInto(path, start, buf);
+    return buf;
+  }
+
+  async readRangeInto(path: string, start: number, into: Uint8Array): Promise<void> {
+    const end = start + into.byteLength;
+    if (!(start >= 0)) throw new SourceError(`invalid range ${start}-${end} of ${path}`, path);
     let fh;
     try {
       fh = await open(await this.resolve(path), 'r');
@@ -92,17 +102,13 @@ export class LocalFolderSource implements ByteSource {
       throw new SourceError(`cannot open ${path}: ${(e as Error).message}`, path);
     }
     try {
-      // A pooled buffer (tensor-stats.ts gives chunk buffers back): a zero-filled allocation per 4 MiB chunk cost
-      // page faults and GC unmapping on every read of a 1 GB tensor. Every byte is overwritten below or we throw.
-      const buf = chunkBufferPool.take(end - start);
       let off = 0;
-      while (off < buf.length) {
-        const { bytesRead } = await fh.read(buf, off, buf.length - off, start + off);
+      while (off < into.byteLength) {
+        const { bytesRead } = await fh.read(into, off, into.byteLength - off, start + off);
         if (bytesRead === 0)
           throw new SourceError(`short read of ${path}: wanted ${start}-${end}, file ends at ${start + off}`, path);
         off += bytesRead;
       }
-      return buf;
     } finally {
       await fh.close();
     }

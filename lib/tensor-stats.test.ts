@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RowStats } from '../checks/types.ts';
 import { bf16Matrix, writeSafetensors } from '../infra/fixtures/safetensors-writer.ts';
+import { kernelMemoryOf } from './buffer-pool.ts';
 import type { ByteSource } from './byte-source.ts';
+import type { ComputeBackend } from './compute/backend.ts';
 import { CpuBackend } from './compute/cpu-backend.ts';
 import { LocalFolderSource } from './local-source.ts';
 import { buildSnapshot } from './snapshot-builder.ts';
@@ -29,16 +31,39 @@ function bits(s: RowStats) {
   };
 }
 
-/** The folder's source, its reads copied into SharedArrayBuffers (a reader that fills shared memory). */
-function sharedReads(source: ByteSource): ByteSource {
-  return Object.assign(Object.create(source) as ByteSource, {
+/** The folder's source without readRangeInto (like an HTTP source): its reads optionally copied into a SharedArrayBuffer. */
+function readsOnly(source: ByteSource, shared: boolean): ByteSource {
+  return {
+    label: source.label,
+    listFiles: () => source.listFiles(),
+    readText: (p) => source.readText(p),
+    stream: (p, s, e) => source.stream(p, s, e),
     async readRange(path: string, start: number, end: number) {
       const bytes = await source.readRange(path, start, end);
-      const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
-      shared.set(bytes);
-      return shared;
+      if (!shared) return bytes;
+      const copy = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+      copy.set(bytes);
+      return copy;
     },
-  });
+  };
+}
+
+type Kind = 'kernel memory' | 'shared' | 'plain';
+
+/** The backend, noting what kind of buffer each chunk arrived in. */
+function watched(backend: CpuBackend, kinds: Set<Kind>): ComputeBackend {
+  return {
+    name: backend.name,
+    device: backend.device,
+    sharedChunks: backend.sharedChunks,
+    rowStats(job) {
+      const b = job.data.buffer;
+      kinds.add(kernelMemoryOf(b) ? 'kernel memory' : b instanceof SharedArrayBuffer ? 'shared' : 'plain');
+      return backend.rowStats(job);
+    },
+    openDelta: (spec) => backend.openDelta(spec),
+    close: () => backend.close(),
+  };
 }
 
 describe('tensor statistics over worker threads', () => {
@@ -62,17 +87,31 @@ describe('tensor statistics over worker threads', () => {
           await provider.close();
         }
       };
-      const one = await run(source, { threads: 1 });
-      const three = new CpuBackend(3);
-      const several = await run(source, { backend: three });
-      const split = new CpuBackend(3, { minSliceBytes: 1024 });
-      const shared = await run(sharedReads(source), { backend: split });
+      const chunks = Math.ceil(ROWS / 48);
+      const cases: [string, ByteSource, CpuBackend, Kind, number][] = [
+        // Chunks read into kernel memory: whole chunks (default slice size), then split in 3 slices each.
+        ['local, 1 worker', source, new CpuBackend(1), 'kernel memory', chunks],
+        ['local, 3 workers', source, new CpuBackend(3), 'kernel memory', chunks],
+        ['local, 3 workers, split', source, new CpuBackend(3, { minSliceBytes: 1024 }), 'kernel memory', 3 * chunks],
+        // A source that allocates: plain buffers transferred, shared ones split and copied by the workers.
+        ['plain, 3 workers', readsOnly(source, false), new CpuBackend(3), 'plain', chunks],
+        [
+          'shared, 3 workers',
+          readsOnly(source, true),
+          new CpuBackend(3, { minSliceBytes: 1024 }),
+          'shared',
+          3 * chunks,
+        ],
+      ];
       const inline = await run(source, { threads: 0 });
-      assert.equal(three.partsSent, Math.ceil(ROWS / 48), 'one message per chunk');
-      assert.ok(split.partsSent > Math.ceil(ROWS / 48), `shared chunks were split (${split.partsSent} parts)`);
-      assert.deepEqual(bits(several), bits(one));
-      assert.deepEqual(bits(shared), bits(one));
-      assert.deepEqual(bits(inline), bits(one));
+      for (const [name, src, backend, kind, parts] of cases) {
+        const kinds = new Set<Kind>();
+        const got = await run(src, { backend: watched(backend, kinds) });
+        assert.deepEqual([...kinds], [kind], name);
+        assert.equal(backend.partsSent, parts, `${name}: messages to the workers`);
+        assert.deepEqual(bits(got), bits(inline), name);
+      }
+      const one = inline;
       assert.deepEqual(
         one.nonFinite.map((n) => n.row),
         [300, 999],

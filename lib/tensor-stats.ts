@@ -117,7 +117,13 @@ export function createTensorStatsProvider(
           mergeChunk(out, chunk.firstRow, stats);
           pool.give(stats.input ?? chunk.data);
         },
-        { chunkBytes: opts.chunkBytes, parallel: opts.parallel, signal },
+        {
+          chunkBytes: opts.chunkBytes,
+          parallel: opts.parallel,
+          signal,
+          // A backend that computes shared chunks in place gets them read straight into its kernel's memory.
+          alloc: be.sharedChunks ? (bytes) => pool.takeShared(bytes) : undefined,
+        },
         counter,
       );
       out.nonFinite.sort((a, b) => a.row - b.row);

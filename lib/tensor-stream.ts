@@ -13,6 +13,11 @@ export interface TensorStreamOptions {
   /** Ranged reads in flight at once. Default 4. */
   parallel?: number;
   signal?: AbortSignal;
+  /**
+   * Where a chunk of `bytes` bytes is read to, when the source can fill a given buffer (readRangeInto): e.g. shared
+   * memory the compute kernel reads directly. Otherwise the source's readRange allocates.
+   */
+  alloc?: (bytes: number) => Uint8Array;
 }
 
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
@@ -76,7 +81,11 @@ export async function streamTensorRows(
       const { firstRow, rows } = plan[next++];
       const from = layout.start + firstRow * layout.rowBytes;
       const want = rows * layout.rowBytes;
-      const data = await source.readRange(layout.file, from, from + want);
+      let data: Uint8Array;
+      if (opts.alloc && source.readRangeInto) {
+        data = opts.alloc(want);
+        await source.readRangeInto(layout.file, from, data);
+      } else data = await source.readRange(layout.file, from, from + want);
       if (data.byteLength !== want) {
         throw new SourceError(
           `short read of ${layout.file}: asked for bytes ${from}-${from + want - 1}, got ${data.byteLength} bytes`,

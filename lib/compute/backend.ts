@@ -106,6 +106,11 @@ export interface ComputeBackend {
   /** Where the work runs, e.g. `cpu` or `cuda:0 (NVIDIA H100 80GB HBM3)`. */
   readonly device: string;
   rowStats(job: ChunkJob): Promise<ChunkStats>;
+  /**
+   * True when chunks read into shared buffers from the buffer pool (BufferPool.takeShared) are computed where they
+   * lie; readers that can fill a given buffer then use those (tensor-stats.ts).
+   */
+  readonly sharedChunks?: boolean;
   /** Starts comparing rows of a release matrix with the same rows of its base. */
   openDelta(spec: DeltaSpec): DeltaSession;
   /** Releases threads or devices; pending jobs are rejected. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bf16Matrix } from '../../infra/fixtures/safetensors-writer.ts';
+import { BufferPool, kernelMemoryOf } from '../buffer-pool.ts';
 import type { ChunkStats } from './backend.ts';
 import { CpuBackend } from './cpu-backend.ts';
 import { jsChunkStats } from './row-kernel-js.ts';
@@ -16,6 +17,38 @@ function bits(s: ChunkStats) {
 }
 
 describe('CPU backend', () => {
+  it('computes a chunk read into a pool kernel memory in place, split over the workers, bit-identical', async () => {
+    // 200 rows per slice: each worker runs the kernel over its slice in several scratch-sized batches.
+    const rows = 600;
+    const cols = 64;
+    const bytes = bf16Matrix(rows, cols, 6, 0.02, specialRow).data;
+    const pool = new BufferPool();
+    const chunk = pool.takeShared(bytes.byteLength);
+    chunk.set(bytes);
+    assert.ok(kernelMemoryOf(chunk.buffer), 'the chunk lies in a shared WebAssembly.Memory');
+    const many = new CpuBackend(3, { minSliceBytes: 1 });
+    const inline = new CpuBackend(0);
+    try {
+      assert.equal(many.sharedChunks, true);
+      assert.equal(inline.sharedChunks, false);
+      const job = { data: chunk, dtype: 'BF16' as const, rows, cols };
+      const expected = bits(await inline.rowStats({ ...job, data: bytes.slice() }));
+      // Twice: the second time each worker reuses its kernel instance over the same memory.
+      for (let i = 1; i <= 2; i++) {
+        const got = await many.rowStats(job);
+        assert.equal(many.partsSent, 3 * i, 'one slice per worker');
+        assert.deepEqual(bits(got), expected);
+        assert.ok(Number.isFinite(got.sumSq[77]) && got.sumSq[77] > 5e78, 'overflowing row recounted in place');
+        assert.equal(got.input, chunk);
+      }
+      assert.deepEqual([...chunk], [...bytes], 'the kernel does not write into the rows');
+      pool.give(chunk);
+      assert.equal(pool.takeShared(bytes.byteLength).buffer, chunk.buffer, 'the pool hands the memory out again');
+    } finally {
+      await Promise.all([many.close(), inline.close()]);
+    }
+  });
+
   it('splits a chunk in shared memory over the workers, bit-identical to one thread and to the inline kernel', async () => {
     const rows = 101;
     const cols = 64;

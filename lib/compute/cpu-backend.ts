@@ -5,26 +5,38 @@
  * calling thread (no workers). Chunks the SIMD kernel does not take (other dtypes, widths not a multiple of 8) are
  * computed inline by the scalar kernel.
  *
- * A chunk reaches a worker without a copy: a chunk that owns a plain ArrayBuffer is transferred (detached here,
- * handed back with the result); a chunk in a SharedArrayBuffer is split into row slices read by all idle workers at
- * once. The worker copies its rows once into the kernel's linear memory. Rows are independent, so the statistics do
- * not depend on how a chunk is split or on which worker computes it.
+ * A chunk reaches a worker without a copy. A chunk read into a shared buffer from the pool (BufferPool.takeShared,
+ * what `sharedChunks` asks readers for) is split into row slices, one per worker, and each worker's kernel reads its
+ * rows where they lie: the buffer is a shared WebAssembly.Memory. A chunk that owns a plain ArrayBuffer (an HTTP body)
+ * is transferred (detached here, handed back with the result) and another SharedArrayBuffer is shared and split; the
+ * worker copies those rows once into its kernel's own memory. Rows are independent, so the statistics do not depend
+ * on how a chunk is split or on which worker computes it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ChunkJob, ChunkStats, ComputeBackend, DeltaSession, DeltaSpec } from './backend.ts';
 import { STATS_ITEM_SIZE, emptyChunkStats } from './backend.ts';
+import type { KernelMemory } from '../buffer-pool.ts';
+import { SHARED_SCRATCH_BYTES, kernelMemoryOf } from '../buffer-pool.ts';
 import { openCpuDelta } from './cpu-delta.ts';
 import { computeChunk } from './cpu-kernels.ts';
-import { CPU_WORKER_SOURCE } from './cpu-worker-source.ts';
+import { CPU_WORKER_SOURCE, SCRATCH_PART_BYTES } from './cpu-worker-source.ts';
 import type { SimdDtype } from './row-kernel-wasm.ts';
-import { WasmRowKernel, reduceAccumulators, rowKernelModule, simdSupports } from './row-kernel-wasm.ts';
+import {
+  WasmRowKernel,
+  reduceAccumulators,
+  rowKernelModule,
+  rowKernelSharedModule,
+  simdSupports,
+} from './row-kernel-wasm.ts';
 
 type SimdJob = ChunkJob & { dtype: SimdDtype };
 
 /** One message's worth of rows for a worker: a whole transferred chunk, or a slice of a shared one. */
 interface Part {
   job: SimdJob;
+  /** Rows in a kernel memory: computed where they lie, accumulators through scratch part `part`. */
+  inPlace?: { km: KernelMemory; part: number };
   resolve: (reply: { acc: ArrayBuffer; data: Uint8Array | null }) => void;
   reject: (e: Error) => void;
 }
@@ -46,6 +58,9 @@ export interface CpuBackendOptions {
    */
   minSliceBytes?: number;
 }
+
+/** Slices a chunk in a kernel memory is split into at most: one scratch part each. */
+const MAX_IN_PLACE_SLICES = Math.floor(SHARED_SCRATCH_BYTES / SCRATCH_PART_BYTES);
 
 /** Default worker count: one per core (availableParallelism), at most 8. */
 export function defaultThreads(): number {
@@ -81,6 +96,7 @@ function concatStats(parts: ChunkStats[], rows: number): ChunkStats {
 export class CpuBackend implements ComputeBackend {
   readonly name: string;
   readonly device = 'cpu';
+  readonly sharedChunks: boolean;
   private readonly slots: Slot[] = [];
   private readonly queue: Part[] = [];
   private readonly pending = new Map<number, { p: Part; slot: Slot }>();
@@ -96,6 +112,7 @@ export class CpuBackend implements ComputeBackend {
   constructor(threads = defaultThreads(), opts: CpuBackendOptions = {}) {
     this.name = threads > 0 ? `cpu-wasm-simd×${threads}` : 'cpu-wasm-simd-inline';
     this.minSliceBytes = Math.max(1, opts.minSliceBytes ?? 512 << 10);
+    this.sharedChunks = threads > 0;
     for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
   }
 
@@ -110,7 +127,10 @@ export class CpuBackend implements ComputeBackend {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(CPU_WORKER_SOURCE, { eval: true, workerData: { module: rowKernelModule() } });
+    const worker = new Worker(CPU_WORKER_SOURCE, {
+      eval: true,
+      workerData: { module: rowKernelModule(), sharedModule: rowKernelSharedModule() },
+    });
     const slot: Slot = { worker, busy: false };
     worker.unref();
     worker.on('message', (m: Reply) => this.onReply(slot, m));
@@ -156,14 +176,31 @@ export class CpuBackend implements ComputeBackend {
       this.sentCount++;
       const rowBytes = cols * STATS_ITEM_SIZE[dtype];
       // A shared slice is posted as it is (the worker sees the same memory); a plain buffer is transferred.
-      slot.worker.postMessage({ id, data, dtype, rows, rowBytes }, isShared(data) ? [] : [data.buffer as ArrayBuffer]);
+      if (p.inPlace) {
+        const { km, part } = p.inPlace;
+        slot.worker.postMessage({
+          id,
+          mem: km.memory,
+          memId: km.id,
+          offset: data.byteOffset,
+          dtype,
+          rows,
+          rowBytes,
+          outPtr: km.scratch + part * SCRATCH_PART_BYTES,
+        });
+      } else
+        // A shared slice is posted as it is (the worker sees the same memory); a plain buffer is transferred.
+        slot.worker.postMessage(
+          { id, data, dtype, rows, rowBytes },
+          isShared(data) ? [] : [data.buffer as ArrayBuffer],
+        );
     }
   }
 
   /** Queues rows for a worker; resolves with the kernel's accumulators and the buffer handed back, if any. */
-  private send(job: SimdJob): Promise<{ acc: ArrayBuffer; data: Uint8Array | null }> {
+  private send(job: SimdJob, inPlace?: Part['inPlace']): Promise<{ acc: ArrayBuffer; data: Uint8Array | null }> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      this.queue.push({ job, inPlace, resolve, reject });
       this.pump();
     });
   }
@@ -193,11 +230,16 @@ export class CpuBackend implements ComputeBackend {
     return stats;
   }
 
-  /** A shared chunk in row slices, one per worker (each at least minSliceBytes), reduced and joined in row order. */
+  /**
+   * A shared chunk in row slices, one per worker (each at least minSliceBytes), reduced and joined in row order.
+   * Slices of a kernel memory are computed in place, each through its own part of the memory's scratch space.
+   */
   private async sharedStats(job: SimdJob): Promise<ChunkStats> {
     const rowBytes = job.cols * STATS_ITEM_SIZE[job.dtype];
     const minRows = Math.max(1, Math.ceil(this.minSliceBytes / rowBytes));
-    const n = Math.max(1, Math.min(this.slots.length, Math.floor(job.rows / minRows)));
+    const km = kernelMemoryOf(job.data.buffer);
+    const most = km ? Math.min(this.slots.length, MAX_IN_PLACE_SLICES) : this.slots.length;
+    const n = Math.max(1, Math.min(most, Math.floor(job.rows / minRows)));
     const slices: SimdJob[] = [];
     for (let i = 0, first = 0; i < n; i++) {
       const rows = Math.floor(job.rows / n) + (i < job.rows % n ? 1 : 0);
@@ -205,7 +247,7 @@ export class CpuBackend implements ComputeBackend {
       slices.push({ ...job, data, rows });
       first += rows;
     }
-    const replies = await Promise.all(slices.map((s) => this.send(s)));
+    const replies = await Promise.all(slices.map((s, part) => this.send(s, km ? { km, part } : undefined)));
     const parts = replies.map((r, i) => reduceAccumulators(slices[i], r.acc, 0));
     const stats = parts.length === 1 ? parts[0] : concatStats(parts, job.rows);
     stats.input = job.data;

@@ -100,8 +100,15 @@ function rowsFunction(dtype: SimdDtype): FuncBody {
   return f;
 }
 
-/** The kernel module's bytes (exports `mem`, `bf16`, `f16`, `f32`: (in, rows, rowBytes, out) → ()). */
-export function rowKernelModuleBytes(): Uint8Array<ArrayBuffer> {
+/** Largest shared memory the shared-memory kernel accepts (pages of 64 KiB: 4 GiB, all of wasm32). */
+export const SHARED_MAX_PAGES = 65536;
+
+/**
+ * The kernel module's bytes (exports `mem`, `bf16`, `f16`, `f32`: (in, rows, rowBytes, out) → ()). With `shared`
+ * it imports its memory (`env.mem`, a shared WebAssembly.Memory) instead of owning one, so it reads rows where a
+ * reader put them.
+ */
+export function rowKernelModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const params = [I32, I32, I32, I32];
   return encodeModule(
     (['BF16', 'F16', 'F32'] as const).map((d) => ({
@@ -110,6 +117,8 @@ export function rowKernelModuleBytes(): Uint8Array<ArrayBuffer> {
       locals: LOCALS,
       body: rowsFunction(d),
     })),
+    1,
+    shared ? { maxPages: SHARED_MAX_PAGES } : undefined,
   );
 }
 
@@ -119,10 +128,16 @@ export function simdSupports(dtype: StatsDtype, cols: number): dtype is SimdDtyp
 }
 
 let compiled: WebAssembly.Module | null = null;
+let compiledShared: WebAssembly.Module | null = null;
 
 /** The kernel module, compiled once per thread (a Module can be sent to worker threads). */
 export function rowKernelModule(): WebAssembly.Module {
   return (compiled ??= new WebAssembly.Module(rowKernelModuleBytes()));
+}
+
+/** The kernel module over an imported shared memory (rowKernelModuleBytes(true)), compiled once per thread. */
+export function rowKernelSharedModule(): WebAssembly.Module {
+  return (compiledShared ??= new WebAssembly.Module(rowKernelModuleBytes(true)));
 }
 
 /**

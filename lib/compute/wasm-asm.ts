@@ -127,11 +127,23 @@ function section(id: number, content: number[]): number[] {
 
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 
-/** Encodes a module with one exported memory (`mem`) and the given exported functions (no results). */
-export function encodeModule(funcs: FuncDef[], memoryPages = 1): Uint8Array<ArrayBuffer> {
+/**
+ * Encodes a module with one exported memory (`mem`) and the given exported functions (no results). The memory is
+ * the module's own (`memoryPages` initial pages), or with `importShared` imported as `env.mem`: a shared memory of
+ * at most `maxPages` pages that the instantiating thread passes in (threads proposal limits flag 0x03: shared, with
+ * a maximum).
+ */
+export function encodeModule(
+  funcs: FuncDef[],
+  memoryPages = 1,
+  importShared?: { maxPages: number },
+): Uint8Array<ArrayBuffer> {
   const types = vec(funcs.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0]));
   const funcIdx = vec(funcs.map((_, i) => uleb(i)));
   const memory = vec([[0x00, ...uleb(memoryPages)]]);
+  const imports = importShared
+    ? vec([[...utf8('env'), ...utf8('mem'), 0x02, 0x03, ...uleb(0), ...uleb(importShared.maxPages)]])
+    : null;
   const exports = vec([[...utf8('mem'), 0x02, 0], ...funcs.map((f, i) => [...utf8(f.name), 0x00, ...uleb(i)])]);
   const code = vec(
     funcs.map((f) => {
@@ -155,8 +167,9 @@ export function encodeModule(funcs: FuncDef[], memoryPages = 1): Uint8Array<Arra
     0x00,
     0x00,
     ...section(1, types),
+    ...(imports ? section(2, imports) : []),
     ...section(3, funcIdx),
-    ...section(5, memory),
+    ...(imports ? [] : section(5, memory)),
     ...section(7, exports),
     ...section(10, code),
   ]);
