@@ -1,8 +1,8 @@
 /**
  * The pages as people see them: rendered by Debian's headless Chromium. Each page type with its plot, the pending
  * state updating itself without JavaScript, a 390 px phone without sideways scrolling, dark mode, and hostile
- * strings that never run. With HUBWATCH_SCREENSHOTS=1 the screenshots go to docs/screenshots (committed, shown in
- * the README); otherwise to a temporary folder.
+ * strings that never run, and the API reference at /docs. With HUBWATCH_SCREENSHOTS=1 screenshots of every page type
+ * go to docs/screenshots (committed, shown in the README); otherwise only the /docs one, to a temporary folder.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -133,13 +133,34 @@ test('the Atom feed is well-formed XML and the badge an SVG image', async () => 
   });
 });
 
+/** Full-page screenshots of `path` at 1280 and 390 px, light and dark, as `<name>-<device>-<scheme>.png`. */
+async function screenshots(name: string, path: string, also?: (p: Page, suffix: string) => Promise<void>) {
+  for (const [device, width] of [
+    ['desktop', 1280],
+    ['phone', 390],
+  ] as const) {
+    for (const dark of [false, true]) {
+      await withPage({ width, dark }, async (p) => {
+        await p.goto(base + path);
+        const suffix = `${device}-${dark ? 'dark' : 'light'}`;
+        // The release page is long on a phone: its first screen is shown (the plots have their own shots).
+        await p.screenshot({
+          path: join(shots, `${name}-${suffix}.png`),
+          fullPage: !(name === 'release' && width < 500),
+        });
+        await also?.(p, suffix);
+      });
+    }
+  }
+}
+
 test('a release being checked says so, lists the finished checks and updates itself without JavaScript', async () => {
+  if (keep) await screenshots('pending', pages().pending);
   await withPage({ width: 1280, js: false }, async (p) => {
     await p.goto(base + pages().pending);
     const status = p.locator('#pending');
     assert.match(await status.innerText(), /Checks running: 1 of 3 done/);
     assert.equal(await p.locator('#no-findings').count(), 0);
-    await p.screenshot({ path: join(shots, 'pending-desktop-light.png') });
     // The checks finish; the meta refresh brings the verdict in.
     await pool.query(
       `UPDATE check_runs SET status = 'passed', finished_at = now() WHERE release_id =
@@ -154,17 +175,18 @@ test('a release being checked says so, lists the finished checks and updates its
   });
 });
 
-test('at 390 px no page scrolls sideways', async () => {
-  await withPage({ width: 390 }, async (p) => {
-    for (const [name, path] of Object.entries(pages())) {
-      await p.goto(base + path);
-      const { sw, cw } = await p.evaluate(() => ({
-        sw: document.documentElement.scrollWidth,
-        cw: document.documentElement.clientWidth,
-      }));
-      assert.ok(sw <= cw, `${name}: scrollWidth ${sw} > clientWidth ${cw}`);
-    }
-  });
+test('at 390 and 1280 px no page scrolls sideways', async () => {
+  for (const width of [390, 1280])
+    await withPage({ width }, async (p) => {
+      for (const [name, path] of Object.entries(pages())) {
+        await p.goto(base + path);
+        const { sw, cw } = await p.evaluate(() => ({
+          sw: document.documentElement.scrollWidth,
+          cw: document.documentElement.clientWidth,
+        }));
+        assert.ok(sw <= cw, `${name} at ${width} px: scrollWidth ${sw} > clientWidth ${cw}`);
+      }
+    });
 });
 
 test('dark mode follows prefers-color-scheme', async () => {
@@ -195,28 +217,34 @@ test('token strings and config values carrying <script> and <img onerror> run no
   });
 });
 
-test('screenshots: index, model and release pages at 1280 and 390 px, light and dark', async () => {
-  for (const [name, path] of [
-    ['index', pages().index],
-    ['model', pages().model],
-    ['release', pages().release],
-  ] as const) {
-    for (const [device, width] of [
-      ['desktop', 1280],
-      ['phone', 390],
-    ] as const) {
-      for (const dark of [false, true]) {
-        await withPage({ width, dark }, async (p) => {
-          await p.goto(base + path);
-          const file = join(shots, `${name}-${device}-${dark ? 'dark' : 'light'}.png`);
-          // The release page is long on a phone: its first screen is shown (the plots have their own shots).
-          await p.screenshot({ path: file, fullPage: !(name === 'release' && device === 'phone') });
-          if (name === 'release')
-            await p
-              .locator('#norm-profiles')
-              .screenshot({ path: join(shots, `plots-${device}-${dark ? 'dark' : 'light'}.png`) });
-        });
-      }
-    }
-  }
+test('the API reference at /docs runs under the page CSP and lists the operations', async () => {
+  await withPage({ width: 1280, js: true }, async (p) => {
+    const refused: string[] = [];
+    p.on('console', (m) => m.type() === 'error' && refused.push(m.text()));
+    p.on('pageerror', (e) => refused.push(e.message));
+    const res = await p.goto(`${base}/docs`);
+    assert.equal(res?.status(), 200);
+    assert.match(res?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
+    await p.locator('.opblock').first().waitFor({ timeout: 15_000 });
+    const paths = await p.locator('.opblock-summary-path').allInnerTexts();
+    const ops = new Set(paths.map((t) => t.replace(/\u200b/g, '').trim()));
+    for (const op of ['/v1/models', '/v1/findings', '/v1/watches', '/v1/releases/{org}/{name}/{sha}/recheck'])
+      assert.ok(ops.has(op), `${op} listed in ${[...ops].join(', ')}`);
+    assert.ok(ops.size >= 15, `${ops.size} operations listed`);
+    assert.deepEqual(refused, [], 'no script or style refused, no page error');
+    await p.screenshot({ path: join(shots, 'docs-desktop-light.png') });
+  });
 });
+
+test(
+  'screenshots: index, model, release and compare pages at 1280 and 390 px, light and dark',
+  { skip: !keep && 'taken with HUBWATCH_SCREENSHOTS=1 (the other tests check the same pages)' },
+  async () => {
+    await screenshots('index', pages().index);
+    await screenshots('model', pages().model);
+    await screenshots('release', pages().release, (p, suffix) =>
+      p.locator('#norm-profiles').screenshot({ path: join(shots, `plots-${suffix}.png`) }),
+    );
+    await screenshots('compare', pages().compare);
+  },
+);

@@ -3,8 +3,7 @@
  * id ranges as ranges, template text and rendered excerpts side by side, row-norm profiles as plots; the raw
  * JSON stays one click away. Every value is untrusted and escaped.
  */
-import type { Html } from './html.ts';
-import { html } from './html.ts';
+import { Html, esc, html } from './html.ts';
 import type { PlotProfile } from './norm-plot.ts';
 import { normPlot } from './norm-plot.ts';
 
@@ -42,11 +41,14 @@ export function rangesText(ranges: [number, number][], max = 40): string {
   return parts.join(', ') + (ranges.length > max ? `, … (${ranges.length} ranges)` : '');
 }
 
+/** Escaped text that may wrap after `.`, `_`, `/` and `|` (tensor names, special tokens), not inside numbers. */
+const breakable = (text: string): Html => new Html(esc(text).replace(/([._/|])/g, '$1<wbr>'));
+
 function cell(key: string, v: unknown): Html {
   if (v === null || v === undefined) return html`<span class="muted">absent</span>`;
   // Token strings are shown as JSON strings so that spaces, newlines and control characters are visible.
-  if (key === 'token' || key === 'string') return html`<code>${JSON.stringify(v)}</code>`;
-  if (typeof v === 'string') return html`${v}`;
+  if (key === 'token' || key === 'string') return html`<code>${breakable(JSON.stringify(v))}</code>`;
+  if (typeof v === 'string') return breakable(v);
   if (typeof v === 'number' || typeof v === 'boolean') return html`<code>${String(v)}</code>`;
   if (Array.isArray(v) && v.every(isRange)) return html`${rangesText(v)}`;
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return html`${v.join(', ')}`;
@@ -66,21 +68,23 @@ export function objectTable(rows: Record<string, unknown>[]): Html {
   const rank = (c: string): number => (FIRST_COLUMNS.includes(c) ? FIRST_COLUMNS.indexOf(c) : FIRST_COLUMNS.length);
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].sort((a, b) => rank(a) - rank(b)).slice(0, MAX_COLS);
   const shown = rows.slice(0, MAX_ROWS);
-  return html`<table class="stack">
-      <thead>
-        <tr>
-          ${cols.map((c) => html`<th>${words(c)}</th>`)}
-        </tr>
-      </thead>
-      <tbody>
-        ${shown.map(
-          (r) =>
-            html`<tr>
-              ${cols.map((c) => html`<td data-label="${words(c)}">${cell(c, r[c])}</td>`)}
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+  return html`<div class="table-wrap">
+      <table class="stack">
+        <thead>
+          <tr>
+            ${cols.map((c) => html`<th>${words(c)}</th>`)}
+          </tr>
+        </thead>
+        <tbody>
+          ${shown.map(
+            (r) =>
+              html`<tr>
+                ${cols.map((c) => html`<td data-label="${words(c)}">${cell(c, r[c])}</td>`)}
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
     ${rows.length > MAX_ROWS ? html`<p class="muted">… and ${rows.length - MAX_ROWS} more rows (raw evidence).</p>` : ''}`;
 }
 

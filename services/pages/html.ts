@@ -29,7 +29,8 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
 }
 
 // Layout rules: nothing may be wider than a 390 px phone, so long words break, tables wrap their cells and
-// wide blocks (pre, plots) scroll or scale inside themselves instead of the page.
+// wide blocks (pre, plots, evidence tables) scroll or scale inside themselves instead of the page. On wider
+// screens evidence table cells break only at spaces (ids and tensor names stay whole), inside their scroll box.
 const CSS = `*{box-sizing:border-box}
 body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:0 1rem 2rem;background:var(--bg);color:var(--fg);overflow-wrap:anywhere}
 a{color:var(--link)}header.top{display:flex;flex-wrap:wrap;gap:.5rem 1.2rem;align-items:baseline;padding:.8rem 0;border-bottom:1px solid var(--border);margin-bottom:1rem}
@@ -42,7 +43,7 @@ th{font-weight:600;overflow-wrap:normal}.verdict{display:inline-block;padding:.0
 .finding h3{font-size:1rem;margin:.2rem 0}.fix{font-weight:600}.muted-finding{opacity:.8}
 pre{background:var(--surface);padding:.5rem;overflow:auto;max-height:24rem;font-size:12px;white-space:pre-wrap}code{font-size:13px}
 .side{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:.6rem}.side h4{margin:.2rem 0;font-size:.85rem}
-.plot{width:100%;height:auto;max-width:760px;display:block}.plot text{fill:var(--fg);font-size:11px}
+figure.norm-plot{margin:.6rem 0}.plot{width:100%;height:auto;max-width:760px;display:block}.plot text{fill:var(--fg);font-size:11px}
 .plot .band{fill:var(--band)}.plot .median{fill:none;stroke:var(--line);stroke-width:1.2}
 .weight-diff-chart{max-width:100%;height:auto;display:block}.weight-diff-chart text{fill:var(--fg);font-size:11px}
 .diff-bar{fill:var(--line)}.diff-unrelated .diff-bar{fill:var(--flagged)}.diff-ref{stroke:var(--threshold);stroke-dasharray:4 3}
@@ -50,10 +51,11 @@ pre{background:var(--surface);padding:.5rem;overflow:auto;max-height:24rem;font-
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin:.5rem 0 1rem}
 form.filters label{display:flex;flex-direction:column;font-size:.85rem}input,select,button{font:inherit;padding:.25rem .4rem;max-width:100%;background:var(--bg);color:var(--fg);border:1px solid var(--muted);border-radius:4px}
 .codes code{margin-right:.3rem}ol.timeline{list-style:none;padding:0}ol.timeline li{border-left:3px solid var(--border);padding:.2rem 0 .6rem .8rem}
-dl.ev{display:grid;grid-template-columns:minmax(6rem,max-content) 1fr;gap:.2rem .8rem;margin:.4rem 0}dl.ev dt{font-weight:600}dl.ev dd{margin:0}
+.table-wrap{overflow-x:auto}@media (min-width:601px){.table-wrap td{overflow-wrap:normal}}
+dl.ev{display:grid;grid-template-columns:minmax(6rem,max-content) minmax(0,1fr);gap:.2rem .8rem;margin:.4rem 0}dl.ev dt{font-weight:600}dl.ev dd{margin:0}
 @media (max-width:600px){table.stack thead{display:none}table.stack tr{display:block;border-bottom:1px solid var(--border);padding:.3rem 0}
 table.stack td{display:block;border:0;padding:.1rem 0}table.stack td[data-label]::before{content:attr(data-label) ": ";color:var(--muted)}
-dl.ev{grid-template-columns:1fr}}`;
+dl.ev{grid-template-columns:1fr}.plot text{font-size:20px}}`;
 
 export interface PageOptions {
   /** Seconds after which the browser reloads the page (a release still being checked). */

@@ -80,13 +80,16 @@ function vars(p: Palette): string {
     .join(';');
 }
 
-/** The stylesheet's colour variables and badge classes, with the dark palette under prefers-color-scheme. */
+/**
+ * The stylesheet's colour variables, badge classes and severity accents (two classes, so the card's own `border`
+ * shorthand does not reset them), with the dark palette under prefers-color-scheme.
+ */
 export function themeCss(): string {
   const badges = Object.entries(BADGES)
     .map(([k, c]) => `.v-${k}{background:${c.bg};color:${c.fg}}`)
     .join('');
   const accents = Object.entries(SEVERITY_ACCENT)
-    .map(([k, c]) => `.sev-${k}{border-left-color:${c}}`)
+    .map(([k, c]) => `.finding.sev-${k}{border-left-color:${c}}`)
     .join('');
   return `:root{color-scheme:light dark;${vars(LIGHT)}}@media (prefers-color-scheme:dark){:root{${vars(DARK)}}}${badges}${accents}`;
 }
