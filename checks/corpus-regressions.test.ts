@@ -96,6 +96,23 @@ describe('a saved generation length past max_position_embeddings (max-positions)
   });
 });
 
+describe('the context length under the keys transformers maps onto max_position_embeddings (max-positions)', () => {
+  it("fires on replit-code-v1_5-3b before b85a5dd: model_max_length 8192 over MPT's max_seq_len 4096", async () => {
+    const f = await codes(maxPositions, release('replit--replit-code-v1_5-3b@7ae75a4'), 'MAX_POS_MISMATCH');
+    assert.equal(f.length, 1);
+    assert.match(f[0].title, /model_max_length is 8192, expected ≤ max_seq_len \(4096\)/);
+  });
+
+  it('is quiet after the fix and on a GPT-2 style n_positions that matches', async () => {
+    assert.deepEqual(await codes(maxPositions, release('replit--replit-code-v1_5-3b@b85a5dd'), 'MAX_POS_MISMATCH'), []);
+    const gpt2 = snapshotOf({
+      config: { model_type: 'gpt2', n_positions: 1024 },
+      texts: { 'tokenizer_config.json': JSON.stringify({ model_max_length: 1024 }) },
+    });
+    assert.deepEqual(await codes(maxPositions, gpt2, 'MAX_POS_MISMATCH'), []);
+  });
+});
+
 describe('a head suffix stacked on a bare-model class (config-identity)', () => {
   it("fires on BLOOM's BloomModelForCausalLM (before Hub PR #189)", async () => {
     const f = await codes(configIdentity, release('bigscience--bloom@dede1ba'), 'MODEL_TYPE_MISMATCH');
