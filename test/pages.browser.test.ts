@@ -134,7 +134,7 @@ test('the Atom feed is well-formed XML and the badge an SVG image', async () => 
 });
 
 /** Full-page screenshots of `path` at 1280 and 390 px, light and dark, as `<name>-<device>-<scheme>.png`. */
-async function screenshots(name: string, path: string, also?: (p: Page, suffix: string) => Promise<void>) {
+async function screenshots(name: string, path: string, also?: (p: Page, suffix: string) => Promise<unknown>) {
   for (const [device, width] of [
     ['desktop', 1280],
     ['phone', 390],
