@@ -4,7 +4,9 @@
  * buffer, bench/numpy_baseline.py) and over the local Hub mirror (hubwatch through HTTP ranges, Python reading the
  * same 4 MiB ranges from the same mirror and computing the same statistics, bench/numpy_ranges.py). numpy runs
  * single-threaded (its BLAS/OpenMP pools pinned to one thread); hubwatch's CPU backend runs with each thread count
- * of --threads (default: 1 and one per core, so one run shows what the split over the cores gives). Each run is its
+ * of --threads (default: 1 and one per core, so one run shows what the split over the cores gives); from the file
+ * each thread count runs twice: chunks read into shared kernel memory and computed in place (the default), and
+ * "copied": read into plain buffers, transferred to a worker and copied once into its kernel memory. Each run is its
  * own process (its peak RSS is its own); per run it prints GB/s, the ratio to numpy, CPU seconds per GB, peak RSS,
  * each thread's CPU use over the run (main thread, each compute worker, the rest: libuv, V8) and, over the mirror,
  * the mirror server's CPU seconds per GB (it runs in this process). The statistics of every hubwatch run must be
@@ -85,11 +87,11 @@ const TICKS = 100;
 
 /** One hubwatch run in this process: row statistics of the whole embedding. Prints one JSON line. */
 async function child(spec: string): Promise<void> {
-  const { backend: choice, dir, url, sha, threads } = JSON.parse(spec) as Record<string, string>;
+  const { backend: choice, dir, url, sha, threads, copied } = JSON.parse(spec) as Record<string, string>;
   const rangeFetch = createRangeFetch();
   const source = dir ? new LocalFolderSource(dir) : new HubSource({ hubUrl: url, fetch: rangeFetch }, REPO, sha);
   const snapshot = await buildSnapshot(source, { repo: REPO, sha: sha ?? 'local' }, { maxFileBytes: 1 << 20 });
-  const cpuBackend = choice === 'torch' ? null : new CpuBackend(Number(threads));
+  const cpuBackend = choice === 'torch' ? null : new CpuBackend(Number(threads), { inPlace: !copied });
   const backend: ComputeBackend = cpuBackend ?? (await TorchBackend.start());
   const provider = createTensorStatsProvider(source, snapshot, { backend });
   // Let the workers start (and report their thread ids) before the clock starts.
@@ -217,8 +219,16 @@ async function main(): Promise<void> {
       );
       if (where === 'local') delete np.serverCpuSeconds;
       for (const backend of args.backends!.split(',')) {
-        for (const threads of backend === 'cpu' ? args.threads!.split(',') : ['-']) {
-          const spec = where === 'local' ? { dir: join(tmp, 'release') } : { url: mirror.url, sha };
+        const variants =
+          backend !== 'cpu'
+            ? [{ threads: '-', copied: '' }]
+            : args.threads!.split(',').flatMap((threads) => [
+                { threads, copied: '' },
+                // From the file, also with chunks read into plain buffers (transferred, copied once by the worker).
+                ...(where === 'local' ? [{ threads, copied: '1' }] : []),
+              ]);
+        for (const { threads, copied } of variants) {
+          const spec = where === 'local' ? { dir: join(tmp, 'release'), copied } : { url: mirror.url, sha };
           const r = await timed(() =>
             run(process.execPath, [
               ...process.execArgv,
@@ -229,7 +239,8 @@ async function main(): Promise<void> {
             ]),
           );
           if (where === 'local') delete r.serverCpuSeconds;
-          results.push([backend === 'cpu' ? `hubwatch cpu×${threads}` : `hubwatch ${backend}`, r]);
+          const name = backend === 'cpu' ? `hubwatch cpu×${threads}${copied ? ' copied' : ''}` : `hubwatch ${backend}`;
+          results.push([name, r]);
         }
       }
       const label = where === 'local' ? 'local file' : 'over the mirror (HTTP ranges, 4 MiB)';

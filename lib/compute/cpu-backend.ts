@@ -57,6 +57,8 @@ export interface CpuBackendOptions {
    * Default 512 KiB: a slice then takes the kernel ~0.1 ms, well above a message's cost.
    */
   minSliceBytes?: number;
+  /** Ask readers for chunks in shared kernel memory (`sharedChunks`). Default true; false for comparisons. */
+  inPlace?: boolean;
 }
 
 /** Slices a chunk in a kernel memory is split into at most: one scratch part each. */
@@ -112,7 +114,7 @@ export class CpuBackend implements ComputeBackend {
   constructor(threads = defaultThreads(), opts: CpuBackendOptions = {}) {
     this.name = threads > 0 ? `cpu-wasm-simd×${threads}` : 'cpu-wasm-simd-inline';
     this.minSliceBytes = Math.max(1, opts.minSliceBytes ?? 512 << 10);
-    this.sharedChunks = threads > 0;
+    this.sharedChunks = threads > 0 && opts.inPlace !== false;
     for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
   }
 
