@@ -62,9 +62,11 @@ before(async () => {
 });
 
 describe('regression corpus of real releases', () => {
-  it('holds at least 60 releases, 25 believed-good, each file with its provenance', () => {
+  it("holds at least 60 releases, 25 believed-good, 25 known-bug with the publisher's fixing commit, each file with its provenance", () => {
     assert.ok(releases.length >= 60, `${releases.length} releases`);
     assert.ok(releases.filter((r) => r.prov.state === 'good').length >= 25);
+    const fixed = releases.filter((r) => r.prov.state === 'bug' && r.prov.fix?.commit);
+    assert.ok(fixed.length >= 25, `${fixed.length} known-bug releases with a fixing commit`);
     for (const r of releases) {
       const files = readdirSync(join(DIR, r.name)).filter((f) => f !== 'provenance.json');
       assert.ok(files.length > 0, r.name);
