@@ -1,8 +1,9 @@
 /**
  * Benchmark of the untrained-token check: a 128,256 × 4,096 BF16 embedding (1.05 GB) served by the local
  * Hub mirror, scanned by the whole check through HubSource in a child process (the "runner"), against a numpy
- * baseline computing the same statistics on the same bytes from the local file (and, for reference, the same check on
- * the local folder without HTTP). Prints GB/s of both, their ratio,
+ * baseline computing the same statistics on the same bytes from the local file, and against Python reading the same
+ * 4 MiB ranges from the same mirror (bench/numpy_ranges.py); and the same check on the local folder without HTTP
+ * against numpy on the file. numpy runs single-threaded. Prints GB/s of each, the ratios, CPU seconds per GB,
  * bytes fetched / tensor bytes and the runner's peak RSS; deletes the 1 GB files at the end.
  *
  *   npx tsx bench/untrained-bench.ts [--runs 2] [--threads N] [--parallel N] [--chunk-mib N]   (defaults: the library's)
@@ -121,8 +122,10 @@ async function child(spec: string): Promise<void> {
   );
 }
 
+/** numpy single-threaded (its BLAS/OpenMP pools pinned to one thread), as its baselines say. */
+const oneThread = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
 const run = async (cmd: string, argv: string[]): Promise<string> =>
-  (await promisify(execFile)(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout;
+  (await promisify(execFile)(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20, env: oneThread })).stdout;
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const gbps = (seconds: number): number => TENSOR_BYTES / seconds / 1e9;
 
@@ -151,6 +154,8 @@ interface Run {
   served: number;
   weightServed: number;
   np: NumpyResult;
+  /** Python reading the same ranges from the same mirror. */
+  npMirror: NumpyResult;
   loads: string[];
   mirrorCpuSeconds: number;
 }
@@ -195,6 +200,15 @@ async function main(): Promise<void> {
         .filter((r) => r.path.includes('model.safetensors'))
         .reduce((a, r) => a + r.bytes, 0);
       const loadNp = load();
+      const npMirror = JSON.parse(
+        await run('python3', [
+          join(self, '..', 'numpy_ranges.py'),
+          `${mirror.url}/${REPO}/resolve/${sha}/model.safetensors`,
+          String(dataStart),
+          String(ROWS),
+          String(COLS),
+        ]),
+      ) as NumpyResult;
       const np = JSON.parse(
         await run('python3', [
           join(self, '..', 'numpy_baseline.py'),
@@ -224,6 +238,7 @@ async function main(): Promise<void> {
         served: mirror.stats.bytesServed,
         weightServed,
         np,
+        npMirror,
         loads: [loadHw, loadNp],
         mirrorCpuSeconds: (mirrorCpu.user + mirrorCpu.system) / 1e6,
       });
@@ -252,7 +267,10 @@ function report(runs: Run[], dataStart: number): void {
       `       CPU s per GB: runner ${(r.hw.cpuSeconds / gb).toFixed(2)} (whole child after start-up: snapshot, workers, check), mirror server ${(r.mirrorCpuSeconds / gb).toFixed(2)}, numpy ${(r.np.cpuSeconds / gb).toFixed(2)} | row stats alone ${gbps(r.hw.statsSeconds).toFixed(2)} GB/s`,
     );
     console.log(
-      `       same check on the local folder (LocalFolderSource, no HTTP): ${gbps(r.local.checkSeconds).toFixed(2)} GB/s (row stats ${gbps(r.local.statsSeconds).toFixed(2)} GB/s), RSS ${r.local.maxRssMB.toFixed(0)} MB, status ${r.local.status}`,
+      `       over the mirror: Python reading the same ranges from the same mirror ${r.npMirror.gbps.toFixed(2)} GB/s (${(r.npMirror.cpuSeconds / gb).toFixed(2)} CPU s/GB) | hubwatch ratio ${(gbps(r.hw.checkSeconds) / r.npMirror.gbps).toFixed(2)}×`,
+    );
+    console.log(
+      `       same check on the local folder (LocalFolderSource, no HTTP): ${gbps(r.local.checkSeconds).toFixed(2)} GB/s (row stats ${gbps(r.local.statsSeconds).toFixed(2)} GB/s, ${(r.local.cpuSeconds / gb).toFixed(2)} CPU s/GB), RSS ${r.local.maxRssMB.toFixed(0)} MB, status ${r.local.status} | vs numpy on the file: check ${(gbps(r.local.checkSeconds) / r.np.gbps).toFixed(2)}×, row stats ${(gbps(r.local.statsSeconds) / r.np.gbps).toFixed(2)}×`,
     );
     console.log(
       `       findings: ${r.hw.findings.map((f) => `${f.code}/${f.severity} ${f.ids.length}`).join(', ')} | untrained ids = planted zero rows: ${JSON.stringify(hwIds) === JSON.stringify(ZERO_ROWS)} | numpy zero rows = planted: ${JSON.stringify(r.np.zeroRows) === JSON.stringify(ZERO_ROWS)}`,
