@@ -182,7 +182,7 @@ function layoutMismatch(c: ModelConfig, snap: Snapshot): FindingInput[] {
 
 /**
  * MODEL_TYPE_MISMATCH / ARCHITECTURES_MISSING: config.json's model_type against the classes in `architectures`
- * and against the tensor names of the weights or of model.safetensors.index.json (expert tensors under a dense
+ * (and those classes against transformers' naming), and against the tensor names of the weights or of model.safetensors.index.json (expert tensors under a dense
  * model_type, none under a mixture of experts).
  */
 export const configIdentity: Check = {
