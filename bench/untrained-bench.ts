@@ -199,6 +199,8 @@ async function main(): Promise<void> {
       const weightServed = mirror.stats.requests
         .filter((r) => r.path.includes('model.safetensors'))
         .reduce((a, r) => a + r.bytes, 0);
+      // Before Python reads the same ranges from the same mirror.
+      const served = mirror.stats.bytesServed;
       const loadNp = load();
       const npMirror = JSON.parse(
         await run('python3', [
@@ -235,7 +237,7 @@ async function main(): Promise<void> {
       runs.push({
         hw,
         local,
-        served: mirror.stats.bytesServed,
+        served,
         weightServed,
         np,
         npMirror,

@@ -177,7 +177,7 @@ export class CpuBackend implements ComputeBackend {
       this.pending.set(id, { p, slot });
       this.sentCount++;
       const rowBytes = cols * STATS_ITEM_SIZE[dtype];
-      // A shared slice is posted as it is (the worker sees the same memory); a plain buffer is transferred.
+      // Rows in a kernel memory: the worker runs over the memory itself (posting a shared memory shares it).
       if (p.inPlace) {
         const { km, part } = p.inPlace;
         slot.worker.postMessage({
