@@ -59,7 +59,8 @@ function cell(key: string, v: unknown): Html {
       .join(' · ')}`;
   if (isObj(v) && Object.values(v).every((x) => Array.isArray(x) && x.every((y) => typeof y === 'string')))
     return html`${[...new Set(Object.values(v).flat())].join(', ')}`;
-  return html`<code>${JSON.stringify(v)}</code>`;
+  // Nested values as compact JSON, free to wrap anywhere (they have no spaces to wrap at).
+  return html`<code class="json">${JSON.stringify(v)}</code>`;
 }
 
 /** An array of objects as a table (columns: the union of their keys). */

@@ -51,7 +51,7 @@ figure.norm-plot{margin:.6rem 0}.plot{width:100%;height:auto;max-width:760px;dis
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin:.5rem 0 1rem}
 form.filters label{display:flex;flex-direction:column;font-size:.85rem}input,select,button{font:inherit;padding:.25rem .4rem;max-width:100%;background:var(--bg);color:var(--fg);border:1px solid var(--muted);border-radius:4px}
 .codes code{margin-right:.3rem}ol.timeline{list-style:none;padding:0}ol.timeline li{border-left:3px solid var(--border);padding:.2rem 0 .6rem .8rem}
-.table-wrap{overflow-x:auto}@media (min-width:601px){.table-wrap td{overflow-wrap:normal}}
+.table-wrap{overflow-x:auto}@media (min-width:601px){.table-wrap td{overflow-wrap:normal}.table-wrap td .json{overflow-wrap:anywhere}}
 dl.ev{display:grid;grid-template-columns:minmax(6rem,max-content) minmax(0,1fr);gap:.2rem .8rem;margin:.4rem 0}dl.ev dt{font-weight:600}dl.ev dd{margin:0}
 @media (max-width:600px){table.stack thead{display:none}table.stack tr{display:block;border-bottom:1px solid var(--border);padding:.3rem 0}
 table.stack td{display:block;border:0;padding:.1rem 0}table.stack td[data-label]::before{content:attr(data-label) ": ";color:var(--muted)}
