@@ -292,7 +292,9 @@ export class HubSource implements ByteSource {
           continue;
         }
         const what = e instanceof FileChangedError ? 'refused' : `failed after ${attempt + 1} attempt(s)`;
-        throw hubError(`read of ${path} (bytes ${start}-${end - 1}) of ${this.label} ${what}`, e, path);
+        const slow = (e as Error)?.name === 'TimeoutError';
+        const cause = slow ? new Error(`no complete answer within ${p.attemptTimeoutMs} ms`) : e;
+        throw hubError(`read of ${path} (bytes ${start}-${end - 1}) of ${this.label} ${what}`, cause, path);
       }
     }
   }

@@ -15,6 +15,7 @@ export interface TreeEntry {
   path: string;
   lfs?: { oid: string; size: number; pointerSize: number };
   lastCommit?: { id: string; title: string; date: string };
+  securityFileStatus?: Record<string, unknown>;
 }
 
 /** Fields the Hub returns for `_id` and `id` whatever `expand` asks for. */
@@ -132,12 +133,21 @@ export function pathsInfoEntries(m: RevisionManifest, paths: unknown, expand: bo
     if (!e) continue;
     // Per-file history is not tracked: the revision itself stands in for the file's last commit.
     if (expand) e.lastCommit = { id: m.sha, title: m.message, date: m.createdAt };
+    if (expand && f?.security) e.securityFileStatus = f.security;
     out.push(e);
   }
   return out;
 }
 
-/** Attaches `lastCommit` to tree entries when `expand=true` was asked for. */
+/**
+ * Attaches `lastCommit` to tree entries when `expand=true` was asked for, and `securityFileStatus` to files whose
+ * fixture carries one (the Hub sends it for scanned files; without it a client must treat the file as not scanned).
+ */
 export function withLastCommit(entries: TreeEntry[], m: RevisionManifest): TreeEntry[] {
-  return entries.map((e) => ({ ...e, lastCommit: { id: m.sha, title: m.message, date: m.createdAt } }));
+  const security = new Map(m.files.filter((f) => f.security).map((f) => [f.path, f.security!]));
+  return entries.map((e) => ({
+    ...e,
+    lastCommit: { id: m.sha, title: m.message, date: m.createdAt },
+    ...(e.type === 'file' && security.has(e.path) ? { securityFileStatus: security.get(e.path) } : {}),
+  }));
 }

@@ -45,6 +45,8 @@ export interface PublishOptions {
   private?: boolean;
   message?: string;
   cardData?: Record<string, unknown>;
+  /** Per path, the Hub security scan status (`securityFileStatus`) expanded tree listings report for the file. */
+  security?: Record<string, Record<string, unknown>>;
 }
 
 /** A running mirror. */

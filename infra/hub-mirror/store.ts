@@ -26,6 +26,8 @@ export interface FileEntry {
   sha256: string;
   gitOid: string;
   lfs: { oid: string; size: number; pointerSize: number } | null;
+  /** The Hub's security scan of the file, served as `securityFileStatus` by expanded tree listings (when set). */
+  security?: Record<string, unknown>;
 }
 
 /** An immutable revision: its files and the model card metadata parsed from its README.md. */
@@ -190,7 +192,13 @@ export class RepoStore {
   async publish(
     repo: string,
     fromDir: string,
-    opts: { private?: boolean; message?: string; cardData?: Record<string, unknown> } = {},
+    opts: {
+      private?: boolean;
+      message?: string;
+      cardData?: Record<string, unknown>;
+      /** Per path, the Hub security scan status its listing reports (huggingface.co's `securityFileStatus`). */
+      security?: Record<string, Record<string, unknown>>;
+    } = {},
   ): Promise<PublishResult> {
     const revDir = join(this.repoDir(repo), 'revisions');
     const tmp = join(revDir, `.tmp-${randomBytes(6).toString('hex')}`);
@@ -200,7 +208,9 @@ export class RepoStore {
         const dest = join(tmp, ...path.split('/'));
         mkdirSync(dirname(dest), { recursive: true });
         await copyFile(join(fromDir, ...path.split('/')), dest);
-        files.push(await describeFile(dest, path));
+        const entry = await describeFile(dest, path);
+        const security = opts.security?.[path];
+        files.push(security ? { ...entry, security } : entry);
       }
       const sha = contentSha(files);
       if (existsSync(join(revDir, sha))) rmSync(tmp, { recursive: true, force: true });
