@@ -1,4 +1,5 @@
 /** Queue names, job payloads and the BullMQ connection, in one place. Job ids never contain ':'. */
+import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import type { ConnectionOptions, JobsOptions, WorkerOptions } from 'bullmq';
 
@@ -44,9 +45,10 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 export function lockOptions(
   jobLockMs: number | null,
   defaultMs: number,
-): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval'> {
+): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'name'> {
   const lockDuration = jobLockMs ?? defaultMs;
-  return { lockDuration, stalledInterval: Math.min(30_000, lockDuration) };
+  // The worker's name is what BullMQ records as a job's `processedBy`: which process holds it.
+  return { lockDuration, stalledInterval: Math.min(30_000, lockDuration), name: `${hostname()}-${process.pid}` };
 }
 
 /** BullMQ connection options from a redis:// URL (options, not an instance: BullMQ sets maxRetriesPerRequest itself). */

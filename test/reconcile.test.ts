@@ -251,9 +251,7 @@ test('a release whose check runs all ended while the last job died is finalized 
   );
   await markChecking(pool, release.id, Number(snap.rows[0].id), null, null);
   await createCheckRuns(pool, release.id, [{ id: 'alpha', queue: 'checks' }]);
-  await pool.query(`UPDATE check_runs SET status = 'passed', finished_at = now() WHERE release_id = $1`, [
-    release.id,
-  ]);
+  await pool.query(`UPDATE check_runs SET status = 'passed', finished_at = now() WHERE release_id = $1`, [release.id]);
   assert.equal((await getRelease(pool, release.id))?.status, 'checking');
   assert.equal((await reconcile(deps, 0)).finalized, 1);
   const r = await getRelease(pool, release.id);
