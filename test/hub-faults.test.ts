@@ -14,6 +14,10 @@ import type { FaultRule } from '../infra/hub-mirror/faults.ts';
 import { faultPlan, parseFaultRules } from '../infra/hub-mirror/faults.ts';
 import { startHubMirror } from '../infra/hub-mirror/server.ts';
 import type { HubMirror } from '../infra/hub-mirror/server.ts';
+import { pickleWeights } from '../checks/files/pickle-weights.ts';
+import { runCheck } from '../checks/run-check.ts';
+import type { CheckContext } from '../checks/types.ts';
+import { hubScanLine } from '../services/pages/hub-scan.ts';
 import { SourceError } from '../lib/byte-source.ts';
 import { createPool } from '../lib/db.ts';
 import type { Pool } from '../lib/db.ts';
@@ -27,6 +31,7 @@ import type { Queues } from '../lib/queues.ts';
 import { createRangeFetch } from '../lib/range-fetch.ts';
 import type { RangeFetch } from '../lib/range-fetch.ts';
 import { getRelease, upsertRelease } from '../lib/releases.repo.ts';
+import { createReleaseFiles } from '../lib/release-files.ts';
 import { buildSnapshot } from '../lib/snapshot-builder.ts';
 import { streamTensorRows } from '../lib/tensor-stream.ts';
 import { startReleaseWorker } from '../workers/release.worker.ts';
@@ -267,6 +272,20 @@ describe('snapshot builder and tensor stream on a faulty Hub', () => {
       pickleImports: [{ module: 'os', name: 'system', safety: 'dangerous' }],
     });
     assert.equal(snap.files.find((f) => f.path === 'training_args.bin')?.hubSecurity, undefined);
+    // The check's evidence puts the Hub's word next to ours, file by file; the card shows it.
+    const ctx = { release: snap, files: createReleaseFiles(src) } as unknown as CheckContext;
+    const run = await runCheck(pickleWeights, ctx);
+    const unsafe = Object.fromEntries(
+      run.findings.filter((f) => f.code === 'UNSAFE_PICKLE').map((f) => [f.evidence.file, f.evidence.hubScan]),
+    );
+    assert.deepEqual(unsafe, { 'pytorch_model.bin': 'unsafe', 'training_args.bin': 'not scanned' });
+    const weightsFinding = run.findings.find((f) => f.code === 'PICKLE_WEIGHTS')!;
+    assert.deepEqual(weightsFinding.evidence.scanned, [
+      { file: 'pytorch_model.bin', format: 'pickle', hubScan: 'unsafe', hubSecurity: bin!.hubSecurity },
+    ]);
+    const card = run.findings.find((f) => f.code === 'UNSAFE_PICKLE' && f.files[0] === 'pytorch_model.bin')!;
+    assert.match(card.detail, /Hub scan: unsafe\./);
+    assert.match(hubScanLine(card).value, />unsafe<\/strong>/);
   });
 });
 

@@ -68,6 +68,20 @@ describe('hub mirror through @huggingface/hub', () => {
     assert.equal(files.find((f) => f.path === 'config.json')?.lfs, undefined);
   });
 
+  it("serves a fixture's Hub security status as securityFileStatus in expanded listings only", async () => {
+    const status = { status: 'unsafe', avScan: { status: 'safe' }, pickleImportScan: { status: 'unsafe' } };
+    await mirror.publish('acme/scanned', dirs.rev0, { security: { 'model.safetensors': status } });
+    const expanded = new Map<string, unknown>();
+    for await (const f of listFiles({ repo: model('acme/scanned'), hubUrl, recursive: true, expand: true }))
+      expanded.set(f.path, f.securityFileStatus);
+    assert.deepEqual(expanded.get('model.safetensors'), status);
+    assert.equal(expanded.get('config.json'), undefined, 'a file the Hub did not scan has no status');
+    for await (const f of listFiles({ repo: model('acme/scanned'), hubUrl, recursive: true }))
+      assert.equal(f.securityFileStatus, undefined);
+    const [info] = await pathsInfo({ repo: model('acme/scanned'), paths: ['model.safetensors'], expand: true, hubUrl });
+    assert.deepEqual(info.securityFileStatus, status);
+  });
+
   it('reads a byte range with exactly one Range GET', async () => {
     const blob = await downloadFile({ repo: model(CLEAN), path: 'model.safetensors', hubUrl });
     assert.ok(blob);

@@ -3,6 +3,7 @@ import type { StoredFinding } from '../../lib/check-runs.repo.ts';
 import { fixFor } from '../../lib/finding-fixes.ts';
 import type { SharedEvidence } from './evidence-view.ts';
 import { evidenceView } from './evidence-view.ts';
+import { hubScanLine } from './hub-scan.ts';
 import type { Html } from './html.ts';
 import { html } from './html.ts';
 
@@ -26,6 +27,7 @@ export function findingCard(f: Shown, opts: { evidence: boolean; shared?: Shared
     </h3>
     <p>${f.title}</p>
     <p>${f.detail}</p>
+    ${hubScanLine(f)}
     <p class="fix">What to do: ${fixFor(f.code)}</p>
     <p class="muted">Files: ${f.files.join(', ') || '—'} · check <code>${f.check}</code></p>
     ${opts.evidence ? evidenceView(f.evidence, opts.shared) : ''}
