@@ -147,6 +147,7 @@ export async function runKillSoak(o: SoakOptions): Promise<SoakResult> {
   const releaseIds: number[] = [];
   let kills = 0;
   const killedTwice: string[] = [];
+  const killedIds = new Set<string>();
   try {
     for (let i = 0; i < o.releases; i++) {
       const repo = `soak-org/${SOAK_FIXTURES[i % SOAK_FIXTURES.length].split('/')[1]}-${i}`;
@@ -184,7 +185,11 @@ export async function runKillSoak(o: SoakOptions): Promise<SoakResult> {
         await pause(50);
         continue;
       }
-      const job = active[Math.floor(rnd() * active.length)];
+      // Jobs not killed yet first, so the kills spread over releases, checks and the runner's tensor checks.
+      const fresh = active.filter((j) => !killedIds.has(j.id!));
+      const candidates = fresh.length ? fresh : active;
+      const job = candidates[Math.floor(rnd() * candidates.length)];
+      killedIds.add(job.id!);
       const slot = holder(job);
       await kill(slot);
       kills++;
