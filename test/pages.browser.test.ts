@@ -186,6 +186,11 @@ test('at 390 and 1280 px no page scrolls sideways', async () => {
         }));
         assert.ok(sw <= cw, `${name} at ${width} px: scrollWidth ${sw} > clientWidth ${cw}`);
       }
+      // Stacked check rows on a phone leave out empty cells (a check with findings has no reason to give).
+      await p.goto(base + pages().release);
+      const reason = p.locator('#checks tr[data-check="eos-vs-template"] td[data-label="reason"]');
+      assert.equal(await reason.count(), 1);
+      assert.equal(await reason.isVisible(), width > 600);
     });
 });
 
