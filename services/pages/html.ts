@@ -55,7 +55,7 @@ form.filters label{display:flex;flex-direction:column;font-size:.85rem}input,sel
 dl.ev{display:grid;grid-template-columns:minmax(6rem,max-content) minmax(0,1fr);gap:.2rem .8rem;margin:.4rem 0}dl.ev dt{font-weight:600}dl.ev dd{margin:0}
 @media (max-width:600px){table.stack thead{display:none}table.stack tr{display:block;border-bottom:1px solid var(--border);padding:.3rem 0}
 table.stack td{display:block;border:0;padding:.1rem 0}table.stack td:empty{display:none}table.stack td[data-label]::before{content:attr(data-label) ": ";color:var(--muted)}
-dl.ev{grid-template-columns:1fr}.plot text{font-size:20px}}`;
+dl.ev{grid-template-columns:1fr}.plot text{font-size:20px}.weight-diff-chart text{font-size:14px}}`;
 
 export interface PageOptions {
   /** Seconds after which the browser reloads the page (a release still being checked). */
