@@ -201,12 +201,18 @@ export async function staleCheckRuns(
 }
 
 /** Claims one re-enqueue of a check run's job (see claimReleaseRequeue): exactly one of racing reconcilers wins. */
-export async function claimCheckRunRequeue(db: Db, id: number, seen: number, minAgeMs: number): Promise<boolean> {
+export async function claimCheckRunRequeue(
+  db: Db,
+  id: number,
+  seen: number,
+  minAgeMs: number,
+  before: Date | null = null,
+): Promise<boolean> {
   const r = await db.query(
     `UPDATE check_runs SET requeues = requeues + 1, enqueued_at = now()
      WHERE id = $1 AND requeues = $2 AND status IN ('queued', 'running')
-       AND greatest(enqueued_at, started_at) < now() - ($3::int * interval '1 millisecond')`,
-    [id, seen, minAgeMs],
+       AND greatest(enqueued_at, started_at) < coalesce($4::timestamptz, now() - ($3::int * interval '1 millisecond'))`,
+    [id, seen, minAgeMs, before],
   );
   return (r.rowCount ?? 0) > 0;
 }

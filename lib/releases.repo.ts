@@ -330,15 +330,22 @@ export async function staleReleases(
 
 /**
  * Claims one re-enqueue of a release's job: counts it and touches `updated_at`, only if nobody did since the
- * caller read `requeues` and the row is still unfinished and at least `minAgeMs` old. Several reconcilers (one per
+ * caller read `requeues` and the row is still unfinished and untouched for `minAgeMs` (or since `before`, the time a
+ * failed job failed). Several reconcilers (one per
  * worker process) may race for the same release; exactly one wins.
  */
-export async function claimReleaseRequeue(db: Db, id: number, seen: number, minAgeMs: number): Promise<boolean> {
+export async function claimReleaseRequeue(
+  db: Db,
+  id: number,
+  seen: number,
+  minAgeMs: number,
+  before: Date | null = null,
+): Promise<boolean> {
   const r = await db.query(
     `UPDATE releases SET requeues = requeues + 1, updated_at = now()
      WHERE id = $1 AND requeues = $2 AND status IN ('pending', 'checking')
-       AND updated_at < now() - ($3::int * interval '1 millisecond')`,
-    [id, seen, minAgeMs],
+       AND updated_at < coalesce($4::timestamptz, now() - ($3::int * interval '1 millisecond'))`,
+    [id, seen, minAgeMs, before],
   );
   return (r.rowCount ?? 0) > 0;
 }

@@ -14,10 +14,13 @@ import { failCheckRun } from './process-check-run.ts';
 const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 /**
- * A re-enqueue claimed less than this long ago is not claimed again, so a `failed` event handled by one process
- * and a reconcile pass of another cannot both re-enqueue the same job.
+ * Which rows a re-enqueue may be claimed for: untouched for `minAgeMs`, or (a `failed` event) since the job failed,
+ * so the event handled by one process and a reconcile pass of another cannot both re-enqueue the same job.
  */
-export const SETTLE_MS = 2000;
+interface Cutoff {
+  minAgeMs: number;
+  before: Date | null;
+}
 
 export interface ReconcileResult {
   /** Release jobs re-enqueued. */
@@ -76,7 +79,7 @@ async function finalize(deps: PipelineDeps, releaseId: number): Promise<boolean>
   return true;
 }
 
-async function reconcileRelease(deps: PipelineDeps, r: StaleRelease, minAgeMs: number): Promise<Outcome> {
+async function reconcileRelease(deps: PipelineDeps, r: StaleRelease, cut: Cutoff): Promise<Outcome> {
   if (r.status === 'checking' && r.runs > 0 && r.openRuns === 0)
     return (await finalize(deps, r.id)) ? 'finalized' : 'skipped';
   const id = jobId.release(r.id, r.checkAttempt);
@@ -89,13 +92,13 @@ async function reconcileRelease(deps: PipelineDeps, r: StaleRelease, minAgeMs: n
     deps.log.error({ releaseId: r.id, reason }, 'reconciler: release failed');
     return 'gave-up';
   }
-  if (!(await claimReleaseRequeue(deps.pool, r.id, r.requeues, minAgeMs))) return 'skipped';
+  if (!(await claimReleaseRequeue(deps.pool, r.id, r.requeues, cut.minAgeMs, cut.before))) return 'skipped';
   await reAdd<ReleaseJob>(deps.queues.release, id, 'release', { releaseId: r.id }, job.exists);
   deps.log.warn({ releaseId: r.id, jobId: id, attempt: attempts + 1, last: job.reason }, 'release job re-enqueued');
   return 'requeued';
 }
 
-async function reconcileCheckRun(deps: PipelineDeps, run: StaleCheckRun, minAgeMs: number): Promise<Outcome> {
+async function reconcileCheckRun(deps: PipelineDeps, run: StaleCheckRun, cut: Cutoff): Promise<Outcome> {
   const q = run.queue === 'tensor' ? deps.queues.tensor : deps.queues.checks;
   const id = jobId.check(run.id);
   const job = await deadJob(q, id);
@@ -108,7 +111,7 @@ async function reconcileCheckRun(deps: PipelineDeps, run: StaleCheckRun, minAgeM
     deps.log.error({ checkRunId: run.id, reason }, 'reconciler: check run ended as error');
     return 'gave-up';
   }
-  if (!(await claimCheckRunRequeue(deps.pool, run.id, run.requeues, minAgeMs))) return 'skipped';
+  if (!(await claimCheckRunRequeue(deps.pool, run.id, run.requeues, cut.minAgeMs, cut.before))) return 'skipped';
   await reAdd<CheckJob>(q, id, run.checkId, { checkRunId: run.id }, job.exists);
   deps.log.warn({ checkRunId: run.id, jobId: id, attempt: attempts + 1, last: job.reason }, 'check job re-enqueued');
   return 'requeued';
@@ -129,10 +132,10 @@ export async function reconcile(deps: PipelineDeps, graceMs = deps.cfg.reconcile
     else if (o === 'gave-up') out.gaveUp++;
     else if (o === 'finalized') out.finalized++;
   };
-  const minAge = Math.max(graceMs, 0);
-  for (const r of await staleReleases(deps.pool, graceMs)) count(await reconcileRelease(deps, r, minAge), 'releases');
+  const cut: Cutoff = { minAgeMs: Math.max(graceMs, 0), before: null };
+  for (const r of await staleReleases(deps.pool, graceMs)) count(await reconcileRelease(deps, r, cut), 'releases');
   for (const run of await staleCheckRuns(deps.pool, graceMs))
-    count(await reconcileCheckRun(deps, run, minAge), 'checkRuns');
+    count(await reconcileCheckRun(deps, run, cut), 'checkRuns');
   return out;
 }
 
@@ -143,12 +146,13 @@ export async function reconcile(deps: PipelineDeps, graceMs = deps.cfg.reconcile
  */
 export async function recoverFailedJob(deps: PipelineDeps, queue: string, job: Job): Promise<Outcome> {
   if ((await job.getState()) !== 'failed') return 'live'; // failed an attempt, retried by BullMQ
+  const cut: Cutoff = { minAgeMs: 0, before: new Date(job.finishedOn ?? Date.now()) };
   if (queue === QUEUE.release) {
     const { releaseId } = job.data as ReleaseJob;
     const [r] = await staleReleases(deps.pool, 0, { id: releaseId });
-    return r ? reconcileRelease(deps, r, SETTLE_MS) : 'skipped';
+    return r ? reconcileRelease(deps, r, cut) : 'skipped';
   }
   const { checkRunId } = job.data as CheckJob;
   const [run] = await staleCheckRuns(deps.pool, 0, { id: checkRunId });
-  return run ? reconcileCheckRun(deps, run, SETTLE_MS) : 'skipped';
+  return run ? reconcileCheckRun(deps, run, cut) : 'skipped';
 }
