@@ -66,14 +66,24 @@ function consistencyGuard(etags: Map<string, string>): (f: typeof fetch) => type
     const res = await f(input, init);
     if (!res.ok) return res;
     const url = new URL(input instanceof Request ? input.url : String(input));
-    const etag = res.headers.get('x-linked-etag') ?? res.headers.get('etag');
-    // Keyed by URL: a file's resolve URL (or the CDN URL the library moves to); API listings are not files.
-    const key = url.href;
+    const linked = res.headers.get('x-linked-etag');
+    const etag = linked ?? res.headers.get('etag');
+    // Compared like with like: per requested URL (a file's resolve URL, or the CDN URL the library moves to), per
+    // origin that finally answered (the Hub redirects file reads to a CDN whose ETag is its own) and per header. The
+    // Xet file-info answer to @huggingface/hub's size probe describes the file, not these bytes: not compared.
+    let answeredBy = '';
+    try {
+      answeredBy = res.url ? new URL(res.url).origin : '';
+    } catch {
+      answeredBy = '';
+    }
+    const key = `${url.href} ${answeredBy} ${linked ? 'x-linked-etag' : 'etag'}`;
+    const xetInfo = res.headers.get('content-type')?.includes('application/vnd.xet-fileinfo+json') ?? false;
     const fail = async (e: Error): Promise<never> => {
       await res.body?.cancel().catch(() => undefined);
       throw e;
     };
-    if (etag && !url.pathname.startsWith('/api/')) {
+    if (etag && !xetInfo && !url.pathname.startsWith('/api/')) {
       const first = etags.get(key);
       if (first === undefined) etags.set(key, etag);
       else if (first !== etag)
