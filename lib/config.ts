@@ -60,6 +60,10 @@ export interface Config {
   rateLimitWindowMs: number;
   /** Failed authentications (401) per client address per window before every request of it gets 429. */
   authFailureLimit: number;
+  /** Postgres connections per process (the pg pool's `max`). */
+  dbPoolMax: number;
+  /** On SIGTERM/SIGINT, how long running jobs may finish before they are cancelled and the process exits. */
+  shutdownGraceMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -172,6 +176,8 @@ export function loadConfig(env: Env = process.env, overrides: { hubUrl?: string 
     webhookRateLimitMax: int(env, 'HUBWATCH_WEBHOOK_RATE_LIMIT_MAX', 12_000, errors),
     rateLimitWindowMs: int(env, 'HUBWATCH_RATE_LIMIT_WINDOW_MS', 60_000, errors, 1000),
     authFailureLimit: int(env, 'HUBWATCH_AUTH_FAILURE_LIMIT', 20, errors, 1),
+    dbPoolMax: int(env, 'HUBWATCH_DB_POOL_MAX', 10, errors, 1),
+    shutdownGraceMs: int(env, 'HUBWATCH_SHUTDOWN_GRACE_MS', 25_000, errors),
   };
   // Header values cannot carry leading or trailing whitespace (RFC 9110 §5.5 strips it), so such a secret could
   // never match exactly; refuse it rather than compare loosely.

@@ -43,7 +43,12 @@ async function serveRoles(roles: Roles): Promise<void> {
     }
     stopping = true;
     log.info({ sig }, 'shutting down (finishing jobs in hand; signal again to force)');
-    const force = setTimeout(() => process.exit(1), 30_000);
+    // The grace period lets running jobs finish; then they are cancelled (handed back to the queue) and the
+    // process has a few more seconds to close its connections before it is ended anyway.
+    const force = setTimeout(() => {
+      log.warn({ graceMs: cfg.shutdownGraceMs }, 'shutdown deadline passed: exiting now');
+      process.exit(1);
+    }, cfg.shutdownGraceMs + 5_000);
     force.unref();
     void stack.close().then(() => process.exit(0));
   };

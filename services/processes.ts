@@ -28,17 +28,17 @@ export interface Stack {
   deps: PipelineDeps;
   app: FastifyInstance | null;
   url: string | null;
-  /** Stops taking work; running jobs may finish for `graceMs` (default 25 s), then their checks are cancelled. */
+  /**
+   * Stops taking work; running jobs may finish for `graceMs` (default HUBWATCH_SHUTDOWN_GRACE_MS, 25 s), then their
+   * checks are cancelled.
+   */
   close(graceMs?: number): Promise<void>;
 }
-
-/** Below the CLI's 30 s forced exit, so cancelled jobs are handed back before the process ends. */
-const SHUTDOWN_GRACE_MS = 25_000;
 
 /** Creates the database if needed and applies migrations (serialised across processes). */
 export async function prepareDatabase(cfg: Config, log: Logger): Promise<Pool> {
   await ensureDatabase(cfg.databaseUrl);
-  const pool = createPool(cfg.databaseUrl, (e) => log.warn({ err: e }, 'idle database client error'));
+  const pool = createPool(cfg.databaseUrl, (e) => log.warn({ err: e }, 'idle database client error'), cfg.dbPoolMax);
   const applied = await migrate(pool);
   if (applied.length) log.info({ applied }, 'migrations applied');
   return pool;
@@ -75,7 +75,7 @@ export async function startStack(cfg: Config, log: Logger, roles: Roles, env: Ch
         : null;
   }
   let closing: Promise<void> | null = null;
-  const close = (graceMs = SHUTDOWN_GRACE_MS): Promise<void> =>
+  const close = (graceMs = cfg.shutdownGraceMs): Promise<void> =>
     (closing ??= (async () => {
       await reconciler?.close();
       await app?.close();

@@ -134,3 +134,29 @@ test('100 deliveries while Redis is down: all 202 and stored; once it is back ea
     await worker.close();
   }
 });
+
+test('50 concurrent copies of a new delivery: one release, one outbox row, 50 stored deliveries', async () => {
+  const body = delivery(1000);
+  const replies = await Promise.all(
+    Array.from({ length: 50 }, () =>
+      app.inject({
+        method: 'POST',
+        url: '/webhooks/huggingface',
+        headers: { 'x-webhook-secret': SECRET },
+        payload: body,
+      }),
+    ),
+  );
+  const outcomes = replies.map((r) => `${r.statusCode} ${r.json().outcome}`).sort();
+  assert.deepEqual(outcomes, ['202 release', ...Array(49).fill('202 duplicate')].sort());
+  const releaseIds = new Set(replies.map((r) => r.json().releaseId));
+  assert.equal(releaseIds.size, 1);
+  const rows = await pool.query(
+    `SELECT count(*)::int AS n, count(DISTINCT release_id)::int AS releases FROM webhook_deliveries WHERE repo = $1`,
+    [body.repo.name],
+  );
+  assert.deepEqual(rows.rows[0], { n: 50, releases: 1 });
+  await app.outbox?.drain();
+  const job = await queues.release.getJob(`release-${[...releaseIds][0]}`);
+  assert.ok(job, 'the release job is enqueued');
+});

@@ -27,9 +27,9 @@ let queues: Queues;
 const logs: string[] = [];
 const apps: FastifyInstance[] = [];
 
-/** An app over the suite's database whose logs (level info: every request) are captured in `logs`. */
+/** An app over the suite's database whose logs (level debug: every request, webhooks included) are captured in `logs`. */
 async function app(overrides: Partial<Config> = {}): Promise<FastifyInstance> {
-  const log = createLogger('info', 'security-test', { write: (s: string) => void logs.push(s) });
+  const log = createLogger('debug', 'security-test', { write: (s: string) => void logs.push(s) });
   const a = await buildApp({ pool, queues, cfg: { ...env.cfg, ...overrides }, log });
   apps.push(a);
   return a;

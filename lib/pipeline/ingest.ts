@@ -1,10 +1,9 @@
-import { withTransaction } from '../db.ts';
 import type { Pool } from '../db.ts';
 import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues.ts';
 import { jobId } from '../queues.ts';
 import { withTimeout } from '../timeout.ts';
-import { addToOutbox } from '../outbox.repo.ts';
+import { insertReleaseDelivery } from '../outbox.repo.ts';
 import { insertDelivery, upsertRelease } from '../releases.repo.ts';
 import type { ReleaseSource } from '../releases.repo.ts';
 import { classifyWebhook } from './webhook-event.ts';
@@ -22,8 +21,9 @@ export interface IngestResult {
 
 /**
  * Stores a webhook delivery and, when it announces a release, the release (one per repo and sha) and its outbox
- * row, in one transaction; Redis is not touched. The outbox loop (`outbox.ts`), woken by `wake`, enqueues the
- * release job, so a delivery is answered in milliseconds whether Redis is up or not, and is never lost.
+ * row, atomically in one statement (one round trip); Redis is not touched. The outbox loop (`outbox.ts`), woken
+ * by `wake`, enqueues the release job, so a delivery is answered in milliseconds whether Redis is up or not, and
+ * is never lost.
  */
 export async function ingestWebhook(
   deps: { pool: Pool; log: Logger; canReadPrivate: boolean; wake?: () => void },
@@ -44,29 +44,27 @@ export async function ingestWebhook(
       }
     : classifyWebhook(stored, { canReadPrivate: deps.canReadPrivate });
   const webhookId = ((stored as { webhook?: { id?: unknown } })?.webhook?.id ?? null) as string | null;
-  const res = await withTransaction(deps.pool, async (c) => {
-    const upserted = d.kind === 'ignored' ? null : await upsertRelease(c, d.repo, d.sha, 'webhook');
-    const outcome =
-      upserted === null ? ('ignored' as const) : upserted.created ? ('release' as const) : ('duplicate' as const);
-    const reason = d.kind === 'ignored' ? d.reason : null;
-    const releaseId = upserted?.release.id ?? null;
-    if (outcome === 'release' && releaseId !== null) await addToOutbox(c, releaseId);
-    const id = await insertDelivery(c, {
+  const webhook = typeof webhookId === 'string' ? webhookId : null;
+  if (d.kind === 'ignored') {
+    const id = await insertDelivery(deps.pool, {
       scope: d.scope,
       action: d.action,
       repo: d.repo,
       sha: d.sha,
-      webhookId: typeof webhookId === 'string' ? webhookId : null,
+      webhookId: webhook,
       payload: stored,
-      outcome,
-      reason,
-      releaseId,
+      outcome: 'ignored',
+      reason: d.reason,
+      releaseId: null,
     });
-    // An invalid payload is always ignored, so `invalid` is null whenever a release was recorded.
-    return { deliveryId: id, outcome, releaseId, reason, invalid };
-  });
-  if (res.outcome === 'release') deps.wake?.();
-  return res;
+    return { deliveryId: id, outcome: 'ignored', releaseId: null, reason: d.reason, invalid };
+  }
+  const input = { scope: d.scope, action: d.action, repo: d.repo, sha: d.sha, webhookId: webhook, payload: stored };
+  // A second try settles the race with a concurrent first delivery of the same release (see insertReleaseDelivery).
+  const row = (await insertReleaseDelivery(deps.pool, input)) ?? (await insertReleaseDelivery(deps.pool, input));
+  if (!row) throw new Error(`release ${d.repo}@${d.sha} neither inserted nor found`);
+  if (row.outcome === 'release') deps.wake?.();
+  return { ...row, reason: null, invalid: null };
 }
 
 /** Records a release found by the poller or asked for by a client, and enqueues it when new. */

@@ -35,7 +35,11 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   const { cfg } = app.deps;
   const rateLimit =
     cfg.webhookRateLimitMax > 0 ? { max: cfg.webhookRateLimitMax, timeWindow: cfg.rateLimitWindowMs } : false;
-  app.post('/webhooks/huggingface', { config: { rateLimit } }, async (req, reply) => {
+  // Every delivery is stored in webhook_deliveries, so its two request log lines (Fastify's "incoming request" and
+  // "request completed") are only written at debug or trace level; at 2,000 deliveries/s they cost more CPU than
+  // the rest of the request (see bench/webhook-bench.ts --compare). Warnings and errors are still logged.
+  const logLevel = app.deps.log.isLevelEnabled('debug') ? (app.deps.log.level as 'debug' | 'trace') : 'warn';
+  app.post('/webhooks/huggingface', { config: { rateLimit }, logLevel }, async (req, reply) => {
     const { pool, log } = app.deps;
     if (!cfg.webhookSecret)
       return sendProblem(reply, 503, 'Service Unavailable', 'HUBWATCH_WEBHOOK_SECRET is not configured');
