@@ -1,3 +1,5 @@
+import { BufferedResponse } from './buffered-response.ts';
+
 /**
  * Retries of Hub requests that can succeed when asked again: 429 (rate limited) and 5xx (the Hub or its CDN
  * failing for a moment), honouring `Retry-After` (RFC 9110 §10.2.3), and connections that failed or timed out.
@@ -61,6 +63,17 @@ export function retryPolicy(o: RetryOptions = {}): Required<RetryOptions> {
     totalMs: o.totalMs ?? 300_000,
     sleep: o.sleep ?? sleepFor,
   };
+}
+
+/**
+ * An abort signal that fires after `ms` with a TimeoutError (as AbortSignal.timeout does) but can be disarmed, so
+ * a request whose body is already read holds no timer.
+ */
+function deadline(ms: number): { signal: AbortSignal; disarm(): void } {
+  const c = new AbortController();
+  const t = setTimeout(() => c.abort(new DOMException(`no complete answer within ${ms} ms`, 'TimeoutError')), ms);
+  t.unref();
+  return { signal: c.signal, disarm: () => clearTimeout(t) };
 }
 
 /** A Hub request that failed without an answer on every attempt (connection refused, cut, or too slow). */
@@ -143,13 +156,15 @@ export function withHubRetries(inner: typeof fetch, o: RetryOptions = {}): typeo
       return Date.now() - started + wait > p.totalMs ? null : wait;
     };
     for (let attempt = 0; ; attempt++) {
-      const timeout = p.attemptTimeoutMs > 0 ? AbortSignal.timeout(p.attemptTimeoutMs) : null;
+      const limit = p.attemptTimeoutMs > 0 ? deadline(p.attemptTimeoutMs) : null;
+      const timeout = limit?.signal ?? null;
       const caller = init?.signal ?? null;
       const signal = timeout && caller ? AbortSignal.any([caller, timeout]) : (timeout ?? caller);
       let res: Response;
       try {
         res = await inner(input, { ...init, signal });
       } catch (e) {
+        limit?.disarm();
         if (caller?.aborted || !(isNetworkError(e) || timeout?.aborted)) throw e;
         const wait = next(attempt, null);
         if (wait === null) {
@@ -163,9 +178,12 @@ export function withHubRetries(inner: typeof fetch, o: RetryOptions = {}): typeo
         await p.sleep(wait, caller);
         continue;
       }
+      // A body already in memory (range-fetch.ts) needs no limit any more; a streamed one keeps it while it is read.
+      if (res instanceof BufferedResponse) limit?.disarm();
       if (!isRetryableStatus(res.status)) return res;
       const wait = next(attempt, retryAfterMs(res.headers.get('retry-after')));
       if (wait === null) return res;
+      limit?.disarm();
       await res.body?.cancel().catch(() => undefined);
       await p.sleep(wait, caller);
     }
