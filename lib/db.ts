@@ -10,20 +10,37 @@ export function createPool(connectionString: string, onError?: (e: Error) => voi
   return pool;
 }
 
+/**
+ * A checked-out client has no 'error' listener (pg-pool listens only while it is idle), so a connection cut between
+ * two queries (Postgres restarting) would be an uncaught exception. Held while the client is out: the cut then
+ * surfaces as the next query's rejection, and the client is released with the error (destroyed, not reused).
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  let cut: Error | undefined;
+  const onError = (e: Error): void => void (cut = e);
+  c.on('error', onError);
+  try {
+    return await fn(c);
+  } finally {
+    c.off('error', onError);
+    c.release(cut);
+  }
+}
+
 /** Runs fn in a transaction; rolls back on any throw. */
 export async function withTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
+  return withClient(pool, async (c) => {
     await c.query('BEGIN');
-    const r = await fn(c);
-    await c.query('COMMIT');
-    return r;
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    c.release();
-  }
+    try {
+      const r = await fn(c);
+      await c.query('COMMIT');
+      return r;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  });
 }
 
 /** Creates the database named in the URL if it does not exist (connects to the `postgres` database to do it). */

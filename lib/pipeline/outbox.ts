@@ -5,7 +5,8 @@
  * exists) and deletes the rows. It wakes when a request says so, else every `intervalMs`; with Redis or Postgres
  * unreachable it backs off exponentially and logs one line per state change, not one per delivery.
  */
-import type { Pool, PoolClient } from '../db.ts';
+import { withTransaction } from '../db.ts';
+import type { Pool } from '../db.ts';
 import type { Logger } from '../logger.ts';
 import { removeFromOutbox, takeOutbox } from '../outbox.repo.ts';
 import type { Queues } from '../queues.ts';
@@ -92,17 +93,11 @@ export function startOutbox(deps: { pool: Pool; queues: Queues; log: Logger }, o
     } catch (e) {
       throw new StageError('redis', e);
     }
-    let c: PoolClient;
-    try {
-      c = await deps.pool.connect();
-    } catch (e) {
-      throw new StageError('postgres', e);
-    }
     let stage: 'redis' | 'postgres' = 'postgres';
     try {
-      await c.query('BEGIN');
-      const rows = await takeOutbox(c, batch);
-      if (rows.length) {
+      return await withTransaction(deps.pool, async (c) => {
+        const rows = await takeOutbox(c, batch);
+        if (!rows.length) return 0;
         const jobs = rows
           .filter((r) => r.pending)
           .map((r) => ({
@@ -122,14 +117,10 @@ export function startOutbox(deps: { pool: Pool; queues: Queues; log: Logger }, o
           rows.map((r) => r.releaseId),
         );
         enqueued += jobs.length;
-      }
-      await c.query('COMMIT');
-      return rows.length;
+        return rows.length;
+      });
     } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
       throw new StageError(stage, e);
-    } finally {
-      c.release();
     }
   }
 

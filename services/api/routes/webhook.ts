@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, LogLevel } from 'fastify';
 import { ingestWebhook } from '../../../lib/pipeline/ingest.ts';
 import { sendProblem } from '../problem.ts';
 
@@ -38,7 +38,9 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   // Every delivery is stored in webhook_deliveries, so its two request log lines (Fastify's "incoming request" and
   // "request completed") are only written at debug or trace level; at 2,000 deliveries/s they cost more CPU than
   // the rest of the request (see bench/webhook-bench.ts --compare). Warnings and errors are still logged.
-  const logLevel = app.deps.log.isLevelEnabled('debug') ? (app.deps.log.level as 'debug' | 'trace') : 'warn';
+  // Only ever quieter than the root logger: at error, fatal or silent the route keeps that level.
+  const root = app.deps.log;
+  const logLevel = root.isLevelEnabled('debug') || !root.isLevelEnabled('warn') ? (root.level as LogLevel) : 'warn';
   app.post('/webhooks/huggingface', { config: { rateLimit }, logLevel }, async (req, reply) => {
     const { pool, log } = app.deps;
     if (!cfg.webhookSecret)
