@@ -282,6 +282,7 @@ export class HubSource implements ByteSource {
     if (end === start) return new Uint8Array(0);
     const p = retryPolicy(this.o.retry);
     const started = Date.now();
+    let waited = 0;
     let rangeAgain = true;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -292,12 +293,13 @@ export class HubSource implements ByteSource {
       } catch (e) {
         const kind = readFailure(e);
         const wait = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** attempt);
-        const inTime = Date.now() - started + wait <= p.totalMs;
+        const inTime = Math.max(Date.now() - started, waited) + wait <= p.totalMs;
         if (kind === 'once' && rangeAgain) {
           rangeAgain = false;
           continue;
         }
         if (kind === 'again' && attempt < p.retries && inTime) {
+          waited += wait;
           await p.sleep(wait);
           continue;
         }

@@ -148,12 +148,16 @@ export function withHubRetries(inner: typeof fetch, o: RetryOptions = {}): typeo
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     const idempotent = method === 'GET' || method === 'HEAD';
     const started = Date.now();
+    // Time spent: the clock, or the waits asked for when they were shorter in fact (a test's sleep records them).
+    let waited = 0;
     /** The wait before the next attempt, or null when there is none (out of attempts or of time). */
     const next = (attempt: number, asked: number | null): number | null => {
       if (!idempotent || attempt >= p.retries) return null;
       if (asked !== null && asked > p.maxDelayMs) return null;
       const wait = asked ?? Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** attempt);
-      return Date.now() - started + wait > p.totalMs ? null : wait;
+      if (Math.max(Date.now() - started, waited) + wait > p.totalMs) return null;
+      waited += wait;
+      return wait;
     };
     for (let attempt = 0; ; attempt++) {
       const limit = p.attemptTimeoutMs > 0 ? deadline(p.attemptTimeoutMs) : null;

@@ -154,6 +154,16 @@ for (const range of [false, true]) {
       assert.deepEqual(waits, [2000, 1000]);
     });
 
+    test('retries stop at the total time bound: a Hub that keeps asking for patience ends in its 429', async () => {
+      inject({ path: '/config.json', fault: { kind: 'status', status: 429, retryAfter: 1 } });
+      const o = hub(range);
+      o.retry = { ...o.retry, retries: 10, totalMs: 2_500 };
+      const e = await rejectsWith(new HubSource(o, REPO, sha).readText('config.json'), /config\.json/);
+      assert.equal(e.status, 429);
+      assert.deepEqual(waits, [1000, 1000], 'a third wait would pass 2.5 s');
+      assert.equal(hits('/config.json'), 3);
+    });
+
     test('a connection cut mid-body is asked again with backoff; a read always cut fails naming file and fault', async () => {
       inject({ path: '/model.safetensors', ranged: true, skip: 1, first: 2, fault: { kind: 'cut' } });
       const src = new HubSource(hub(range), REPO, sha);
