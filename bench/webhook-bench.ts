@@ -8,15 +8,19 @@
  *   npm run bench:webhooks -- [--deliveries 6000] [--concurrency 50] [--duplicates 0.1] [--bad-secrets 0.05]
  *                             [--log-level info] [--pool 10] [--compare] [--profile DIR]
  *
- * --compare runs twice in one invocation: first with the pre-tuning settings (log level `info`, so one pino
- * line per request and per response, and a pool of 10), then with the given ones, and prints both.
+ * --compare runs twice in one invocation, both printed: first the server of `--baseline-ref` (default d8b9a3e,
+ * the last commit before the outbox: a transaction of five statements per delivery, the enqueue awaited in the
+ * request, two info lines logged per request), extracted with `git archive` into a temp folder; then this checkout's.
  * --profile DIR writes the server's V8 CPU profile there (open it in Chrome DevTools or speedscope).
  * The per-address rate limits are turned off for the run (every request comes from 127.0.0.1).
  */
-import { spawn } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
@@ -32,9 +36,10 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     duplicates: { type: 'string', default: '0.1' },
     'bad-secrets': { type: 'string', default: '0.05' },
-    'log-level': { type: 'string', default: 'warn' },
+    'log-level': { type: 'string', default: 'info' },
     pool: { type: 'string', default: '' },
     compare: { type: 'boolean', default: false },
+    'baseline-ref': { type: 'string', default: 'd8b9a3e' },
     profile: { type: 'string' },
   },
 });
@@ -45,6 +50,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface RunOptions {
   label: string;
+  /** Folder of the hubwatch checkout whose server runs. */
+  root: string;
   logLevel: string;
   pool: string;
 }
@@ -79,11 +86,11 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts `hubwatch serve` on a free port and resolves with its URL once /healthz answers. */
-async function serve(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
+async function serve(root: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const prof = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'services/cli.ts', 'serve'], {
-    cwd: ROOT,
+    cwd: root,
     env: { ...process.env, ...env, HUBWATCH_HOST: '127.0.0.1', HUBWATCH_PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -135,7 +142,7 @@ async function runOnce(o: RunOptions): Promise<Record<string, unknown>> {
   const db = `hubwatch_bench_webhooks_${seed}`;
   const prefix = `hwbench-${seed}`;
   await admin(`CREATE DATABASE ${db}`);
-  const { child, url } = await serve({
+  const { child, url } = await serve(o.root, {
     HUBWATCH_DATABASE_URL: adminUrl(db),
     HUBWATCH_REDIS_URL: base.redisUrl,
     HUBWATCH_QUEUE_PREFIX: prefix,
@@ -193,7 +200,10 @@ async function runOnce(o: RunOptions): Promise<Record<string, unknown>> {
   const newReleases = plan.filter((p) => p.kind === 'new').length;
   let outbox = -1;
   for (let tries = 0; tries < 200; tries++) {
-    outbox = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM release_outbox')).rows[0].n;
+    outbox = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM release_outbox').then(
+      (r) => r.rows[0].n,
+      () => 0, // the baseline has no outbox: it enqueued in the request
+    );
     if (outbox === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -249,14 +259,27 @@ async function runOnce(o: RunOptions): Promise<Record<string, unknown>> {
 }
 
 const runs: RunOptions[] = [];
-if (args.compare) runs.push({ label: 'request lines logged (debug), pool 10', logLevel: 'debug', pool: '10' });
-runs.push({ label: args.compare ? 'after' : 'run', logLevel: args['log-level']!, pool: args.pool! });
+let baselineDir: string | null = null;
+if (args.compare) {
+  const ref = args['baseline-ref']!;
+  baselineDir = mkdtempSync(join(tmpdir(), 'hubwatch-baseline-'));
+  execSync(`git archive ${ref} | tar -x -C ${baselineDir}`, { cwd: ROOT, stdio: 'inherit' });
+  symlinkSync(join(ROOT, 'node_modules'), join(baselineDir, 'node_modules'));
+  runs.push({ label: `baseline ${ref}`, root: baselineDir, logLevel: 'info', pool: '' });
+}
+runs.push({
+  label: args.compare ? 'this checkout' : 'run',
+  root: ROOT,
+  logLevel: args['log-level']!,
+  pool: args.pool!,
+});
 const results = [];
 for (const r of runs) {
   const res = await runOnce(r);
   results.push(res);
   process.stdout.write(`${JSON.stringify(res)}\n`);
 }
+if (baselineDir) rmSync(baselineDir, { recursive: true, force: true });
 if (results.length > 1) console.table(results.map((r) => ({ ...r })));
 const bad = results.filter((r) => r.lost !== 0 || r.doubleEnqueued !== 0 || r.outboxLeft !== 0 || r.other !== 0);
 if (bad.length) {
