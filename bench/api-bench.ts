@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
 import pg from 'pg';
 import { Pool as HttpPool } from 'undici';
 import { ALL_CHECKS } from '../checks/index.ts';
@@ -35,7 +36,7 @@ import { createPool } from '../lib/db.ts';
 import type { Pool } from '../lib/db.ts';
 import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/migrate.ts';
-import { createQueues } from '../lib/queues.ts';
+import { QUEUE, createQueues, redisConnection } from '../lib/queues.ts';
 import { buildApp } from '../services/api/app.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,7 +62,10 @@ const SCALE = Number(args.scale);
 const MODELS = Math.round(10_000 * SCALE);
 const RELEASES = Math.round(100_000 * SCALE);
 const FINDINGS = Math.round(1_000_000 * SCALE);
+/** The queue prefix of everything this run starts (the API creates its queues; nothing is enqueued). */
+const QUEUE_PREFIX = `bench-${randomBytes(4).toString('hex')}`;
 const ADMIN_URL = process.env.HUBWATCH_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.HUBWATCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const load = (): string =>
   loadavg()
@@ -382,8 +386,9 @@ async function explainRoutes(pool: Pool, databaseUrl: string, list: Route[]): Pr
   const cfg = {
     ...loadConfig({}),
     databaseUrl,
+    redisUrl: REDIS_URL,
     rateLimitMax: 0,
-    queuePrefix: `bench-${randomBytes(4).toString('hex')}`,
+    queuePrefix: QUEUE_PREFIX,
   };
   const recorded: Captured[] = [];
   const appPool = createPool(databaseUrl);
@@ -469,7 +474,8 @@ async function startServer(databaseUrl: string, logPath: string): Promise<{ chil
       HUBWATCH_DATABASE_URL: databaseUrl,
       HUBWATCH_HOST: '127.0.0.1',
       HUBWATCH_PORT: String(port),
-      HUBWATCH_QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
+      HUBWATCH_REDIS_URL: REDIS_URL,
+      HUBWATCH_QUEUE_PREFIX: QUEUE_PREFIX,
       // One client address sends everything here; the per-address limit would answer 429 after 1,200 requests.
       HUBWATCH_RATE_LIMIT_MAX: '0',
       HUBWATCH_LOG_LEVEL: args['log-level'],
@@ -643,6 +649,11 @@ async function main(): Promise<void> {
         `hubwatch serve logged ${lines.length} lines: ${[...msgs].map(([m, n]) => `${JSON.stringify(m)} ×${n}`).join(', ')}`,
       );
     rmSync(work, { recursive: true, force: true });
+    for (const q of Object.values(QUEUE)) {
+      const queue = new Queue(q, { connection: redisConnection(REDIS_URL), prefix: QUEUE_PREFIX });
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
     if (!args.keep) await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     else log(`kept database ${databaseUrl}`);
   };
