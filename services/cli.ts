@@ -5,7 +5,7 @@ import { createLogger } from '../lib/logger.ts';
 import { runHealthcheck } from './healthcheck.ts';
 import { runScanCommand, SCAN_USAGE } from './scan-command.ts';
 import { prepareDatabase, startStack } from './processes.ts';
-import type { Roles } from './processes.ts';
+import type { Roles, Stack } from './processes.ts';
 
 const USAGE = `usage: hubwatch <command> [options]
 
@@ -33,8 +33,9 @@ function version(): string {
 async function serveRoles(roles: Roles): Promise<void> {
   const cfg = loadConfig();
   const log = createLogger(cfg.logLevel);
-  const stack = await startStack(cfg, log, roles);
-  log.info({ url: stack.url, roles }, 'hubwatch started');
+  // The handlers are in place before anything starts: workers may take a job before startStack returns, and a
+  // signal then must still let that job finish rather than kill the process.
+  let starting: Promise<Stack> | null = null;
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) {
@@ -50,10 +51,17 @@ async function serveRoles(roles: Roles): Promise<void> {
       process.exit(1);
     }, cfg.shutdownGraceMs + 5_000);
     force.unref();
-    void stack.close().then(() => process.exit(0));
+    if (!starting) process.exit(0);
+    void starting.then(
+      (stack) => stack.close().then(() => process.exit(0)),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  starting = startStack(cfg, log, roles);
+  const stack = await starting;
+  log.info({ url: stack.url, roles }, 'hubwatch started');
 }
 
 /** The demo lives in infra/ with the fixtures and the Hub mirror, which need the development dependencies. */

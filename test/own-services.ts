@@ -94,7 +94,14 @@ export async function ownPostgres(): Promise<OwnService> {
     await run(...asPgUser(pgBin('pg_ctl'), ['-D', data, '-l', join(dir, 'log'), ...args]));
   };
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  const start = (): Promise<void> => pgCtl('-w', '-o', opts, 'start');
+  const running = (): Promise<boolean> =>
+    pgCtl('status').then(
+      () => true,
+      () => false,
+    );
+  const start = async (): Promise<void> => {
+    if (!(await running())) await pgCtl('-w', '-o', opts, 'start');
+  };
   const stop = (): Promise<void> => pgCtl('-w', '-m', 'fast', 'stop');
   await start();
   return {

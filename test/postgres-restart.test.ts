@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +18,7 @@ import { migrate } from '../lib/migrate.ts';
 import { createQueues, QUEUE, redisConnection } from '../lib/queues.ts';
 import type { Queues } from '../lib/queues.ts';
 import { buildApp } from '../services/api/app.ts';
+import { startReleaseWorker } from '../workers/release.worker.ts';
 import { eventually, silentLog } from './helpers.ts';
 import { ownPostgres } from './own-services.ts';
 import type { OwnService } from './own-services.ts';
@@ -25,6 +28,7 @@ let pg: OwnService;
 let pool: Pool;
 let queues: Queues;
 let app: FastifyInstance;
+let cfg!: ReturnType<typeof loadConfig>;
 const prefix = `hwtest-${randomBytes(4).toString('hex')}`;
 const redisUrl = loadConfig({}).redisUrl;
 
@@ -33,7 +37,7 @@ before(async () => {
   pool = createPool(pg.url);
   await migrate(pool);
   queues = createQueues(redisUrl, prefix);
-  const cfg = {
+  cfg = {
     ...loadConfig({}),
     databaseUrl: pg.url,
     queuePrefix: prefix,
@@ -105,4 +109,43 @@ test('Postgres stopped and started: 503 problem+json while down, 202 again after
   const delivered = (await pool.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n;
   assert.equal(delivered, 3, 'the refused delivery was not stored; each accepted one was');
   for (const id of releases) assert.ok(await queues.release.getJob(`release-${id}`), `release ${id} enqueued`);
+});
+
+test('a release worker whose job meets Postgres down retries and finishes the job once it is back', async () => {
+  // The Hub answers 404 for everything: once Postgres is back, each release ends `failed` with the Hub's reason.
+  const hub = createServer((_req, res) => void res.writeHead(404, { 'content-type': 'application/json' }).end('{}'));
+  hub.listen(0, '127.0.0.1');
+  await once(hub, 'listening');
+  const hubUrl = `http://127.0.0.1:${(hub.address() as { port: number }).port}`;
+  const ids = (await pool.query<{ id: string }>('SELECT id FROM releases ORDER BY id')).rows.map((r) => r.id);
+  assert.ok(ids.length >= 1);
+  let worker: ReturnType<typeof startReleaseWorker> | null = null;
+  try {
+    await pg.stop();
+    worker = startReleaseWorker({ pool, queues, cfg: { ...cfg, hubUrl }, log: silentLog });
+    // Every job's first attempt fails on the database and is scheduled again (not failed, not dropped).
+    await eventually(
+      async () => {
+        const jobs = await Promise.all(ids.map((id) => queues.release.getJob(`release-${id}`)));
+        return jobs.every((j) => j && j.attemptsMade >= 1 && /ECONNREFUSED/.test(j.failedReason ?? ''));
+      },
+      20_000,
+      'first attempts to fail while Postgres is down',
+    );
+    await pg.start();
+    await eventually(
+      async () => {
+        const r = await pool.query<{ status: string; error: string | null }>(`SELECT status, error FROM releases`);
+        return r.rows.every((x) => x.status === 'failed' && /cannot resolve/.test(x.error ?? ''));
+      },
+      20_000,
+      'releases to end with the Hub answer after the restart',
+    );
+    for (const id of ids) assert.ok(((await queues.release.getJob(`release-${id}`))?.attemptsMade ?? 0) >= 2);
+  } finally {
+    await pg.start();
+    await worker?.close();
+    hub.closeAllConnections();
+    await new Promise((r) => hub.close(r));
+  }
 });
