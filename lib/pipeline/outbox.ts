@@ -51,7 +51,7 @@ export function startOutbox(deps: { pool: Pool; queues: Queues; log: Logger }, o
   const intervalMs = opts.intervalMs ?? 1000;
   const batch = opts.batch ?? 500;
   const enqueueTimeoutMs = opts.enqueueTimeoutMs ?? 2000;
-  const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+  const maxBackoffMs = opts.maxBackoffMs ?? 10_000;
   const log = deps.log.child({ component: 'outbox' });
   let state: OutboxState = 'ok';
   let failures = 0;
