@@ -9,7 +9,7 @@
  *                             [--log-level info] [--pool 10] [--compare] [--profile DIR]
  *
  * --compare runs twice in one invocation, both printed: first the server of `--baseline-ref` (default d8b9a3e,
- * the last commit before the outbox: a transaction of five statements per delivery, the enqueue awaited in the
+ * the last commit before the outbox: a transaction of 5–6 statements per delivery, the enqueue awaited in the
  * request, two info lines logged per request), extracted with `git archive` into a temp folder; then this checkout's.
  * --profile DIR writes the server's V8 CPU profile there (open it in Chrome DevTools or speedscope).
  * The per-address rate limits are turned off for the run (every request comes from 127.0.0.1).
