@@ -26,9 +26,12 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// Test files run two at a time by default: most of their time is spent waiting on workers, Postgres and Redis,
+// and each has its own database and queue prefix. HUBWATCH_TEST_CONCURRENCY=1 runs them one by one.
+const concurrency = Number(process.env.HUBWATCH_TEST_CONCURRENCY ?? 2);
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=240000', ...files],
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', ...files],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);
