@@ -28,7 +28,8 @@ export function scanProgress(stream: NodeJS.WriteStream, totalChecks: number): S
     const bytes = read ? ` · ${(read / MB).toFixed(1)} MB read · ${(read / MB / secs).toFixed(1)} MB/s` : '';
     const filled = Math.round((n / totalChecks) * 20);
     const bar = `[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}]`;
-    const line = `${bar} ${n}/${totalChecks} ${step}${bytes}`;
+    // Bytes and rate before the step: a narrow terminal cuts the check's name, not the figures.
+    const line = `${bar} ${n}/${totalChecks}${bytes} · ${step}`;
     stream.write(`\r\x1b[K${line.slice(0, Math.max(20, (stream.columns || 80) - 1))}`);
   };
   return {
@@ -54,6 +55,15 @@ export function countingSource(source: ByteSource, onBytes: (n: number) => void)
     listFiles: () => source.listFiles(),
     readText: (path) => source.readText(path),
     ...(source.skippedFiles ? { skippedFiles: () => source.skippedFiles!() } : {}),
+    // Kept when the source has it, so weights are still read straight into the kernel's memory.
+    ...(source.readRangeInto
+      ? {
+          async readRangeInto(path: string, start: number, into: Uint8Array) {
+            await source.readRangeInto!(path, start, into);
+            onBytes(into.byteLength);
+          },
+        }
+      : {}),
     async readRange(path, start, end) {
       const b = await source.readRange(path, start, end);
       onBytes(b.byteLength);
