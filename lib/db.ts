@@ -3,10 +3,15 @@ import pg from 'pg';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-/** A pg pool with a bounded size; errors on idle clients (e.g. Postgres restarted) are logged, not fatal. */
+/** A pg pool with a bounded size; its clients' errors (e.g. Postgres restarted) are never uncaught exceptions. */
 export function createPool(connectionString: string, onError?: (e: Error) => void, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000 });
   pool.on('error', (e) => onError?.(e));
+  // pg-pool listens for a client's errors only while it is idle or inside pool.query; a connection cut while a
+  // client is checked out, or a second error from a socket already reported, would otherwise be an uncaught
+  // exception (seen when Postgres restarts under load). Caught here only: idle errors still reach onError through
+  // the pool, and a cut under a checked-out client surfaces as its next query's rejection.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
@@ -24,6 +29,8 @@ export async function withClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Pro
     return await fn(c);
   } finally {
     c.off('error', onError);
+    // A cut client is destroyed on release; what its socket still reports after that has nowhere else to go.
+    if (cut) c.on('error', () => undefined);
     c.release(cut);
   }
 }

@@ -123,12 +123,16 @@ test('100 deliveries while Redis is down: all 202 and stored; once it is back ea
       ids,
     );
 
-    // One line per state change, not one per delivery: down once, up once.
-    const outboxLines = logLines.filter((l) => l.component === 'outbox');
-    assert.deepEqual(
-      outboxLines.map((l) => l.outbox),
-      ['redis-unavailable', 'ok'],
+    // One line per state change, not one per delivery: down, then up. (A loaded machine may see one more
+    // down/up pair while the restarted Redis is slow to answer the first enqueues; never a line per delivery.)
+    const states = logLines.filter((l) => l.component === 'outbox').map((l) => l.outbox);
+    assert.equal(states[0], 'redis-unavailable', states.join(', '));
+    assert.equal(states.at(-1), 'ok', states.join(', '));
+    assert.ok(
+      states.every((x, i) => i === 0 || x !== states[i - 1]),
+      `only changes are logged: ${states.join(', ')}`,
     );
+    assert.ok(states.length <= 4, `a few state changes, not one per delivery: ${states.join(', ')}`);
   } finally {
     await redis.start(); // a worker cannot close against a Redis that is down
     await worker.close();
