@@ -218,8 +218,13 @@ async function runOnce(o: RunOptions): Promise<Record<string, unknown>> {
   const ids = new Set((await queue.getJobs(['waiting', 'prioritized'], 0, -1)).map((j) => j.id));
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  await queue.obliterate({ force: true });
   await queue.close();
+  // Every queue the server touched (it registers all of them), not only the release queue counted above.
+  for (const name of Object.values(QUEUE)) {
+    const q = new Queue(name, { connection: redisConnection(base.redisUrl), prefix });
+    await q.obliterate({ force: true });
+    await q.close();
+  }
   await pool.end();
   await admin(`DROP DATABASE ${db} WITH (FORCE)`);
 
