@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import type { Job } from 'bullmq';
 import { ALL_CHECKS } from '../checks/index.ts';
 import { buildFixture, FIXTURES } from '../infra/fixtures/fixtures.ts';
+import { rng } from '../infra/fixtures/safetensors-writer.ts';
 import { startHubMirror } from '../infra/hub-mirror/server.ts';
 import { createPool } from '../lib/db.ts';
 import { createQueues, jobId } from '../lib/queues.ts';
@@ -67,23 +68,11 @@ export interface SoakResult {
   seconds: number;
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a run can be repeated with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runKillSoak(o: SoakOptions): Promise<SoakResult> {
   const log = o.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const rnd = random(o.seed);
+  const rnd = rng(o.seed);
   const work = mkdtempSync(join(tmpdir(), 'hubwatch-kill-soak-'));
   const mirror = await startHubMirror({ root: join(work, 'store') });
   const env = await testEnv({ hubUrl: mirror.url });

@@ -6,6 +6,7 @@
  * `HUB_MIRROR_FAULTS` (or `--faults`), e.g.
  *   HUB_MIRROR_FAULTS='[{"path":"/resolve/","first":2,"fault":{"kind":"status","status":429,"retryAfter":1}}]'
  */
+import { rng } from '../fixtures/safetensors-writer.ts';
 
 /** What happens to a matching request. */
 export type Fault =
@@ -48,21 +49,9 @@ export interface FaultPlan {
   applied(): number[];
 }
 
-/** A small deterministic generator (mulberry32), so a fraction picks the same requests on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Builds the plan for a list of rules; the first rule that applies to a request wins. */
 export function faultPlan(rules: FaultRule[], seed = 1): FaultPlan {
-  const random = seeded(seed);
+  const random = rng(seed); // seeded: a fraction picks the same requests on every run
   const state = rules.map(() => ({ matched: 0, applied: 0 }));
   return {
     pick(req) {
