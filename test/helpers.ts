@@ -33,16 +33,17 @@ function dbUrl(name: string): string {
 }
 
 /**
- * The migrated template database, named after the migrations it holds: test processes running at the same time
- * share it, and one with other migrations (a branch, a new migration being written) gets its own. It is built under
- * another name and renamed when complete, so a clone never sees a half-migrated template. Templates of other
- * migration sets are dropped when no clone is reading them.
+ * The migrated template database, named after the migrations it holds (and lib/migrate.ts, which applies them):
+ * test processes running at the same time share it, and one with other migrations (a branch, a new migration being
+ * written) gets its own. It is built under another name and renamed when complete, so a clone never sees a
+ * half-migrated template. Templates of other migration sets are dropped when no clone is reading them.
  */
 let templateReady: Promise<string> | null = null;
 function ensureTemplate(): Promise<string> {
   return (templateReady ??= admin(async (c) => {
     const dir = join(import.meta.dirname, '../migrations');
-    const hash = createHash('sha256');
+    // The migrations and the code that applies them decide what the template holds.
+    const hash = createHash('sha256').update(readFileSync(join(import.meta.dirname, '../lib/migrate.ts')));
     for (const f of readdirSync(dir).sort())
       hash
         .update(f)
