@@ -16,9 +16,9 @@ export function createPool(connectionString: string, onError?: (e: Error) => voi
 }
 
 /**
- * A checked-out client has no 'error' listener (pg-pool listens only while it is idle), so a connection cut between
- * two queries (Postgres restarting) would be an uncaught exception. Held while the client is out: the cut then
- * surfaces as the next query's rejection, and the client is released with the error (destroyed, not reused).
+ * Lends a client for `fn`. A connection cut while it is out (Postgres restarting) is recorded, so the cut surfaces as
+ * the next query's rejection and the client is released with the error: destroyed, not reused. (createPool's
+ * listener catches whatever its socket reports after that.)
  */
 export async function withClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
@@ -29,8 +29,6 @@ export async function withClient<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Pro
     return await fn(c);
   } finally {
     c.off('error', onError);
-    // A cut client is destroyed on release; what its socket still reports after that has nowhere else to go.
-    if (cut) c.on('error', () => undefined);
     c.release(cut);
   }
 }
