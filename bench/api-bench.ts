@@ -20,14 +20,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import pg from 'pg';
 import { Pool as HttpPool } from 'undici';
 import { ALL_CHECKS } from '../checks/index.ts';
 import { loadConfig } from '../lib/config.ts';
@@ -38,6 +36,8 @@ import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/migrate.ts';
 import { QUEUE, createQueues, redisConnection } from '../lib/queues.ts';
 import { buildApp } from '../services/api/app.ts';
+import { adminQuery, dbUrl } from '../test/helpers.ts';
+import { freePort } from '../test/own-services.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The migration whose indexes the "without" run drops (it holds only CREATE INDEX statements). */
@@ -64,7 +64,6 @@ const RELEASES = Math.round(100_000 * SCALE);
 const FINDINGS = Math.round(1_000_000 * SCALE);
 /** The queue prefix of everything this run starts (the API creates its queues; nothing is enqueued). */
 const QUEUE_PREFIX = `bench-${randomBytes(4).toString('hex')}`;
-const ADMIN_URL = process.env.HUBWATCH_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.HUBWATCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const load = (): string =>
@@ -72,22 +71,6 @@ const load = (): string =>
     .map((x) => x.toFixed(2))
     .join(' ');
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
-
-function dbUrl(name: string): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Seed
@@ -450,17 +433,6 @@ async function explainRoutes(pool: Pool, databaseUrl: string, list: Route[]): Pr
 // ---------------------------------------------------------------------------------------------------------------
 // The server and the load
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * `hubwatch serve` in a child process, as an operator starts it, its log (stderr) in `logPath`; resolves once
  * /healthz answers.
@@ -654,7 +626,7 @@ async function main(): Promise<void> {
       await queue.obliterate({ force: true });
       await queue.close();
     }
-    if (!args.keep) await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    if (!args.keep) await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     else log(`kept database ${databaseUrl}`);
   };
   const work = mkdtempSync(join(tmpdir(), 'hubwatch-api-bench-'));
@@ -665,7 +637,7 @@ async function main(): Promise<void> {
       `api bench: ${MODELS} models, ${RELEASES} releases, ${FINDINGS} findings; ${RATE} req/s offered, ${SECONDS} s per route (after ${WARMUP} s warm-up); loadavg ${load()}`,
     );
     const t = performance.now();
-    await admin(`CREATE DATABASE ${name}`);
+    await adminQuery(`CREATE DATABASE ${name}`);
     pool = createPool(databaseUrl, undefined, 4);
     await migrate(pool);
     await seed(pool);

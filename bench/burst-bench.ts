@@ -12,14 +12,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import pg from 'pg';
 import { FIXTURES, buildFixture, fixtureByRepo } from '../infra/fixtures/fixtures.ts';
 import { startHubMirror } from '../infra/hub-mirror/server.ts';
 import type { HubMirror } from '../infra/hub-mirror/server.ts';
@@ -28,6 +26,8 @@ import { createPool } from '../lib/db.ts';
 import type { Pool } from '../lib/db.ts';
 import { migrate } from '../lib/migrate.ts';
 import { QUEUE, redisConnection } from '../lib/queues.ts';
+import { adminQuery, dbUrl } from '../test/helpers.ts';
+import { freePort } from '../test/own-services.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ORG = 'burst-family';
@@ -49,34 +49,12 @@ const RELEASES = Number(args.releases);
 const SAMPLE_MS = Number(args['sample-ms']);
 const TIMEOUT_MS = Number(args['timeout-s']) * 1000;
 const REDIS_URL = process.env.HUBWATCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const ADMIN_URL = process.env.HUBWATCH_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
 const load = (): string =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** `hubwatch <role>` as a child process with the bench's environment. */
 function hubwatch(role: 'serve' | 'worker' | 'runner', env: Record<string, string>): ChildProcess {
@@ -106,9 +84,7 @@ const pct = (sorted: number[], p: number): number =>
 async function main(): Promise<void> {
   const id = randomBytes(4).toString('hex');
   const dbName = `hubwatch_burst_${id}`;
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${dbName}`;
-  const databaseUrl = u.toString();
+  const databaseUrl = dbUrl(dbName);
   const prefix = `burst-${id}`;
   const work = mkdtempSync(join(tmpdir(), 'hubwatch-burst-'));
   const children: ChildProcess[] = [];
@@ -124,7 +100,7 @@ async function main(): Promise<void> {
       if (!args.keep) await q.obliterate({ force: true });
       await q.close();
     }
-    if (!args.keep) await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    if (!args.keep) await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     else log(`kept database ${databaseUrl} and queue prefix ${prefix}`);
     rmSync(work, { recursive: true, force: true });
   };
@@ -132,7 +108,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void (cleaned ??= cleanup()).finally(() => process.exit(130)));
   try {
     log(`burst bench: ${RELEASES} releases of ${ORG} published at once; loadavg ${load()}`);
-    await admin(`CREATE DATABASE ${dbName}`);
+    await adminQuery(`CREATE DATABASE ${dbName}`);
     pool = createPool(databaseUrl, undefined, 2);
     await migrate(pool);
 

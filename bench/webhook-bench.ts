@@ -18,7 +18,6 @@ import { execSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +27,7 @@ import pg from 'pg';
 import { Pool as HttpPool } from 'undici';
 import { loadConfig } from '../lib/config.ts';
 import { QUEUE, redisConnection } from '../lib/queues.ts';
+import { freePort } from '../test/own-services.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -75,14 +75,6 @@ async function admin(sql: string): Promise<void> {
   } finally {
     await c.end();
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 /** Starts `hubwatch serve` on a free port and resolves with its URL once /healthz answers. */

@@ -26,10 +26,16 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-function dbUrl(name: string): string {
+/** The URL of database `name` on the test Postgres server. */
+export function dbUrl(name: string): string {
   const u = new URL(ADMIN_URL);
   u.pathname = `/${name}`;
   return u.toString();
+}
+
+/** Runs one statement (CREATE/DROP DATABASE) on the test Postgres server's admin database. */
+export async function adminQuery(sql: string): Promise<void> {
+  await admin((c) => c.query(sql));
 }
 
 /**
