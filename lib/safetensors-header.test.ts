@@ -155,7 +155,8 @@ describe('properties (fast-check)', () => {
     await fc.assert(
       fc.asyncProperty(tensorSpecs, async (specs) => {
         let at = 0;
-        const header: Record<string, unknown> = {};
+        // No prototype: a tensor may be named `__proto__`, which on a plain object would set the prototype instead.
+        const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
         for (const s of specs) {
           const n = s.shape.reduce((a, b) => a * b, 1) * SIZE[s.dtype];
           header[s.name] = t(s.dtype, s.shape, [at, at + n]);
