@@ -6,7 +6,10 @@
  * parser, which copies every byte into its WebAssembly memory). Here a socket follows the responses it carries:
  * once a head announces a Content-Length, reads land in the unfilled tail of a buffer of that length taken from the
  * pool, and what the socket hands undici are views of that buffer; a handler that sees such a view adopts the buffer
- * ({@link adoptableBody}). Heads, small bodies and chunked responses go through a scratch buffer and are copied
+ * ({@link adoptableBody}). A request whose caller brought its own destination (HubSource.readRangeInto: a chunk of
+ * shared kernel memory) is announced in {@link DirectReads}; the socket that writes that request reads the body of
+ * its 206 answer straight into the destination instead of a pooled buffer, so a tensor chunk reaches the compute
+ * workers without any copy. Heads, small bodies and chunked responses go through a scratch buffer and are copied
  * out, so undici always parses exactly the bytes that arrived, in order, wherever they landed. `https:` origins
  * use undici's own connector.
  */
@@ -26,10 +29,64 @@ const SCRATCH = 64 << 10;
 const HEAD_SCRATCH = 4 << 10;
 const MAX_HEAD = 64 << 10;
 
+/**
+ * A destination a caller brought for the body of one ranged GET. `revoke` makes the socket stop writing into it at
+ * once (the request failed or was given up: the caller may reuse the memory); `direct` counts bytes the socket read
+ * straight into it.
+ */
+export class DirectRead {
+  revoked = false;
+  direct = 0;
+  constructor(readonly into: Uint8Array) {}
+  revoke(): void {
+    this.revoked = true;
+  }
+}
+
+/**
+ * Destinations of requests in flight, by `host path range` of the request head. Only one per key: a second
+ * identical request in flight gets none (its body is copied), so a socket never writes into another request's
+ * memory. Matching is only an optimisation: the response handler copies whatever did not land in place.
+ */
+export class DirectReads {
+  private readonly byKey = new Map<string, DirectRead>();
+
+  static key(host: string, path: string, range: string): string {
+    return `${host.toLowerCase()} ${path} ${range.trim()}`;
+  }
+
+  /** Announces a destination; null when another request with the same key is in flight. */
+  add(key: string, into: Uint8Array): DirectRead | null {
+    if (this.byKey.has(key)) return null;
+    const d = new DirectRead(into);
+    this.byKey.set(key, d);
+    return d;
+  }
+
+  /** Withdraws a destination once its request has settled. */
+  drop(key: string, d: DirectRead): void {
+    if (this.byKey.get(key) === d) this.byKey.delete(key);
+  }
+
+  /** The destination of the request whose head a socket is writing, if one was announced. */
+  forHead(head: string): DirectRead | undefined {
+    if (this.byKey.size === 0) return undefined;
+    const line = /^GET (\S+) HTTP\/1\.1\r\n/.exec(head);
+    const host = /\r\nhost: *([^\r]*)\r\n/i.exec(head);
+    const range = /\r\nrange: *([^\r]*)\r\n/i.exec(head);
+    if (!line || !host || !range) return undefined;
+    return this.byKey.get(DirectReads.key(host[1], line[1], range[1]));
+  }
+}
+
 /** Tracks the responses on one socket and decides where its next read lands. */
 class BodyReader {
   private head: Buffer = Buffer.alloc(0);
   private body: Buffer | null = null;
+  /** The destination of the request last written on this socket, until its response head arrives. */
+  private next: DirectRead | null = null;
+  /** The destination the current body is read into, when it is a caller's. */
+  private direct: DirectRead | null = null;
   private filled = 0;
   /** Bytes of the current (small) body still to come through the scratch buffer. */
   private skip = 0;
@@ -39,9 +96,24 @@ class BodyReader {
   private readonly headScratch = this.scratch.subarray(0, HEAD_SCRATCH);
   socket: Socket | null = null;
 
-  constructor(private readonly pool: BufferPool) {}
+  constructor(
+    private readonly pool: BufferPool,
+    private readonly directs?: DirectReads,
+  ) {}
+
+  /** Called with each request head the socket writes (one request at a time per connection). */
+  onRequest(head: string): void {
+    this.next = this.directs?.forHead(head) ?? null;
+  }
 
   target(): Buffer {
+    if (this.direct?.revoked) {
+      // The caller gave the destination up: no further byte may land there, and the body's end can no longer be
+      // followed (undici destroys this connection anyway).
+      this.body = null;
+      this.direct = null;
+      this.lost = true;
+    }
     if (this.body) return this.body.subarray(this.filled);
     // Between responses (or past a body whose end cannot be told) a read may start a head.
     return this.skip > 0 || this.lost ? this.scratch : this.headScratch;
@@ -51,7 +123,11 @@ class BodyReader {
     if (this.body && buf.buffer === this.body.buffer) {
       const view = this.body.subarray(this.filled, this.filled + n);
       this.filled += n;
-      if (this.filled === this.body.length) this.body = null;
+      if (this.direct) this.direct.direct += n;
+      if (this.filled === this.body.length) {
+        this.body = null;
+        this.direct = null;
+      }
       this.socket?.push(view);
       return true;
     }
@@ -79,12 +155,17 @@ class BodyReader {
         this.lost = this.head.length > MAX_HEAD;
         return;
       }
-      const length = bodyLength(this.head.toString('latin1', 0, end));
+      const headText = this.head.toString('latin1', 0, end);
+      const length = bodyLength(headText);
       at += end + 4 - before;
       this.head = Buffer.alloc(0);
+      const d = this.next;
+      this.next = null;
       if (length === null) this.lost = true;
       else if (length - (bytes.length - at) >= MIN_DIRECT) {
-        this.body = this.pool.take(length);
+        const mine = d && !d.revoked && d.into.byteLength === length && /^HTTP\/1\.[01] 206 /.test(headText);
+        this.body = mine ? Buffer.from(d.into.buffer, d.into.byteOffset, length) : this.pool.take(length);
+        this.direct = mine ? d : null;
         this.filled = bytes.length - at;
         return;
       } else this.skip = length;
@@ -106,18 +187,29 @@ function bodyLength(head: string): number | null {
 export function bodyReadConnector(
   pool: BufferPool,
   options: buildConnector.BuildOptions = {},
+  directs?: DirectReads,
 ): buildConnector.connector {
   const standard = buildConnector(options);
   return (opts, callback) => {
     if (opts.protocol !== 'http:') return standard(opts, callback);
-    const reader = new BodyReader(pool);
+    const reader = new BodyReader(pool, directs);
     const onread = { buffer: () => reader.target(), callback: (n: number, buf: Uint8Array) => reader.onRead(n, buf) };
     // buildConnector's connect returns the socket it creates, though its type says void.
     const connect = buildConnector({ ...options, onread } as buildConnector.BuildOptions) as unknown as (
       o: buildConnector.Options,
       cb: buildConnector.Callback,
     ) => Socket;
-    reader.socket = connect(opts, callback);
+    const socket = connect(opts, callback);
+    reader.socket = socket;
+    if (directs) {
+      // undici writes each request head as one latin1 string (client-h1.js, writeH1): the reader learns which
+      // request the next response answers, and so whether its body has a destination.
+      const write = socket.write.bind(socket) as (...a: unknown[]) => boolean;
+      socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+        if (typeof chunk === 'string' && chunk.startsWith('GET ')) reader.onRequest(chunk);
+        return write(chunk, ...rest);
+      }) as typeof socket.write;
+    }
   };
 }
 
@@ -133,8 +225,8 @@ export function adoptableBody(chunk: Buffer, length: number, filled: number): Bu
 }
 
 /**
- * Collects one response body: in the buffer the socket read it into (adopted), else in one buffer of the announced
- * length taken from the pool, else (no Content-Length) in pieces.
+ * Collects one response body: in the caller's destination, else in the buffer the socket read it into (adopted),
+ * else in one buffer of the announced length taken from the pool, else (no Content-Length) in pieces.
  */
 export class BodySink {
   private body: Buffer | null = null;
@@ -142,10 +234,14 @@ export class BodySink {
   private pieces: Buffer[] = [];
   filled = 0;
 
+  /** With `into` (exactly `length` bytes) the body is collected there: in place when the socket read it there. */
   constructor(
     private readonly pool: BufferPool,
     readonly length: number | null,
-  ) {}
+    into?: Uint8Array,
+  ) {
+    if (into && into.byteLength === length) this.body = Buffer.from(into.buffer, into.byteOffset, length);
+  }
 
   /** Adds the next chunk; throws when the body runs past its announced length. */
   add(chunk: Buffer): void {

@@ -41,3 +41,18 @@ export class BufferedResponse extends Response {
     return new Blob([this.own()]);
   }
 }
+
+/** The zero-length ArrayBuffers that stand for a body delivered into the caller's memory (RangeRequestInit.into). */
+const deliveredTokens = new WeakSet<ArrayBuffer>();
+
+/** A new token for a body that went into the caller's memory: what that response's arrayBuffer() answers. */
+export function deliveredToken(): ArrayBuffer {
+  const token = new ArrayBuffer(0);
+  deliveredTokens.add(token);
+  return token;
+}
+
+/** Whether `body` (what a response's arrayBuffer() gave) says the bytes went into the request's `into`. */
+export function delivered(body: ArrayBuffer): boolean {
+  return deliveredTokens.has(body);
+}

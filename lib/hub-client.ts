@@ -7,6 +7,7 @@ import type { HubSecurityStatus } from '../checks/files/hub-security.ts';
 import { hubSecurityOf } from '../checks/files/hub-security.ts';
 import type { ByteSource, SourceFile } from './byte-source.ts';
 import { SourceError } from './byte-source.ts';
+import { delivered } from './buffered-response.ts';
 import { isSafeRepoPath } from './repo-path.ts';
 import type { Config } from './config.ts';
 import type { RetryOptions } from './hub-retry.ts';
@@ -203,6 +204,8 @@ export class HubSource implements ByteSource {
   private etags = new Map<string, string>();
   private readonly creds: ReturnType<typeof creds>;
   private hubSecurity = new Map<string, HubSecurityStatus>();
+  /** Callers' memory for reads in flight (readRangeInto), by `path Range`; handed to the fetch as `into`. */
+  private intos = new Map<string, Uint8Array>();
   constructor(
     private readonly o: HubOptions,
     readonly repo: string,
@@ -247,8 +250,17 @@ export class HubSource implements ByteSource {
     if (!isSafeRepoPath(path)) return Promise.reject(new SourceError(`invalid path ${JSON.stringify(path)}`, path));
     let b = this.blobs.get(path);
     if (!b) {
+      // The blob keeps this fetch for all its slices: it knows the file, so a slice's request can carry the memory
+      // a readRangeInto caller brought for it (range-fetch.ts reads the body straight into it).
+      const inner = this.creds.fetch;
+      const fetchForPath: typeof fetch = (input, init) => {
+        const range = new Headers(init?.headers).get('range');
+        const into = range === null ? undefined : this.intos.get(`${path} ${range}`);
+        return inner(input, into ? ({ ...init, into } as RequestInit) : init);
+      };
       b = downloadFile({
         ...this.creds,
+        fetch: fetchForPath,
         repo: { type: 'model', name: this.repo },
         path,
         revision: this.sha,
@@ -275,6 +287,30 @@ export class HubSource implements ByteSource {
    * (hub-retry.ts bounds, and within `totalMs`), a short or wrong range once; a file whose ETag changed is refused.
    */
   async readRange(path: string, start: number, end: number): Promise<Uint8Array> {
+    return this.read(path, start, end);
+  }
+
+  /**
+   * Reads bytes [start, start + into.byteLength) into `into`, with readRange's guarantees. With the range fetch
+   * (range-fetch.ts) the socket reads the body straight into `into` (for the runner: shared kernel memory, which
+   * the compute workers read in place); any other fetch, or a second identical read in flight, is copied in.
+   */
+  async readRangeInto(path: string, start: number, into: Uint8Array): Promise<void> {
+    const end = start + into.byteLength;
+    const key = `${path} bytes=${start}-${end - 1}`;
+    if (this.intos.has(key)) {
+      into.set(await this.read(path, start, end));
+      return;
+    }
+    this.intos.set(key, into);
+    try {
+      await this.read(path, start, end, into);
+    } finally {
+      this.intos.delete(key);
+    }
+  }
+
+  private async read(path: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
     const blob = await this.blob(path);
     if (!(start >= 0 && end >= start && end <= blob.size)) {
       throw new SourceError(`range ${start}-${end} outside ${path} (${blob.size} bytes)`, path);
@@ -286,10 +322,14 @@ export class HubSource implements ByteSource {
     let rangeAgain = true;
     for (let attempt = 0; ; attempt++) {
       try {
-        const bytes = new Uint8Array(await blob.slice(start, end).arrayBuffer());
+        const body = await blob.slice(start, end).arrayBuffer();
+        if (into && delivered(body)) return into;
+        const bytes = new Uint8Array(body);
         if (bytes.byteLength !== end - start)
           throw new RangeMismatchError(`asked for ${end - start} bytes at ${start}, got ${bytes.byteLength}`);
-        return bytes;
+        if (!into) return bytes;
+        into.set(bytes);
+        return into;
       } catch (e) {
         const kind = readFailure(e);
         const wait = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** attempt);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BufferPool } from './buffer-pool.ts';
+import { delivered } from './buffered-response.ts';
 import { checkContentRange, createRangeFetch } from './range-fetch.ts';
 
 const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
@@ -39,8 +40,17 @@ async function listen(server: Server): Promise<Listening> {
   };
 }
 
+/** /hold: 200,000 body bytes, the first 100,000 at once and the rest when the test calls `release`. */
+const held: { release: (() => void) | null } = { release: null };
+
 function serveRange(req: IncomingMessage, res: ServerResponse): void {
   const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '');
+  if (req.url === '/hold') {
+    res.writeHead(206, { 'Content-Length': '200000', 'Content-Range': `bytes 0-199999/${body.length}` });
+    res.write(body.subarray(0, 100_000));
+    held.release = () => res.end(body.subarray(100_000, 200_000));
+    return;
+  }
   if (req.url === '/cut' || req.url === '/stall') {
     res.writeHead(206, { 'Content-Length': '1000', 'Content-Range': `bytes 0-999/${body.length}` });
     // /cut: the connection drops once 100 body bytes are out; /stall: it just stops sending.
@@ -184,6 +194,53 @@ describe('range fetch (undici keep-alive pools for ranged GETs)', () => {
     assert.doesNotThrow(() => checkContentRange('bytes=0-99', 'bytes 0-49/50', 50), 'a range past the end is cut');
     assert.throws(() => checkContentRange('bytes=0-99', 'bytes 0-99/*', 99), /asked for bytes=0-99/);
     assert.throws(() => checkContentRange('bytes=5-9', null, 5), /asked for bytes=5-9/);
+  });
+
+  it("reads a body straight into the caller's memory (`into`), shared or plain, also behind a redirect", async (t) => {
+    const pool = new BufferPool();
+    const f = createRangeFetch({ pool });
+    t.after(() => f.close());
+    const shared = pool.takeShared(200_000);
+    const plain = new Uint8Array(250_000).subarray(50_000);
+    for (const [into, path, a] of [
+      [shared, '/file', 0],
+      [plain, '/moved', 100_000],
+    ] as const) {
+      const before = f.directBytes;
+      const r = await f(`${srv.url}${path}`, { headers: { Range: `bytes=${a}-${a + 199_999}` }, into });
+      assert.equal(r.status, 206);
+      assert.ok(delivered(await r.arrayBuffer()), 'the response says its body is in `into`');
+      assert.ok(Buffer.from(into.buffer, into.byteOffset, into.byteLength).equals(body.subarray(a, a + 200_000)));
+      // All but what came in the same read as the head landed there from the socket, without a copy.
+      assert.ok(f.directBytes - before > 150_000, `${f.directBytes - before} bytes read in place`);
+    }
+    // `into` of another length than the range: not used, the body comes as usual.
+    const other = new Uint8Array(10);
+    const r = await f(`${srv.url}/file`, { headers: { Range: 'bytes=0-99999' }, into: other });
+    const ab = await r.arrayBuffer();
+    assert.ok(!delivered(ab));
+    assert.ok(Buffer.from(ab).equals(body.subarray(0, 100_000)));
+    assert.ok(other.every((x) => x === 0));
+  });
+
+  it("never writes into the caller's memory after the read has failed", async (t) => {
+    const f = createRangeFetch();
+    t.after(() => f.close());
+    const into = new Uint8Array(200_000).fill(0xee);
+    const ac = new AbortController();
+    const p = f(`${srv.url}/hold`, { headers: { Range: 'bytes=0-199999' }, into, signal: ac.signal });
+    const firstHalf = Buffer.from(body.subarray(1_000, 100_000));
+    for (let i = 0; i < 500 && !Buffer.from(into.subarray(1_000, 100_000)).equals(firstHalf); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.ok(Buffer.from(into.subarray(1_000, 100_000)).equals(firstHalf), 'the first half arrived in place');
+    ac.abort(new Error('given up'));
+    await assert.rejects(p, /given up/);
+    held.release?.();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(
+      into.subarray(100_000).every((x) => x === 0xee),
+      'nothing of the rest landed',
+    );
   });
 
   it('closes its keep-alive connections on close()', async (t) => {

@@ -3,8 +3,9 @@
  * `http:` (the local mirror) and `https:` (the Hub, whose `resolve` answers 302 with a CDN URL). They go through one
  * undici Agent (keep-alive pools per origin, one request per connection at a time, a bounded number of connections,
  * header and body timeouts), redirects followed here so the Range header goes along and the token stays with the
- * Hub. Each body lands in one (pooled) buffer that `arrayBuffer()` hands over without a copy; on `http:` the socket
- * reads large bodies straight into it (body-read-connector.ts). Node 20's fetch spent about 3 CPU seconds per GB of
+ * Hub. Each body lands in one (pooled) buffer that `arrayBuffer()` hands over without a copy, or in memory the caller
+ * brought (`into`: HubSource.readRangeInto, for the runner a chunk of shared kernel memory the compute workers read
+ * in place); on `http:` the socket reads large bodies straight there (body-read-connector.ts). Node 20's fetch spent about 3 CPU seconds per GB of
  * a 1 GB tensor here, mostly in web streams; this path has none. Everything else (other methods, requests without
  * Range or with a body, manual redirects) goes to the fallback fetch.
  */
@@ -14,17 +15,30 @@ import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { BufferPool } from './buffer-pool.ts';
 import { chunkBufferPool } from './buffer-pool.ts';
-import { BodySink, bodyReadConnector } from './body-read-connector.ts';
-import { BufferedResponse } from './buffered-response.ts';
+import { BodySink, DirectReads, bodyReadConnector } from './body-read-connector.ts';
+import type { DirectRead } from './body-read-connector.ts';
+import { BufferedResponse, deliveredToken } from './buffered-response.ts';
 
 const MAX_REDIRECTS = 10;
 /** Errors of a connection that failed before any response: a keep-alive socket the server had just closed. */
 const STALE_CONNECTION = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
+/**
+ * A request that may bring the memory its body is to land in: `into`, of exactly the length the Range asks for.
+ * When a 206 answer fills it, the response's body is empty and its `arrayBuffer()` answers a zero-length token
+ * ({@link delivered}), so the caller can tell its memory holds the bytes (a response that did not use it, a
+ * redirect to a server that ignored the Range, say, carries its body as usual).
+ */
+export interface RangeRequestInit extends RequestInit {
+  into?: Uint8Array;
+}
+
 export interface RangeFetch {
-  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  (input: string | URL | Request, init?: RangeRequestInit): Promise<Response>;
   /** Closes the keep-alive connections once the requests in flight have ended. */
   close(): Promise<void>;
+  /** Body bytes the sockets read straight into callers' memory (RangeRequestInit.into), since creation. */
+  readonly directBytes: number;
 }
 
 export interface RangeFetchOptions {
@@ -47,6 +61,10 @@ interface Exchange {
   statusText: string;
   headers: Headers;
   body: Buffer;
+  /** The body is in the caller's `into`. */
+  intoFilled: boolean;
+  /** Of those, bytes the socket read there itself. */
+  directBytes: number;
 }
 
 function toHeaders(raw: IncomingHttpHeaders): Headers {
@@ -77,8 +95,9 @@ export function checkContentRange(range: string, contentRange: string | null, le
 /** The dispatch handler of one GET: settles its promise once, with the whole response or the first failure. */
 class RangeGet implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
-  private head: Omit<Exchange, 'body'> | null = null;
+  private head: Omit<Exchange, 'body' | 'intoFilled' | 'directBytes'> | null = null;
   private sink: BodySink | null = null;
+  private intoUsed = false;
   private done = false;
   private readonly onAbort = (): void => this.fail(this.reason());
 
@@ -86,6 +105,9 @@ class RangeGet implements Dispatcher.DispatchHandler {
     private readonly range: string,
     private readonly pool: BufferPool,
     private readonly signal: AbortSignal | null | undefined,
+    /** The caller's memory for the body, and how the sockets were told about it (undefined: none). */
+    private readonly into: Uint8Array | undefined,
+    private readonly direct: { read: DirectRead; withdraw: () => void } | null,
     private readonly resolve: (r: Exchange) => void,
     private readonly reject: (e: Error) => void,
   ) {
@@ -99,10 +121,13 @@ class RangeGet implements Dispatcher.DispatchHandler {
   private settle(): void {
     this.done = true;
     this.signal?.removeEventListener('abort', this.onAbort);
+    this.direct?.withdraw();
   }
 
   private fail(e: Error): void {
     if (this.done) return;
+    // First of all: no socket may write into the caller's memory once the caller is told the read failed.
+    this.direct?.read.revoke();
     this.settle();
     this.controller?.abort(e);
     this.sink?.discard();
@@ -132,7 +157,12 @@ class RangeGet implements Dispatcher.DispatchHandler {
       const length = raw['content-length'] === undefined ? NaN : Number(raw['content-length']);
       if (status === 206 && Number.isSafeInteger(length))
         checkContentRange(this.range, head.headers.get('content-range'), length);
-      this.sink = new BodySink(this.pool, Number.isSafeInteger(length) ? length : null);
+      this.intoUsed = this.into !== undefined && status === 206 && length === this.into.byteLength;
+      this.sink = new BodySink(
+        this.pool,
+        Number.isSafeInteger(length) ? length : null,
+        this.intoUsed ? this.into : undefined,
+      );
     });
   }
 
@@ -142,7 +172,12 @@ class RangeGet implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.guard(() => {
-      const response = { ...this.head!, body: this.sink!.finish() };
+      const response = {
+        ...this.head!,
+        body: this.sink!.finish(),
+        intoFilled: this.intoUsed,
+        directBytes: this.intoUsed ? (this.direct?.read.direct ?? 0) : 0,
+      };
       if (response.status === 206)
         checkContentRange(this.range, response.headers.get('content-range'), response.body.length);
       this.settle();
@@ -157,18 +192,27 @@ class RangeGet implements Dispatcher.DispatchHandler {
   }
 }
 
-/** One GET on the agent; the body lands in one buffer when its length is announced (see BodySink). */
+/**
+ * One GET on the agent; the body lands in `into` when it is given and the answer is a 206 of its length (announced
+ * in `directs`, so the socket reads it there), else in one buffer when its length is announced (see BodySink).
+ */
 function exchange(
   agent: Dispatcher,
   u: URL,
   headers: Record<string, string>,
   pool: BufferPool,
   signal: AbortSignal | null | undefined,
+  into: Uint8Array | undefined,
+  directs: DirectReads,
 ): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const handler = new RangeGet(headers.range, pool, signal, resolve, reject);
-    agent.dispatch({ origin: u.origin, path: `${u.pathname}${u.search}`, method: 'GET', headers }, handler);
+    const path = `${u.pathname}${u.search}`;
+    const key = DirectReads.key(u.host, path, headers.range);
+    const read = into ? directs.add(key, into) : null;
+    const direct = read ? { read, withdraw: () => directs.drop(key, read) } : null;
+    const handler = new RangeGet(headers.range, pool, signal, into, direct, resolve, reject);
+    agent.dispatch({ origin: u.origin, path, method: 'GET', headers }, handler);
   });
 }
 
@@ -176,6 +220,8 @@ function exchange(
 export function createRangeFetch(opts: RangeFetchOptions = {}): RangeFetch {
   const fallback = opts.fallback ?? globalThis.fetch;
   const pool = opts.pool ?? chunkBufferPool;
+  const directs = new DirectReads();
+  let directBytes = 0;
   const agent = new Agent({
     connections: opts.connections ?? 16,
     pipelining: 1,
@@ -185,14 +231,19 @@ export function createRangeFetch(opts: RangeFetchOptions = {}): RangeFetch {
     keepAliveTimeoutThreshold: 500,
     headersTimeout: opts.headersTimeout ?? 60_000,
     bodyTimeout: opts.bodyTimeout ?? 60_000,
-    connect: bodyReadConnector(pool, opts.tls ?? {}),
+    connect: bodyReadConnector(pool, opts.tls ?? {}, directs),
   });
-  const send = async (u: URL, headers: Record<string, string>, signal?: AbortSignal | null): Promise<Exchange> => {
+  const send = async (
+    u: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal | null | undefined,
+    into: Uint8Array | undefined,
+  ): Promise<Exchange> => {
     try {
-      return await exchange(agent, u, headers, pool, signal);
+      return await exchange(agent, u, headers, pool, signal, into, directs);
     } catch (e) {
       if (!STALE_CONNECTION.has((e as { code?: string }).code ?? '') || signal?.aborted) throw e;
-      return exchange(agent, u, headers, pool, signal);
+      return exchange(agent, u, headers, pool, signal, into, directs);
     }
   };
   const get = async (
@@ -200,8 +251,9 @@ export function createRangeFetch(opts: RangeFetchOptions = {}): RangeFetch {
     headers: Record<string, string>,
     signal: AbortSignal | null | undefined,
     hops: number,
+    into: Uint8Array | undefined,
   ): Promise<Response> => {
-    const r = await send(u, headers, signal);
+    const r = await send(u, headers, signal, into);
     const location = r.headers.get('location');
     if (r.status >= 300 && r.status < 400 && location && hops < MAX_REDIRECTS) {
       // The Hub's resolve answers 302 to a CDN: the Range goes along, the Hub token does not.
@@ -210,12 +262,15 @@ export function createRangeFetch(opts: RangeFetchOptions = {}): RangeFetch {
         next.origin === u.origin
           ? headers
           : Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'authorization'));
-      if (next.protocol === 'http:' || next.protocol === 'https:') return get(next, carried, signal, hops + 1);
+      if (next.protocol === 'http:' || next.protocol === 'https:') return get(next, carried, signal, hops + 1, into);
       return fallback(next, { headers: carried, signal: signal ?? null });
     }
-    return new BufferedResponse(r.body, { status: r.status, statusText: r.statusText, headers: r.headers }, u.href);
+    const head = { status: r.status, statusText: r.statusText, headers: r.headers };
+    if (!r.intoFilled) return new BufferedResponse(r.body, head, u.href);
+    directBytes += r.directBytes;
+    return new BufferedResponse(Buffer.from(deliveredToken()), head, u.href);
   };
-  const rangeFetch = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const rangeFetch = (async (input: string | URL | Request, init?: RangeRequestInit): Promise<Response> => {
     const u = new URL(input instanceof Request ? input.url : input);
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
@@ -223,8 +278,9 @@ export function createRangeFetch(opts: RangeFetchOptions = {}): RangeFetch {
     if (!ranged || (u.protocol !== 'http:' && u.protocol !== 'https:')) return fallback(input, init);
     const flat: Record<string, string> = {};
     headers.forEach((v, k) => (flat[k] = v));
-    return get(u, flat, init?.signal, 0);
+    return get(u, flat, init?.signal, 0, init?.into);
   }) as RangeFetch;
   rangeFetch.close = () => agent.close();
+  Object.defineProperty(rangeFetch, 'directBytes', { get: () => directBytes });
   return rangeFetch;
 }

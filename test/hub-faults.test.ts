@@ -28,6 +28,7 @@ import { processRelease } from '../lib/pipeline/process-release.ts';
 import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { createQueues, jobId, QUEUE, redisConnection } from '../lib/queues.ts';
 import type { Queues } from '../lib/queues.ts';
+import { chunkBufferPool } from '../lib/buffer-pool.ts';
 import { createRangeFetch } from '../lib/range-fetch.ts';
 import type { RangeFetch } from '../lib/range-fetch.ts';
 import { getRelease, upsertRelease } from '../lib/releases.repo.ts';
@@ -41,6 +42,10 @@ import type { TestEnv } from './helpers.ts';
 const REPO = 'acme/faulty';
 /** The same files under another repo, for a release of its own. */
 const REPO2 = 'acme/faulty-too';
+/** A file over @huggingface/hub's 1 MB whole-download threshold, so its reads are ranged. */
+const REPO_BIG = 'acme/faulty-big';
+const big = Buffer.from(Array.from({ length: 1_500_000 }, (_, i) => (i * 13 + (i >> 9)) & 0xff));
+let bigSha: string;
 const ROWS = 64;
 const COLS = 16;
 let tmp: string;
@@ -102,6 +107,10 @@ before(async () => {
     })
   ).sha;
   await mirror.publish(REPO2, dir);
+  const bigDir = join(tmp, 'big');
+  mkdirSync(bigDir);
+  writeFileSync(join(bigDir, 'model.safetensors'), big);
+  bigSha = (await mirror.publish(REPO_BIG, bigDir)).sha;
   rangeFetch = createRangeFetch();
 });
 let plan = faultPlan([]);
@@ -296,6 +305,45 @@ describe('snapshot builder and tensor stream on a faulty Hub', () => {
     const card = run.findings.find((f) => f.code === 'UNSAFE_PICKLE' && f.files[0] === 'pytorch_model.bin')!;
     assert.match(card.detail, /Hub scan: unsafe\./);
     assert.match(hubScanLine(card).value, />unsafe<\/strong>/);
+  });
+});
+
+describe("readRangeInto over the range fetch (bodies read straight into the caller's kernel memory)", () => {
+  const A = 300_000;
+  const N = 600_000;
+  const want = big.subarray(A, A + N);
+  const into = (): Buffer => chunkBufferPool.takeShared(N).fill(0xee);
+
+  test('reads in place; a cut body is asked again and lands whole', async () => {
+    const src = new HubSource(hub(true), REPO_BIG, bigSha);
+    let before = rangeFetch.directBytes;
+    const a = into();
+    await src.readRangeInto('model.safetensors', A, a);
+    assert.ok(a.equals(want));
+    assert.ok(rangeFetch.directBytes - before > N / 2, 'the socket read the body into the shared memory');
+    inject({ path: '/model.safetensors', ranged: true, first: 1, fault: { kind: 'cut', afterBytes: 200_000 } });
+    before = rangeFetch.directBytes;
+    const b = into();
+    await src.readRangeInto('model.safetensors', A, b);
+    assert.deepEqual(mirror.faultsApplied(), [1]);
+    assert.equal(waits.length, 1, 'asked again after one backoff');
+    assert.ok(b.equals(want));
+    assert.ok(rangeFetch.directBytes - before > N / 2);
+  });
+
+  test('a short or wrong range is asked again once, then refused; the same read twice at once is copied in', async () => {
+    const src = new HubSource(hub(true), REPO_BIG, bigSha);
+    await src.readRange('model.safetensors', 0, 8); // the probe, outside the rules below
+    inject({ path: '/model.safetensors', ranged: true, first: 1, fault: { kind: 'short-range' } });
+    const a = into();
+    await src.readRangeInto('model.safetensors', A, a);
+    assert.ok(a.equals(want));
+    inject({ path: '/model.safetensors', ranged: true, fault: { kind: 'wrong-range', shift: 8 } });
+    await rejectsWith(src.readRangeInto('model.safetensors', A, into()), /bytes=300000-899999/);
+    inject();
+    const [c, d] = [into(), into()];
+    await Promise.all([src.readRangeInto('model.safetensors', A, c), src.readRangeInto('model.safetensors', A, d)]);
+    assert.ok(c.equals(want) && d.equals(want));
   });
 });
 

@@ -1,14 +1,14 @@
 /**
  * The CPU compute backend: the SIMD kernel on a pool of worker threads, one per core, so statistics run on every
  * core while the main thread keeps reading (its share of the work is small: a local read is a kernel copy on a libuv
- * thread, an HTTP body lands in its buffer straight from the socket). `threads: 0` runs the kernel inline on the
+ * thread, an HTTP body is read by the socket straight into the chunk's memory). `threads: 0` runs the kernel inline on the
  * calling thread (no workers). Chunks the SIMD kernel does not take (other dtypes, widths not a multiple of 8) are
  * computed inline by the scalar kernel.
  *
  * A chunk reaches a worker without a copy. A chunk read into a shared buffer from the pool (BufferPool.takeShared,
- * what `sharedChunks` asks readers for) is split into row slices, one per worker, and each worker's kernel reads its
- * rows where they lie: the buffer is a shared WebAssembly.Memory. A chunk that owns a plain ArrayBuffer (an HTTP body)
- * is transferred (detached here, handed back with the result) and another SharedArrayBuffer is shared and split; the
+ * what `sharedChunks` asks readers for: a local folder and the Hub over the range fetch fill it with readRangeInto)
+ * is split into row slices, one per worker, and each worker's kernel reads its rows where they lie: the buffer is a
+ * shared WebAssembly.Memory. A chunk that owns a plain ArrayBuffer (a source without readRangeInto) is transferred (detached here, handed back with the result) and another SharedArrayBuffer is shared and split; the
  * worker copies those rows once into its kernel's own memory. Rows are independent, so the statistics do not depend
  * on how a chunk is split or on which worker computes it.
  */
