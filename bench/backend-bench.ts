@@ -224,8 +224,9 @@ async function main(): Promise<void> {
             ? [{ threads: '-', copied: '' }]
             : args.threads!.split(',').flatMap((threads) => [
                 { threads, copied: '' },
-                // From the file, also with chunks read into plain buffers (transferred, copied once by the worker).
-                ...(where === 'local' ? [{ threads, copied: '1' }] : []),
+                // Also with chunks read into plain buffers (transferred, copied once by the worker): from the file, and
+                // over the mirror (pooled HTTP bodies instead of bodies the socket reads into kernel memory).
+                { threads, copied: '1' },
               ]);
         for (const { threads, copied } of variants) {
           const spec = where === 'local' ? { dir: join(tmp, 'release'), copied } : { url: mirror.url, sha };

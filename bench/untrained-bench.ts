@@ -112,6 +112,7 @@ async function child(spec: string): Promise<void> {
       rssAfterSnapshotMB: rssSnapshot / 2 ** 20,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       bytesRead: provider.bytesRead,
+      directBytes: rangeFetch.directBytes,
       maxRssMB: process.resourceUsage().maxRSS / 1024,
       findings: result.findings.map((f) => ({
         code: f.code,
@@ -138,6 +139,8 @@ interface ChildResult {
   statsSeconds: number;
   rssAfterSnapshotMB: number;
   bytesRead: number;
+  /** Body bytes the sockets read straight into the chunks' (shared kernel) memory. */
+  directBytes: number;
   maxRssMB: number;
   findings: { code: string; severity: string; ids: number[] }[];
 }
@@ -262,7 +265,7 @@ function report(runs: Run[], dataStart: number): void {
       `run ${i + 1}: hubwatch ${gbps(r.hw.checkSeconds).toFixed(2)} GB/s (check ${r.hw.checkSeconds.toFixed(2)} s of which row stats ${r.hw.statsSeconds.toFixed(2)} s, cpu ${r.hw.cpuSeconds.toFixed(2)} s, snapshot ${r.hw.snapshotSeconds.toFixed(2)} s, status ${r.hw.status}${r.hw.error ? ` ${r.hw.error}` : ''}) | numpy ${r.np.gbps.toFixed(2)} GB/s (${r.np.seconds.toFixed(2)} s) | ratio ${(gbps(r.hw.checkSeconds) / r.np.gbps).toFixed(2)}× | load before: hubwatch ${r.loads[0]}, numpy ${r.loads[1]}`,
     );
     console.log(
-      `       bytes: tensor ${TENSOR_BYTES}, read by the check ${r.hw.bytesRead}, served from model.safetensors ${r.weightServed} (${(r.weightServed / TENSOR_BYTES).toFixed(6)} × tensor; header ${dataStart} B), all requests ${r.served} | runner peak RSS ${r.hw.maxRssMB.toFixed(0)} MB (${r.hw.rssAfterSnapshotMB.toFixed(0)} MB after the snapshot)`,
+      `       bytes: tensor ${TENSOR_BYTES}, read by the check ${r.hw.bytesRead} (${r.hw.directBytes} of them read by the socket straight into kernel memory), served from model.safetensors ${r.weightServed} (${(r.weightServed / TENSOR_BYTES).toFixed(6)} × tensor; header ${dataStart} B), all requests ${r.served} | runner peak RSS ${r.hw.maxRssMB.toFixed(0)} MB (${r.hw.rssAfterSnapshotMB.toFixed(0)} MB after the snapshot)`,
     );
     const gb = TENSOR_BYTES / 1e9;
     console.log(

@@ -28,6 +28,8 @@ const SCRATCH = 64 << 10;
  */
 const HEAD_SCRATCH = 4 << 10;
 const MAX_HEAD = 64 << 10;
+/** Direct reads into a caller's memory start at multiples of this (see BodyReader.target). */
+const ALIGN = 8;
 
 /**
  * A destination a caller brought for the body of one ranged GET. `revoke` makes the socket stop writing into it at
@@ -114,7 +116,16 @@ class BodyReader {
       this.direct = null;
       this.lost = true;
     }
-    if (this.body) return this.body.subarray(this.filled);
+    if (this.body) {
+      // undici copies each piece it is handed into its parser's WebAssembly memory. Out of shared memory (a caller's
+      // kernel memory) V8 copies with relaxed atomic loads: word by word when source and target are equally aligned,
+      // byte by byte otherwise, about 3 times the CPU. So every direct read starts on an 8-byte boundary: when the
+      // last read ended off one, the next few bytes (at most 7) come through the scratch buffer.
+      const off = (this.body.byteOffset + this.filled) % ALIGN;
+      if (this.direct && off !== 0)
+        return this.scratch.subarray(0, Math.min(ALIGN - off, this.body.length - this.filled));
+      return this.body.subarray(this.filled);
+    }
     // Between responses (or past a body whose end cannot be told) a read may start a head.
     return this.skip > 0 || this.lost ? this.scratch : this.headScratch;
   }
@@ -132,7 +143,14 @@ class BodyReader {
       return true;
     }
     const bytes = Buffer.from(buf.subarray(0, n));
-    if (!this.lost) this.follow(bytes);
+    if (this.body) {
+      // An aligning read of body bytes (see target): they are copied in by the handler like any other chunk.
+      this.filled += n;
+      if (this.filled === this.body.length) {
+        this.body = null;
+        this.direct = null;
+      }
+    } else if (!this.lost) this.follow(bytes);
     this.socket?.push(bytes);
     return true;
   }
