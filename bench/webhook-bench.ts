@@ -6,18 +6,23 @@
  * counted), every new release enqueued exactly once (BullMQ job per release, outbox emptied), nothing stored for a 401.
  *
  *   npm run bench:webhooks -- [--deliveries 6000] [--concurrency 50] [--duplicates 0.1] [--bad-secrets 0.05]
- *                             [--log-level info] [--pool 10] [--compare] [--profile DIR]
+ *                             [--log-level info] [--pool 10] [--profile DIR] [--rounds 3]
+ *                             [--compare [--baseline-dir DIR | --baseline-ref REF]]
  *
- * --compare runs twice in one invocation, both printed: first the server of `--baseline-ref` (default d8b9a3e,
- * the last commit before the outbox: a transaction of 5–6 statements per delivery, the enqueue awaited in the
- * request, two info lines logged per request), extracted with `git archive` into a temp folder; then this checkout's.
+ * --rounds N runs N times (with --compare, N times each server, alternating), every run printed, then the medians.
+ * --compare runs two servers in one invocation: first the server in `--baseline-dir` (a checkout, e.g. a
+ * `git worktree` of an older commit with its own node_modules) or else of `--baseline-ref` (default d8b9a3e, the
+ * last commit before the outbox: a transaction of 5–6 statements per delivery, the enqueue awaited in the request,
+ * two info lines logged per request), extracted with `git archive` into a temp folder; then this checkout's.
+ * Each run also prints CPU milliseconds per delivery of the server, of its Postgres backends and of the client,
+ * which move less with the machine's other load than deliveries/s do.
  * --profile DIR writes the server's V8 CPU profile there (open it in Chrome DevTools or speedscope).
  * The per-address rate limits are turned off for the run (every request comes from 127.0.0.1).
  */
 import { execSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +45,8 @@ const { values: args } = parseArgs({
     pool: { type: 'string', default: '' },
     compare: { type: 'boolean', default: false },
     'baseline-ref': { type: 'string', default: 'd8b9a3e' },
+    'baseline-dir': { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     profile: { type: 'string' },
   },
 });
@@ -118,6 +125,33 @@ function payload(i: number, seed: string): string {
   });
 }
 
+/**
+ * CPU seconds used so far by the server process and by the Postgres backends of the bench's database (found by
+ * their process title, which names the database), read from /proc; null where /proc is not Linux's.
+ */
+function cpuSeconds(serverPid: number, db: string): { server: number; postgres: number } | null {
+  const ticks = (pid: string): number => {
+    // utime and stime, fields 14 and 15 (counted after the parenthesised command name, which may hold spaces), in
+    // clock ticks of 1/100 s (USER_HZ on Linux).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  try {
+    let postgres = 0;
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${db} `)) postgres += ticks(pid);
+      } catch {
+        // a process that ended meanwhile
+      }
+    }
+    return { server: ticks(String(serverPid)), postgres };
+  } catch {
+    return null;
+  }
+}
+
 function pct(xs: number[], p: number): number {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -159,12 +193,17 @@ async function runOnce(o: RunOptions): Promise<Record<string, unknown>> {
   const samples: Sample[] = [];
   let next = 0;
   let t0 = 0;
+  // Set by the client loop that starts the measured window (an object: a closure's assignment is not narrowed away).
+  const cpu0: { server?: number; postgres?: number; client?: NodeJS.CpuUsage } = {};
   const errors: string[] = [];
   const clientLoop = async (): Promise<void> => {
     for (;;) {
       const i = next++;
       if (i >= plan.length) return;
-      if (i === warmup) t0 = performance.now();
+      if (i === warmup) {
+        t0 = performance.now();
+        Object.assign(cpu0, cpuSeconds(child.pid!, db), { client: process.cpuUsage() });
+      }
       const d = plan[i];
       const start = performance.now();
       try {
@@ -183,6 +222,17 @@ async function runOnce(o: RunOptions): Promise<Record<string, unknown>> {
   };
   await Promise.all(Array.from({ length: conc }, clientLoop));
   const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpuSeconds(child.pid!, db);
+  const clientCpu = process.cpuUsage(cpu0.client);
+  // CPU milliseconds per delivery in the measured window: what a delivery costs, less sensitive to the machine's
+  // other load than deliveries/s. The client (this process, keep-alive HTTP) is part of the bench, not of hubwatch.
+  const perDelivery = (a: number | undefined, b: number | undefined): number | null =>
+    a === undefined || b === undefined ? null : +(((b - a) * 1000) / (n || 1)).toFixed(3);
+  const cpuMs = {
+    serverCpuMs: perDelivery(cpu0.server, cpu1?.server),
+    postgresCpuMs: perDelivery(cpu0.postgres, cpu1?.postgres),
+    clientCpuMs: +((clientCpu.user + clientCpu.system) / 1000 / (n || 1)).toFixed(3),
+  };
   await http.close();
 
   // The books, from Postgres and Redis once the outbox has caught up (the API keeps running for that).
@@ -236,6 +286,7 @@ async function runOnce(o: RunOptions): Promise<Record<string, unknown>> {
     p50ms: +pct(all, 50).toFixed(1),
     p99ms: +pct(all, 99).toFixed(1),
     maxMs: +Math.max(...all).toFixed(1),
+    ...cpuMs,
     '202': ok.length,
     '202p99ms': +pct(ok, 99).toFixed(1),
     '401': unauth.length,
@@ -259,10 +310,13 @@ const runs: RunOptions[] = [];
 let baselineDir: string | null = null;
 if (args.compare) {
   const ref = args['baseline-ref']!;
-  baselineDir = mkdtempSync(join(tmpdir(), 'hubwatch-baseline-'));
-  execSync(`git archive ${ref} | tar -x -C ${baselineDir}`, { cwd: ROOT, stdio: 'inherit' });
-  symlinkSync(join(ROOT, 'node_modules'), join(baselineDir, 'node_modules'));
-  runs.push({ label: `baseline ${ref}`, root: baselineDir, logLevel: 'info', pool: '' });
+  let root = args['baseline-dir'];
+  if (!root) {
+    root = baselineDir = mkdtempSync(join(tmpdir(), 'hubwatch-baseline-'));
+    execSync(`git archive ${ref} | tar -x -C ${baselineDir}`, { cwd: ROOT, stdio: 'inherit' });
+    symlinkSync(join(ROOT, 'node_modules'), join(baselineDir, 'node_modules'));
+  }
+  runs.push({ label: `baseline ${args['baseline-dir'] ?? ref}`, root, logLevel: 'info', pool: '' });
 }
 runs.push({
   label: args.compare ? 'this checkout' : 'run',
@@ -270,14 +324,34 @@ runs.push({
   logLevel: args['log-level']!,
   pool: args.pool!,
 });
-const results = [];
-for (const r of runs) {
-  const res = await runOnce(r);
-  results.push(res);
-  process.stdout.write(`${JSON.stringify(res)}\n`);
+// Alternating old and new, so a change in the machine's load weighs on both alike.
+const rounds = Math.max(1, Number(args.rounds));
+const results: Record<string, unknown>[] = [];
+for (let round = 0; round < rounds; round++) {
+  for (const r of runs) {
+    const res = await runOnce(r);
+    results.push(res);
+    process.stdout.write(`${JSON.stringify(res)}\n`);
+  }
 }
 if (baselineDir) rmSync(baselineDir, { recursive: true, force: true });
 if (results.length > 1) console.table(results.map((r) => ({ ...r })));
+if (rounds > 1) {
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const of = (label: string, k: string): number =>
+    median(results.filter((r) => r.run === label).map((r) => r[k] as number));
+  console.table(
+    runs.map((r) => ({
+      run: r.label,
+      rounds,
+      deliveriesPerSecond: of(r.label, 'deliveriesPerSecond'),
+      p50ms: of(r.label, 'p50ms'),
+      p99ms: of(r.label, 'p99ms'),
+      serverCpuMs: of(r.label, 'serverCpuMs'),
+      postgresCpuMs: of(r.label, 'postgresCpuMs'),
+    })),
+  );
+}
 const bad = results.filter((r) => r.lost !== 0 || r.doubleEnqueued !== 0 || r.outboxLeft !== 0 || r.other !== 0);
 if (bad.length) {
   process.stderr.write(

@@ -130,15 +130,6 @@ export interface DeliveryInput {
   releaseId: number | null;
 }
 
-export async function insertDelivery(db: Db, d: DeliveryInput): Promise<number> {
-  const r = await db.query<{ id: string }>(
-    `INSERT INTO webhook_deliveries (scope, action, repo, sha, webhook_id, payload, outcome, reason, release_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-    [d.scope, d.action, d.repo, d.sha, d.webhookId, JSON.stringify(d.payload), d.outcome, d.reason, d.releaseId],
-  );
-  return Number(r.rows[0].id);
-}
-
 export async function getRelease(db: Db, id: number): Promise<Release | null> {
   const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE id = $1', [id]);
   return r.rows[0] ? toRelease(r.rows[0]) : null;

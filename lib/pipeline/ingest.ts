@@ -3,9 +3,9 @@ import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues.ts';
 import { jobId } from '../queues.ts';
 import { withTimeout } from '../timeout.ts';
-import { insertReleaseDelivery } from '../outbox.repo.ts';
-import { insertDelivery, upsertRelease } from '../releases.repo.ts';
+import { upsertRelease } from '../releases.repo.ts';
 import type { ReleaseSource } from '../releases.repo.ts';
+import type { DeliveryBatcher } from './delivery-batcher.ts';
 import { classifyWebhook } from './webhook-event.ts';
 import type { WebhookDecision } from './webhook-event.ts';
 import { checkWebhookPayload, storablePayload } from './webhook-payload.ts';
@@ -21,13 +21,15 @@ export interface IngestResult {
 
 /**
  * Stores a webhook delivery and, when it announces a release, the release (one per repo and sha) and its outbox
- * row, atomically in one statement (one round trip); Redis is not touched. The outbox loop (`outbox.ts`), woken
- * by `wake`, enqueues the release job, so a delivery is answered in milliseconds whether Redis is up or not, and
- * is never lost.
+ * row, atomically, through the batcher (one statement for the deliveries that arrive together); Redis is not
+ * touched. The outbox loop (`outbox.ts`), woken by `wake`, enqueues the release job, so a delivery is answered in
+ * milliseconds whether Redis is up or not, and is never lost. `bodyBytes` (the request body's size) bounds how much
+ * one statement carries. Rejects when the delivery could not be stored.
  */
 export async function ingestWebhook(
-  deps: { pool: Pool; log: Logger; canReadPrivate: boolean; wake?: () => void },
+  deps: { batcher: DeliveryBatcher; canReadPrivate: boolean; wake?: () => void },
   body: unknown,
+  bodyBytes = 0,
 ): Promise<IngestResult> {
   // Validated before anything else; what is stored and classified is the bounded, jsonb-safe copy.
   const check = checkWebhookPayload(body);
@@ -43,28 +45,21 @@ export async function ingestWebhook(
         action: null,
       }
     : classifyWebhook(stored, { canReadPrivate: deps.canReadPrivate });
-  const webhookId = ((stored as { webhook?: { id?: unknown } })?.webhook?.id ?? null) as string | null;
-  const webhook = typeof webhookId === 'string' ? webhookId : null;
-  if (d.kind === 'ignored') {
-    const id = await insertDelivery(deps.pool, {
-      scope: d.scope,
-      action: d.action,
-      repo: d.repo,
-      sha: d.sha,
-      webhookId: webhook,
-      payload: stored,
-      outcome: 'ignored',
-      reason: d.reason,
-      releaseId: null,
-    });
-    return { deliveryId: id, outcome: 'ignored', releaseId: null, reason: d.reason, invalid };
-  }
-  const input = { scope: d.scope, action: d.action, repo: d.repo, sha: d.sha, webhookId: webhook, payload: stored };
-  // A second try settles the race with a concurrent first delivery of the same release (see insertReleaseDelivery).
-  const row = (await insertReleaseDelivery(deps.pool, input)) ?? (await insertReleaseDelivery(deps.pool, input));
-  if (!row) throw new Error(`release ${d.repo}@${d.sha} neither inserted nor found`);
+  const webhookId = (stored as { webhook?: { id?: unknown } })?.webhook?.id;
+  const common = {
+    scope: d.scope,
+    action: d.action,
+    webhookId: typeof webhookId === 'string' ? webhookId : null,
+    payload: stored,
+  };
+  const row = await deps.batcher.store(
+    d.kind === 'ignored'
+      ? { ...common, kind: 'ignored', repo: d.repo, sha: d.sha, reason: d.reason }
+      : { ...common, kind: 'release', repo: d.repo, sha: d.sha, reason: null },
+    bodyBytes,
+  );
   if (row.outcome === 'release') deps.wake?.();
-  return { ...row, reason: null, invalid: null };
+  return d.kind === 'ignored' ? { ...row, reason: d.reason, invalid } : { ...row, reason: null, invalid: null };
 }
 
 /** Records a release found by the poller or asked for by a client, and enqueues it when new. */

@@ -1,17 +1,22 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, LogLevel } from 'fastify';
+import { DeliveryBatcher } from '../../../lib/pipeline/delivery-batcher.ts';
 import { ingestWebhook } from '../../../lib/pipeline/ingest.ts';
 import { sendProblem } from '../problem.ts';
 
 /**
  * Exact, timing-safe comparison of secrets of any length: both sides are hashed to equal-length digests, so
  * neither the content nor the length of the expected secret leaks through timing. No trimming, no case folding.
+ * The expected secret is hashed once, here, not on every request.
  */
-export function secretMatches(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const a = createHash('sha256').update(given, 'utf8').digest();
+export function secretMatcher(expected: string): (given: string | undefined) => boolean {
   const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
+  return (given) => given !== undefined && timingSafeEqual(createHash('sha256').update(given, 'utf8').digest(), b);
+}
+
+/** `secretMatcher(expected)(given)`, for a single comparison. */
+export function secretMatches(given: string | undefined, expected: string): boolean {
+  return secretMatcher(expected)(given);
 }
 
 /**
@@ -41,20 +46,26 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   // Only ever quieter than the root logger: at error, fatal or silent the route keeps that level.
   const root = app.deps.log;
   const logLevel = root.isLevelEnabled('debug') || !root.isLevelEnabled('warn') ? (root.level as LogLevel) : 'warn';
+  const matches = cfg.webhookSecret ? secretMatcher(cfg.webhookSecret) : null;
+  // One per app: the deliveries that arrive while its statement is in flight are written together by the next one.
+  const batcher = new DeliveryBatcher(app.deps.pool);
+  app.addHook('onClose', () => batcher.close());
+  const wake = (): void => app.outbox?.wake();
+  const canReadPrivate = Boolean(cfg.hfToken);
+  const bodyLimit = app.initialConfig.bodyLimit ?? 1 << 20;
   app.post('/webhooks/huggingface', { config: { rateLimit }, logLevel }, async (req, reply) => {
-    const { pool, log } = app.deps;
-    if (!cfg.webhookSecret)
-      return sendProblem(reply, 503, 'Service Unavailable', 'HUBWATCH_WEBHOOK_SECRET is not configured');
+    if (!matches) return sendProblem(reply, 503, 'Service Unavailable', 'HUBWATCH_WEBHOOK_SECRET is not configured');
     const given = givenSecret(req);
-    if (!secretMatches(given, cfg.webhookSecret))
+    if (!matches(given))
       return sendProblem(
         reply,
         401,
         'Unauthorized',
         given === undefined ? 'missing X-Webhook-Secret' : 'wrong webhook secret',
       );
-    const wake = (): void => app.outbox?.wake();
-    const r = await ingestWebhook({ pool, log, canReadPrivate: Boolean(cfg.hfToken), wake }, req.body);
+    // A chunked body has no length: it counts as large as the body limit allows.
+    const bytes = Number(req.headers['content-length']) || bodyLimit;
+    const r = await ingestWebhook({ batcher, canReadPrivate, wake }, req.body, bytes);
     if (r.invalid)
       return sendProblem(reply, 400, 'Bad Request', `payload refused: ${r.invalid.join('; ')}`, {
         deliveryId: r.deliveryId,
