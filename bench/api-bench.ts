@@ -13,15 +13,24 @@
  * with them, so the effect of that migration is measured on the same data and machine. The database is dropped at
  * the end (also on Ctrl-C).
  *
+ * With `--baseline DIR` (another checkout, e.g. `git worktree add /tmp/old HEAD~3` with its node_modules), the
+ * seeded database is migrated by that checkout, copied (CREATE DATABASE … TEMPLATE) and the copy migrated by this
+ * one; both `hubwatch serve` run at once, each on its own copy, and every route is driven against the baseline and
+ * then this checkout, back to back, so old and new meet the same data and the same machine load.
+ * `--keep` keeps the database(s) and prints their names; `--database NAME` (and `--baseline-database NAME`) reuse
+ * them instead of seeding (about 2 minutes). Besides the server's CPU per request it reports the CPU of the
+ * server's Postgres backends per request (found by application_name; Linux /proc).
+ *
  *   npm run bench:api -- [--rate 500] [--seconds 5] [--without-indexes | --with-indexes-only] [--scale 1]
- *                        [--log-level warn] [--keep]
+ *                        [--log-level warn] [--keep] [--routes REGEX] [--baseline DIR [--baseline-database NAME]]
+ *                        [--database NAME]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -53,8 +62,16 @@ const { values: args } = parseArgs({
     'with-indexes-only': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
     keep: { type: 'boolean', default: false },
+    routes: { type: 'string' },
+    baseline: { type: 'string' },
+    'baseline-database': { type: 'string' },
+    database: { type: 'string' },
   },
 });
+const BASELINE = args.baseline ? resolve(args.baseline) : null;
+if (args['baseline-database'] && !BASELINE) throw new Error('--baseline-database needs --baseline');
+if (BASELINE && args.database && !args['baseline-database'])
+  throw new Error('--database with --baseline needs --baseline-database too (each checkout has its own copy)');
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);
@@ -375,10 +392,13 @@ async function explainRoutes(pool: Pool, databaseUrl: string, list: Route[]): Pr
   };
   const recorded: Captured[] = [];
   const appPool = createPool(databaseUrl);
-  const query = appPool.query.bind(appPool) as (text: string, values?: unknown[]) => Promise<unknown>;
-  (appPool as unknown as { query: typeof query }).query = (text, values) => {
-    recorded.push({ text, values: values ?? [] });
-    return query(text, values);
+  type Sql = string | { text: string; values?: unknown[] };
+  const query = appPool.query.bind(appPool) as (q: Sql, values?: unknown[]) => Promise<unknown>;
+  (appPool as unknown as { query: typeof query }).query = (q, values) => {
+    // A query config (a named, prepared statement) carries its text and values itself.
+    if (typeof q === 'string') recorded.push({ text: q, values: values ?? [] });
+    else recorded.push({ text: q.text, values: q.values ?? [] });
+    return query(q, values);
   };
   const queues = createQueues(cfg.redisUrl, cfg.queuePrefix);
   const app = await buildApp({ pool: appPool, queues, cfg, log: createLogger('silent') });
@@ -396,11 +416,10 @@ async function explainRoutes(pool: Pool, databaseUrl: string, list: Route[]): Pr
       for (const q of recorded) {
         if (seen.has(q.text)) continue;
         seen.add(q.text);
-        const r = await pool.query<{ 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number }] }>(
-          `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${q.text}`,
-          q.values,
-        );
-        const { Plan: plan, 'Execution Time': ms } = r.rows[0]['QUERY PLAN'][0];
+        const r = await pool.query<{
+          'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number; 'Planning Time': number }];
+        }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${q.text}`, q.values);
+        const { Plan: plan, 'Execution Time': ms, 'Planning Time': planning } = r.rows[0]['QUERY PLAN'][0];
         const scans: string[] = [];
         const walk = (p: PlanNode): void => {
           if (p['Relation Name'] || p['Index Name']) {
@@ -416,7 +435,7 @@ async function explainRoutes(pool: Pool, databaseUrl: string, list: Route[]): Pr
         walk(plan);
         const sql = q.text.replace(/\s+/g, ' ').trim();
         log(
-          `    ${ms.toFixed(2).padStart(7)} ms  buffers hit ${plan['Shared Hit Blocks'] ?? 0} read ${plan['Shared Read Blocks'] ?? 0}  ` +
+          `    ${ms.toFixed(2).padStart(7)} ms (planning ${planning.toFixed(2)} ms)  buffers hit ${plan['Shared Hit Blocks'] ?? 0} read ${plan['Shared Read Blocks'] ?? 0}  ` +
             `${sql.length > 110 ? `${sql.slice(0, 107)}...` : sql}`,
         );
         log(`               ${scans.join(' · ')}`);
@@ -433,17 +452,35 @@ async function explainRoutes(pool: Pool, databaseUrl: string, list: Route[]): Pr
 // ---------------------------------------------------------------------------------------------------------------
 // The server and the load
 
+/** A `hubwatch serve` under load: the checkout it runs from, its database, its process. */
+interface Target {
+  label: string;
+  child: ChildProcess;
+  origin: string;
+  /** The application_name of its Postgres connections (to find their backends). */
+  appName: string;
+  databaseUrl: string;
+}
+
 /**
- * `hubwatch serve` in a child process, as an operator starts it, its log (stderr) in `logPath`; resolves once
- * /healthz answers.
+ * `hubwatch serve` of the checkout at `root` in a child process, as an operator starts it, its log (stderr) in
+ * `logPath`, its Postgres connections named `appName`; resolves once /healthz answers.
  */
-async function startServer(databaseUrl: string, logPath: string): Promise<{ child: ChildProcess; origin: string }> {
+async function startServer(
+  root: string,
+  label: string,
+  databaseUrl: string,
+  logPath: string,
+  appName: string,
+): Promise<Target> {
   const port = await freePort();
   const logFd = openSync(logPath, 'w');
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'hubwatch.mjs'), 'serve'], {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('application_name', appName);
+  const child = spawn(process.execPath, [join(root, 'bin', 'hubwatch.mjs'), 'serve'], {
     env: {
       ...process.env,
-      HUBWATCH_DATABASE_URL: databaseUrl,
+      HUBWATCH_DATABASE_URL: url.toString(),
       HUBWATCH_HOST: '127.0.0.1',
       HUBWATCH_PORT: String(port),
       HUBWATCH_REDIS_URL: REDIS_URL,
@@ -458,13 +495,13 @@ async function startServer(databaseUrl: string, logPath: string): Promise<{ chil
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`hubwatch serve exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`hubwatch serve (${label}) exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${origin}/healthz`)).ok) return { child, origin };
+      if ((await fetch(`${origin}/healthz`)).ok) return { label, child, origin, appName, databaseUrl };
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error('hubwatch serve did not answer /healthz within 60 s');
+    if (Date.now() > deadline) throw new Error(`hubwatch serve (${label}) did not answer /healthz within 60 s`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -530,10 +567,29 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/**
+ * CPU seconds of the Postgres backends serving connections named `appName`, per backend pid. A backend that
+ * ends during a run takes its CPU with it (the server's pool keeps its connections while it is busy).
+ */
+async function backendCpu(pool: Pool, appName: string): Promise<Map<number, number>> {
+  const r = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [
+    appName,
+  ]);
+  return new Map(r.rows.map((x) => [x.pid, cpuSeconds(x.pid)]));
+}
+
+function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let s = 0;
+  for (const [pid, t] of after) if (Number.isFinite(t)) s += t - (before.get(pid) ?? 0);
+  return s;
+}
+
 interface Row {
   route: string;
   /** CPU milliseconds of the API process per answered request. */
   cpu: number;
+  /** CPU milliseconds of its Postgres backends per answered request. */
+  dbCpu: number;
   p50: number;
   p99: number;
   max: number;
@@ -542,39 +598,56 @@ interface Row {
   load: string;
 }
 
-async function loadRoutes(origin: string, serverPid: number | undefined, list: Route[]): Promise<Row[]> {
-  const http = new HttpPool(origin, { connections: 128 });
-  const rows: Row[] = [];
+/** Drives one route against one server and measures it. */
+async function measure(pool: Pool, t: Target, http: HttpPool, route: Route, label: string): Promise<Row> {
+  if (WARMUP > 0) await drive(http, route.paths, RATE, WARMUP);
+  const cpu0 = cpuSeconds(t.child.pid);
+  const db0 = await backendCpu(pool, t.appName);
+  const r = await drive(http, route.paths, RATE, SECONDS);
+  const cpu = ((cpuSeconds(t.child.pid) - cpu0) * 1000) / r.latencies.length;
+  const dbCpu = (cpuDelta(db0, await backendCpu(pool, t.appName)) * 1000) / r.latencies.length;
+  const sorted = r.latencies.sort((a, b) => a - b);
+  return {
+    route: label,
+    cpu,
+    dbCpu,
+    p50: pct(sorted, 50),
+    p99: pct(sorted, 99),
+    max: sorted[sorted.length - 1],
+    rps: r.ok / r.seconds,
+    errors: [...r.errors].map(([k, v]) => `${k}×${v}`).join(' ') || '-',
+    load: load(),
+  };
+}
+
+/** Each route against each server in turn (baseline first), so old and new meet the same moment's load. */
+async function loadRoutes(pool: Pool, targets: Target[], list: Route[]): Promise<Row[][]> {
+  const https = targets.map((t) => new HttpPool(t.origin, { connections: 128 }));
+  const rows: Row[][] = targets.map(() => []);
   try {
-    for (const route of list) {
-      if (WARMUP > 0) await drive(http, route.paths, RATE, WARMUP);
-      const cpu0 = cpuSeconds(serverPid);
-      const r = await drive(http, route.paths, RATE, SECONDS);
-      const cpu = ((cpuSeconds(serverPid) - cpu0) * 1000) / r.latencies.length;
-      const sorted = r.latencies.sort((a, b) => a - b);
-      const row: Row = {
-        route: route.name,
-        cpu,
-        p50: pct(sorted, 50),
-        p99: pct(sorted, 99),
-        max: sorted[sorted.length - 1],
-        rps: r.ok / r.seconds,
-        errors: [...r.errors].map(([k, v]) => `${k}×${v}`).join(' ') || '-',
-        load: load(),
-      };
-      rows.push(row);
-      log(fmt(row));
-    }
+    for (const route of list)
+      for (const [i, t] of targets.entries()) {
+        const row = await measure(
+          pool,
+          t,
+          https[i],
+          route,
+          targets.length > 1 ? `${t.label} ${route.name}` : route.name,
+        );
+        rows[i].push(row);
+        log(fmt(row));
+      }
   } finally {
-    await http.close();
+    await Promise.all(https.map((h) => h.close()));
   }
   return rows;
 }
 
-const HEADER = `  ${'route'.padEnd(44)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'req/s'.padStart(7)} ${'cpu ms'.padStart(7)}  errors  loadavg`;
+const W = BASELINE ? 53 : 44;
+const HEADER = `  ${'route'.padEnd(W)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'req/s'.padStart(7)} ${'cpu ms'.padStart(7)} ${'db cpu'.padStart(7)}  errors  loadavg`;
 const fmt = (r: Row): string =>
-  `  ${r.route.padEnd(44)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${r.max.toFixed(1).padStart(8)} ` +
-  `${r.rps.toFixed(0).padStart(7)} ${r.cpu.toFixed(2).padStart(7)}  ${r.errors.padEnd(6)}  ${r.load}`;
+  `  ${r.route.padEnd(W)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${r.max.toFixed(1).padStart(8)} ` +
+  `${r.rps.toFixed(0).padStart(7)} ${r.cpu.toFixed(2).padStart(7)} ${r.dbCpu.toFixed(2).padStart(7)}  ${r.errors.padEnd(6)}  ${r.load}`;
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -589,57 +662,48 @@ function migrationIndexes(): { sql: string[]; names: string[] } {
   return { sql, names };
 }
 
-async function main(): Promise<void> {
-  const name = `hubwatch_bench_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = dbUrl(name);
-  let server: ChildProcess | null = null;
-  let pool: Pool | null = null;
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
+/** Applies the migrations of the checkout at `root` to `databaseUrl` (`hubwatch migrate`). */
+function migrateWith(root: string, databaseUrl: string): void {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'hubwatch.mjs'), 'migrate'], {
+    env: { ...process.env, HUBWATCH_DATABASE_URL: databaseUrl, HUBWATCH_LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`hubwatch migrate in ${root} failed: ${r.stderr}`);
+}
+
+/** The log lines of a server, counted by message. */
+function logSummary(label: string, path: string): void {
+  const lines = (() => {
+    try {
+      return readFileSync(path, 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
     }
-    await pool?.end();
-    const lines = (() => {
-      try {
-        return readFileSync(serverLog, 'utf8').split('\n').filter(Boolean);
-      } catch {
-        return [];
-      }
-    })();
-    const msgs = new Map<string, number>();
-    for (const l of lines) {
-      const m = /"msg":"([^"]*)"/.exec(l)?.[1] ?? l.slice(0, 100);
-      msgs.set(m, (msgs.get(m) ?? 0) + 1);
-    }
-    if (lines.length)
-      log(
-        `hubwatch serve logged ${lines.length} lines: ${[...msgs].map(([m, n]) => `${JSON.stringify(m)} ×${n}`).join(', ')}`,
-      );
-    rmSync(work, { recursive: true, force: true });
-    for (const q of Object.values(QUEUE)) {
-      const queue = new Queue(q, { connection: redisConnection(REDIS_URL), prefix: QUEUE_PREFIX });
-      await queue.obliterate({ force: true });
-      await queue.close();
-    }
-    if (!args.keep) await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    else log(`kept database ${databaseUrl}`);
-  };
-  const work = mkdtempSync(join(tmpdir(), 'hubwatch-api-bench-'));
-  const serverLog = join(work, 'serve.log');
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
-  try {
+  })();
+  const msgs = new Map<string, number>();
+  for (const l of lines) {
+    const m = /"msg":"([^"]*)"/.exec(l)?.[1] ?? l.slice(0, 100);
+    msgs.set(m, (msgs.get(m) ?? 0) + 1);
+  }
+  if (lines.length)
     log(
-      `api bench: ${MODELS} models, ${RELEASES} releases, ${FINDINGS} findings; ${RATE} req/s offered, ${SECONDS} s per route (after ${WARMUP} s warm-up); loadavg ${load()}`,
+      `hubwatch serve (${label}) logged ${lines.length} lines: ${[...msgs].map(([m, n]) => `${JSON.stringify(m)} ×${n}`).join(', ')}`,
     );
-    const t = performance.now();
-    await adminQuery(`CREATE DATABASE ${name}`);
-    pool = createPool(databaseUrl, undefined, 4);
-    await migrate(pool);
+}
+
+/**
+ * Creates and seeds the database(s), or reuses kept ones: `base` for the baseline checkout (migrated by it) and
+ * `name` for this one, a copy of `base` migrated by this checkout. Without a baseline only `name`.
+ */
+async function prepareDatabases(name: string, base: string | null): Promise<void> {
+  const t = performance.now();
+  const seeded = base ?? name;
+  await adminQuery(`CREATE DATABASE ${seeded}`);
+  // The baseline's copy carries the baseline's schema; this checkout's migrations go on the copy made from it.
+  if (BASELINE) migrateWith(BASELINE, dbUrl(seeded));
+  const pool = createPool(dbUrl(seeded), undefined, 4);
+  try {
+    if (!BASELINE) await migrate(pool);
     await seed(pool);
     const sizes = (
       await pool.query(
@@ -650,12 +714,70 @@ async function main(): Promise<void> {
     log(
       `seeded in ${((performance.now() - t) / 1000).toFixed(0)} s: ${sizes.findings} findings, ${sizes.runs} check runs, database ${sizes.db}; loadavg ${load()}`,
     );
-    const list = await routes(pool);
+  } finally {
+    await pool.end();
+  }
+  if (base) {
+    const tc = performance.now();
+    await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${base}`);
+    log(`copied ${base} to ${name} in ${((performance.now() - tc) / 1000).toFixed(0)} s`);
+  }
+}
+
+async function main(): Promise<void> {
+  const fresh = `hubwatch_bench_${randomBytes(4).toString('hex')}`;
+  const name = args.database ?? fresh;
+  const base = BASELINE ? (args['baseline-database'] ?? `${fresh}_base`) : null;
+  const reused = args.database !== undefined;
+  const databaseUrl = dbUrl(name);
+  const servers: Target[] = [];
+  let pool: Pool | null = null;
+  let cleaned = false;
+  const work = mkdtempSync(join(tmpdir(), 'hubwatch-api-bench-'));
+  const serverLog = (label: string): string => join(work, `serve-${label}.log`);
+  const cleanup = async (): Promise<void> => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const s of servers)
+      if (s.child.exitCode === null) {
+        const exited = new Promise((r) => s.child.once('exit', r));
+        s.child.kill('SIGTERM');
+        await exited;
+      }
+    await pool?.end();
+    for (const s of servers) logSummary(s.label, serverLog(s.label));
+    rmSync(work, { recursive: true, force: true });
+    for (const q of Object.values(QUEUE)) {
+      const queue = new Queue(q, { connection: redisConnection(REDIS_URL), prefix: QUEUE_PREFIX });
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+    const dbs = [name, ...(base ? [base] : [])];
+    if (!args.keep && !reused) for (const d of dbs) await adminQuery(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`);
+    else log(`kept database(s) ${dbs.join(', ')}`);
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    log(
+      `api bench: ${MODELS} models, ${RELEASES} releases, ${FINDINGS} findings; ${RATE} req/s offered, ${SECONDS} s per route (after ${WARMUP} s warm-up); loadavg ${load()}`,
+    );
+    if (!reused) await prepareDatabases(name, base);
+    pool = createPool(databaseUrl, undefined, 4);
+    const applied = await migrate(pool);
+    if (applied.length) log(`applied ${applied.join(', ')} to ${name}`);
+    const filter = args.routes ? new RegExp(args.routes) : null;
+    const list = (await routes(pool)).filter((r) => !filter || filter.test(r.name));
     const { sql: createIdx, names } = migrationIndexes();
-    const phases = args['without-indexes'] ? ['without'] : args['with-indexes-only'] ? ['with'] : ['without', 'with'];
-    const started = await startServer(databaseUrl, serverLog);
-    server = started.child;
-    const results = new Map<string, Row[]>();
+    const phases =
+      args['without-indexes'] && !BASELINE
+        ? ['without']
+        : args['with-indexes-only'] || BASELINE
+          ? ['with']
+          : ['without', 'with'];
+    if (BASELINE && base)
+      servers.push(await startServer(BASELINE, 'old', dbUrl(base), serverLog('old'), `bench-old-${QUEUE_PREFIX}`));
+    servers.push(await startServer(ROOT, 'new', databaseUrl, serverLog('new'), `bench-new-${QUEUE_PREFIX}`));
+    const results = new Map<string, Row[][]>();
     for (const phase of phases) {
       if (phase === 'without') for (const n of names) await pool.query(`DROP INDEX IF EXISTS ${n}`);
       else
@@ -663,20 +785,30 @@ async function main(): Promise<void> {
           await pool.query(s.replace(/^CREATE INDEX\s+(?!IF)/i, 'CREATE INDEX IF NOT EXISTS '));
       await pool.query('ANALYZE findings');
       log(`\n== ${phase} the indexes of ${FINDINGS_INDEX_MIGRATION} (${names.join(', ')})`);
-      log('query plans (EXPLAIN ANALYZE, BUFFERS), one request per route:');
+      log(`query plans of this checkout (EXPLAIN ANALYZE, BUFFERS), one request per route:`);
       const seq = await explainRoutes(pool, databaseUrl, list);
       log(`  sequential scans of models/releases/check_runs/findings: ${seq}`);
-      log(`load: ${RATE} req/s offered per route, ${SECONDS} s each`);
+      log(`load: ${RATE} req/s offered per route, ${SECONDS} s each${BASELINE ? `; old = ${BASELINE}` : ''}`);
       log(HEADER);
-      results.set(phase, await loadRoutes(started.origin, started.child.pid, list));
+      results.set(phase, await loadRoutes(pool, servers, list));
     }
-    if (results.size === 2) {
-      log(`\n== p99 ms without → with the indexes of ${FINDINGS_INDEX_MIGRATION}`);
-      const before = results.get('without')!;
-      const after = results.get('with')!;
-      for (const [i, b] of before.entries())
-        log(`  ${b.route.padEnd(44)} ${b.p99.toFixed(1).padStart(8)} → ${after[i].p99.toFixed(1).padStart(8)}`);
-    }
+    const summary = (title: string, before: Row[], after: Row[]): void => {
+      log(`\n== ${title}: p99 ms, server cpu ms/request, db cpu ms/request`);
+      for (const [i, b] of before.entries()) {
+        const a = after[i];
+        const cell = (x: number, y: number, d: number): string => `${x.toFixed(d)} → ${y.toFixed(d)}`.padStart(20);
+        log(
+          `  ${list[i].name.padEnd(44)} ${cell(b.p99, a.p99, 1)} ${cell(b.cpu, a.cpu, 2)} ${cell(b.dbCpu, a.dbCpu, 2)}`,
+        );
+      }
+    };
+    if (results.size === 2)
+      summary(
+        `without → with the indexes of ${FINDINGS_INDEX_MIGRATION}`,
+        results.get('without')![0],
+        results.get('with')![0],
+      );
+    if (BASELINE) summary('old → new', results.get('with')![0], results.get('with')![1]);
   } finally {
     await cleanup();
   }

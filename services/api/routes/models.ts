@@ -145,7 +145,10 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       const repo = `${req.params.org}/${req.params.name}`;
       const model = await visibleModel(app, req, repo);
       const releases = await listReleases(pool, model.id);
-      const latest = model.latestReleaseId !== null ? await getRelease(pool, model.latestReleaseId) : null;
+      // The verdict's release is nearly always among the newest releases just read: no second round trip then.
+      const latestId = model.latestReleaseId;
+      const latest =
+        latestId === null ? null : (releases.find((r) => r.id === latestId) ?? (await getRelease(pool, latestId)));
       return {
         repo,
         author: model.author,
@@ -180,8 +183,11 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       await visibleModel(app, req, repo);
       const release = await findRelease(pool, repo, req.params.sha);
       if (!release) throw new AppError('not_found', `no release ${req.params.sha} of ${repo}`);
-      const [runs, findings] = await Promise.all([listCheckRuns(pool, release.id), listFindings(pool, release.id)]);
-      const previous = release.previousReleaseId !== null ? await getRelease(pool, release.previousReleaseId) : null;
+      const [runs, findings, previous] = await Promise.all([
+        listCheckRuns(pool, release.id),
+        listFindings(pool, release.id),
+        release.previousReleaseId !== null ? getRelease(pool, release.previousReleaseId) : null,
+      ]);
       return {
         repo,
         ...releaseSummary(cfg, release),

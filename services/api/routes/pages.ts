@@ -40,6 +40,15 @@ function notFound(reply: FastifyReply, repo: string): FastifyReply {
   return reply.status(404).type('text/html; charset=utf-8').send(unknownModelPage(repo));
 }
 
+/**
+ * The release the model's verdict comes from: nearly always one of the newest releases already read (saving a
+ * round trip per page), else read by id.
+ */
+async function latestRelease(pool: Pool, model: Model, releases: Release[]): Promise<Release | null> {
+  if (model.latestReleaseId === null) return null;
+  return releases.find((r) => r.id === model.latestReleaseId) ?? getRelease(pool, model.latestReleaseId);
+}
+
 async function previousOf(pool: Pool, r: Release): Promise<Release | null> {
   return r.previousReleaseId !== null ? getRelease(pool, r.previousReleaseId) : previousCheckedRelease(pool, r);
 }
@@ -83,7 +92,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
       const model = await visibleModel(pool, req, repo);
       if (!model) return notFound(reply, repo);
       const releases = await listReleases(pool, model.id, 50);
-      const verdictRelease = model.latestReleaseId !== null ? await getRelease(pool, model.latestReleaseId) : null;
+      const verdictRelease = await latestRelease(pool, model, releases);
       const [findings, counts] = await Promise.all([
         verdictRelease ? listFindings(pool, verdictRelease.id) : [],
         severityCounts(

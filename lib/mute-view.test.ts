@@ -1,0 +1,200 @@
+/**
+ * The mute rule of the current_findings view (migration 0007: mutes joined, not looked up per row) and the findings
+ * search and severity counts built on it, against a real Postgres: a model mute wins over its org's, an org mute
+ * covers the org's models only, a lifted mute silences nothing, earlier check attempts stay hidden, and no finding is
+ * repeated when both a model and an org mute match it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createCheckRuns, listFindings, storeResult } from './check-runs.repo.ts';
+import type { StoredFinding } from './check-runs.repo.ts';
+import { createPool, withTransaction } from './db.ts';
+import type { Pool } from './db.ts';
+import { DEFAULT_SEARCH_LIMIT, searchFindings } from './findings.repo.ts';
+import type { FindingFilter, FoundFinding } from './findings.repo.ts';
+import { createMute, liftMute } from './mutes.repo.ts';
+import { severityCounts } from './pages.repo.ts';
+import { finishRelease, startRecheck, upsertRelease } from './releases.repo.ts';
+import type { Severity } from '../checks/types.ts';
+import { testEnv } from '../test/helpers.ts';
+import type { TestEnv } from '../test/helpers.ts';
+
+let env: TestEnv;
+let pool: Pool;
+
+interface Spec {
+  code: string;
+  severity: Severity;
+  check: string;
+}
+
+const PAD: Spec = { code: 'PAD_EQ_EOS', severity: 'warning', check: 'pad-eq-eos' };
+const EOS: Spec = { code: 'EOS_MISMATCH', severity: 'critical', check: 'eos-vs-template' };
+const CFG: Spec = { code: 'CONFIG_CHANGED', severity: 'info', check: 'config-diff' };
+
+/** Stores one finished check attempt of `releaseId` with one finding per spec (one check run per check). */
+async function storeAttempt(releaseId: number, specs: Spec[]): Promise<void> {
+  const checks = [...new Set(specs.map((s) => s.check))];
+  const runs = await createCheckRuns(
+    pool,
+    releaseId,
+    checks.map((id) => ({ id, queue: 'checks' as const })),
+  );
+  await withTransaction(pool, async (c) => {
+    for (const run of runs) {
+      const mine = specs.filter((s) => s.check === run.checkId);
+      await storeResult(c, run, {
+        check: run.checkId,
+        status: 'findings',
+        durationMs: 1,
+        findings: mine.map((s) => ({
+          ...s,
+          code: s.code as never,
+          title: s.code,
+          detail: 'd',
+          evidence: {},
+          files: [],
+        })),
+      });
+    }
+    await finishRelease(c, releaseId, 'warning');
+  });
+}
+
+async function release(repo: string, specs: Spec[]): Promise<number> {
+  const { release: r } = await upsertRelease(pool, repo, repo.length.toString(16).padStart(40, 'a'), 'webhook');
+  await storeAttempt(r.id, specs);
+  return r.id;
+}
+
+const ids: Record<string, number> = {};
+const mutes: Record<string, number> = {};
+
+before(async () => {
+  env = await testEnv();
+  pool = createPool(env.databaseUrl);
+  ids.one = await release('acme/one', [PAD, EOS, CFG]);
+  ids.two = await release('acme/two', [PAD, EOS]);
+  ids.three = await release('other/three', [PAD]);
+  ids.hidden = await release('acme/hidden', [PAD]);
+  await pool.query(`UPDATE models SET private = true WHERE repo = 'acme/hidden'`);
+  // other/three checked again: only the second attempt's finding is current.
+  assert.equal(await startRecheck(pool, ids.three), 2);
+  await storeAttempt(ids.three, [CFG]);
+  await withTransaction(pool, async (c) => {
+    const mute = async (key: string, scope: 'model' | 'org', target: string, code: string): Promise<void> => {
+      const m = await createMute(c, { scope, target, code, reason: 'test', createdBy: 'test' });
+      mutes[key] = m!.id;
+    };
+    await mute('padOne', 'model', 'acme/one', PAD.code);
+    await mute('padAcme', 'org', 'acme', PAD.code);
+    // A lifted mute silences nothing; an org whose name is a prefix of another org's covers only its own models.
+    await mute('eosAcme', 'org', 'acme', EOS.code);
+    await liftMute(c, mutes.eosAcme, 'test', 'fixed');
+    await mute('padAcm', 'org', 'acm', PAD.code);
+    await mute('cfgTwo', 'model', 'acme/two', CFG.code);
+  });
+});
+
+after(async () => {
+  await pool.end();
+  await env.cleanup();
+});
+
+const byCode = (fs: StoredFinding[]): Record<string, number | null> =>
+  Object.fromEntries(fs.map((f) => [f.code, f.muteId]));
+
+describe('current_findings: which mute silences a finding', () => {
+  test('a model mute wins over its org mute, an org mute covers its models, lifted mutes and other orgs do not', async () => {
+    const one = await listFindings(pool, ids.one);
+    assert.equal(one.length, 3, 'each finding once, though a model and an org mute both match PAD_EQ_EOS');
+    assert.deepEqual(byCode(one), { EOS_MISMATCH: null, PAD_EQ_EOS: mutes.padOne, CONFIG_CHANGED: null });
+    assert.deepEqual(byCode(await listFindings(pool, ids.two)), { EOS_MISMATCH: null, PAD_EQ_EOS: mutes.padAcme });
+    assert.deepEqual(byCode(await listFindings(pool, ids.three)), { CONFIG_CHANGED: null }, 'current attempt only');
+  });
+
+  test("the model page's counts leave out muted findings and earlier attempts", async () => {
+    const counts = await severityCounts(pool, [ids.one, ids.two, ids.three]);
+    assert.deepEqual(counts.get(ids.one), { critical: 1, warning: 0, info: 1 });
+    assert.deepEqual(counts.get(ids.two), { critical: 1, warning: 0, info: 0 });
+    assert.deepEqual(counts.get(ids.three), { critical: 0, warning: 0, info: 1 });
+  });
+
+  test('mutes are read by joins, not by a subquery run for every finding', async () => {
+    const r = await pool.query(`EXPLAIN (FORMAT JSON) SELECT * FROM current_findings WHERE release_id = $1`, [ids.one]);
+    const plan = JSON.stringify(r.rows[0]['QUERY PLAN']);
+    assert.match(plan, /"Relation Name":"mutes"/);
+    assert.doesNotMatch(plan, /"Subplan Name"/);
+  });
+});
+
+describe('findings search', () => {
+  /** Every current finding, newest first, as the search should return it. */
+  async function everything(): Promise<(StoredFinding & { repo: string; private: boolean })[]> {
+    const out: (StoredFinding & { repo: string; private: boolean })[] = [];
+    for (const [key, repo] of [
+      ['one', 'acme/one'],
+      ['two', 'acme/two'],
+      ['three', 'other/three'],
+      ['hidden', 'acme/hidden'],
+    ])
+      for (const f of await listFindings(pool, ids[key])) out.push({ ...f, repo, private: key === 'hidden' });
+    return out.sort((a, b) => b.id - a.id);
+  }
+  const shape = (f: FoundFinding) => ({ id: f.id, repo: f.repo, code: f.code, muteId: f.muteId });
+
+  test('each filter and their combinations give the findings of the current attempts, private ones with the token', async () => {
+    const all = await everything();
+    const created = new Map(
+      (await pool.query<{ id: string; t: Date }>('SELECT id, created_at AS t FROM findings')).rows.map((x) => [
+        Number(x.id),
+        x.t.getTime(),
+      ]),
+    );
+    const since = new Date(created.get(all[2].id)!);
+    const cases: [Omit<FindingFilter, 'limit'>, (f: (typeof all)[number]) => boolean][] = [
+      [{ includePrivate: false }, (f) => !f.private],
+      [{ includePrivate: true }, () => true],
+      [{ includePrivate: false, code: PAD.code }, (f) => !f.private && f.code === PAD.code],
+      [{ includePrivate: true, code: PAD.code }, (f) => f.code === PAD.code],
+      [{ includePrivate: false, severity: 'critical' }, (f) => !f.private && f.severity === 'critical'],
+      [{ includePrivate: false, check: CFG.check }, (f) => !f.private && f.check === CFG.check],
+      [{ includePrivate: false, beforeId: all[1].id }, (f) => !f.private && f.id < all[1].id],
+      [
+        { includePrivate: true, since, code: PAD.code },
+        (f) => f.code === PAD.code && created.get(f.id)! >= since.getTime(),
+      ],
+      [{ includePrivate: false, since: new Date(Date.now() + 86_400_000) }, () => false],
+    ];
+    for (const [filter, keep] of cases) {
+      const expected = all.filter(keep).map((f) => ({ id: f.id, repo: f.repo, code: f.code, muteId: f.muteId }));
+      const got = await searchFindings(pool, { ...filter, limit: DEFAULT_SEARCH_LIMIT });
+      assert.deepEqual(got.map(shape), expected, JSON.stringify(filter));
+      const two = await searchFindings(pool, { ...filter, limit: 2 });
+      assert.deepEqual(two.map(shape), expected.slice(0, 2), `${JSON.stringify(filter)}, limit 2`);
+    }
+    assert.ok(all.some((f) => f.muteId !== null) && all.some((f) => f.muteId === null), 'both kinds are covered');
+  });
+
+  test('the default page is a prepared statement that Postgres runs on a reused plan', async () => {
+    const one = createPool(env.databaseUrl, undefined, 1);
+    try {
+      const first = await searchFindings(one, { includePrivate: false, code: PAD.code, limit: DEFAULT_SEARCH_LIMIT });
+      for (let i = 0; i < 8; i++) {
+        const again = await searchFindings(one, {
+          includePrivate: false,
+          code: i % 2 ? EOS.code : PAD.code,
+          limit: DEFAULT_SEARCH_LIMIT,
+        });
+        if (i % 2 === 0) assert.deepEqual(again, first, 'the same answer from the reused plan');
+      }
+      const r = await one.query<{ generic_plans: string }>(
+        `SELECT generic_plans FROM pg_prepared_statements WHERE name = 'findings-search-public-code'`,
+      );
+      assert.equal(r.rows.length, 1, 'prepared once on the connection');
+      assert.ok(Number(r.rows[0].generic_plans) > 0, 'planned once, then reused');
+    } finally {
+      await one.end();
+    }
+  });
+});
