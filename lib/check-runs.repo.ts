@@ -42,6 +42,9 @@ interface RunRow {
   finished_at: Date | null;
 }
 
+const RUN_COLUMNS =
+  'id, release_id, attempt, check_id, queue, status, reason, error, duration_ms, attempts, finished_at';
+
 const toRun = (r: RunRow): CheckRun => ({
   id: Number(r.id),
   releaseId: Number(r.release_id),
@@ -136,10 +139,14 @@ export async function releaseOutcome(
 
 /** The check runs of a release's current attempt. */
 export async function listCheckRuns(db: Db, releaseId: number): Promise<CheckRun[]> {
-  const r = await db.query<RunRow>(
-    'SELECT * FROM check_runs WHERE release_id = $1 AND attempt = (SELECT check_attempt FROM releases WHERE id = $1) ORDER BY id',
-    [releaseId],
-  );
+  // Named statements with listed columns (as in releases.repo.ts): planned once per connection, and a migration
+  // adding a column does not break a prepared `*`.
+  const r = await db.query<RunRow>({
+    name: 'check-runs-of-release',
+    text: `SELECT ${RUN_COLUMNS} FROM check_runs
+           WHERE release_id = $1 AND attempt = (SELECT check_attempt FROM releases WHERE id = $1) ORDER BY id`,
+    values: [releaseId],
+  });
   return r.rows.map(toRun);
 }
 
@@ -156,11 +163,13 @@ export async function listFindings(db: Db, releaseId: number): Promise<StoredFin
     evidence: Record<string, unknown>;
     files: string[];
     mute_id: string | null;
-  }>(
-    `SELECT * FROM current_findings WHERE release_id = $1
-     ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, id`,
-    [releaseId],
-  );
+  }>({
+    name: 'findings-of-release',
+    text: `SELECT id, release_id, code, severity, check_id, title, detail, evidence, files, mute_id
+           FROM current_findings WHERE release_id = $1
+           ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, id`,
+    values: [releaseId],
+  });
   return r.rows.map((x) => ({
     id: Number(x.id),
     releaseId: Number(x.release_id),

@@ -56,6 +56,16 @@ interface ReleaseRow {
 
 const num = (v: string | null): number | null => (v === null ? null : Number(v));
 
+/*
+ * The read queries of the API's model and release routes run as named statements: Postgres parses and plans each once
+ * per connection (then reuses a generic plan) instead of on every request. One fixed text per name (node-postgres
+ * keys a prepared statement by its name alone). The columns are listed, not `*`: a prepared `SELECT *` fails with
+ * "cached plan must not change result type" once a migration adds a column under a long-lived connection.
+ */
+const RELEASE_COLUMNS =
+  'id, model_id, repo, sha, source, received_at, status, verdict, error, snapshot_id, previous_release_id, base_snapshot_id, finished_at, check_attempt';
+const MODEL_COLUMNS = 'id, repo, author, verdict, latest_release_id, private, updated_at';
+
 function toRelease(r: ReleaseRow): Release {
   return {
     id: Number(r.id),
@@ -131,15 +141,21 @@ export interface DeliveryInput {
 }
 
 export async function getRelease(db: Db, id: number): Promise<Release | null> {
-  const r = await db.query<ReleaseRow>('SELECT * FROM releases WHERE id = $1', [id]);
+  const r = await db.query<ReleaseRow>({
+    name: 'release-by-id',
+    text: `SELECT ${RELEASE_COLUMNS} FROM releases WHERE id = $1`,
+    values: [id],
+  });
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
 
 export async function findRelease(db: Db, repo: string, sha: string): Promise<Release | null> {
-  const r = await db.query<ReleaseRow>(
-    "SELECT * FROM releases WHERE repo = $1 AND (sha = $2 OR (length($2) >= 7 AND sha LIKE $2 || '%')) ORDER BY id LIMIT 1",
-    [repo, sha],
-  );
+  const r = await db.query<ReleaseRow>({
+    name: 'release-by-repo-sha',
+    text: `SELECT ${RELEASE_COLUMNS} FROM releases
+           WHERE repo = $1 AND (sha = $2 OR (length($2) >= 7 AND sha LIKE $2 || '%')) ORDER BY id LIMIT 1`,
+    values: [repo, sha],
+  });
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
 
@@ -149,11 +165,12 @@ export async function findRelease(db: Db, repo: string, sha: string): Promise<Re
  * still compare the second with the first (CONFIG_CHANGED).
  */
 export async function previousCheckedRelease(db: Db, release: Release): Promise<Release | null> {
-  const r = await db.query<ReleaseRow>(
-    `SELECT * FROM releases WHERE model_id = $1 AND id <> $2 AND status IN ('checking', 'done')
+  const r = await db.query<ReleaseRow>({
+    name: 'release-previous-checked',
+    text: `SELECT ${RELEASE_COLUMNS} FROM releases WHERE model_id = $1 AND id <> $2 AND status IN ('checking', 'done')
        AND snapshot_id IS NOT NULL AND (received_at, id) < ($3, $2) ORDER BY received_at DESC, id DESC LIMIT 1`,
-    [release.modelId, release.id, release.receivedAt],
-  );
+    values: [release.modelId, release.id, release.receivedAt],
+  });
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
 
@@ -235,15 +252,20 @@ async function setModelVerdictFromLatest(db: Db, releaseId: number): Promise<voi
 }
 
 export async function getModel(db: Db, repo: string): Promise<Model | null> {
-  const r = await db.query('SELECT * FROM models WHERE repo = $1', [repo]);
+  const r = await db.query({
+    name: 'model-by-repo',
+    text: `SELECT ${MODEL_COLUMNS} FROM models WHERE repo = $1`,
+    values: [repo],
+  });
   return r.rows[0] ? toModel(r.rows[0]) : null;
 }
 
 export async function listReleases(db: Db, modelId: number, limit = 100): Promise<Release[]> {
-  const r = await db.query<ReleaseRow>(
-    'SELECT * FROM releases WHERE model_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2',
-    [modelId, limit],
-  );
+  const r = await db.query<ReleaseRow>({
+    name: 'releases-of-model',
+    text: `SELECT ${RELEASE_COLUMNS} FROM releases WHERE model_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2`,
+    values: [modelId, limit],
+  });
   return r.rows.map(toRelease);
 }
 

@@ -1,4 +1,4 @@
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -18,18 +18,43 @@ export const CONTENT_SECURITY_POLICY = {
   'base-uri': ["'none'"],
 };
 
+/** The helmet options: the CSP above, and the rest as documented on registerSecurityHeaders. */
+export const HELMET_OPTIONS = {
+  contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
+  referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+  frameguard: { action: 'deny' },
+  // The API is read by tools on other origins (badges embedded in READMEs): resources may be loaded cross-origin.
+  crossOriginResourcePolicy: { policy: 'cross-origin' },
+} as const;
+
 /**
- * Security headers on pages and API through @fastify/helmet: the CSP above, `X-Content-Type-Options: nosniff`,
+ * The headers helmet sets with HELMET_OPTIONS, computed once. @fastify/helmet builds a new helmet middleware (options
+ * parsed, CSP serialised) on every request; none of these headers depends on the request (no nonces, no directive
+ * functions), so running helmet's middleware once against a recording response gives the same set.
+ */
+export function securityHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) =>
+      void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  };
+  helmet(HELMET_OPTIONS)({} as never, recorder as never, (e?: unknown) => {
+    if (e) throw e;
+  });
+  return headers;
+}
+
+/**
+ * Security headers on pages and API (helmet's): the CSP above, `X-Content-Type-Options: nosniff`,
  * `Referrer-Policy: strict-origin-when-cross-origin` (links to the Hub carry no page paths), `X-Frame-Options`.
- * Registered on the root instance (helmet is not encapsulated), before the routes.
+ * Set on the raw response first thing in every request, as @fastify/helmet did, so error replies carry them too.
+ * Registered on the root instance (a hook added there applies to every route), before the routes.
  */
 export async function registerSecurityHeaders(app: FastifyInstance): Promise<void> {
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
-    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-    frameguard: { action: 'deny' },
-    // The API is read by tools on other origins (badges embedded in READMEs): resources may be loaded cross-origin.
-    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  const headers = Object.entries(securityHeaders());
+  app.addHook('onRequest', (_req, reply, done) => {
+    for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    done();
   });
 }
