@@ -23,7 +23,7 @@ import { execSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -167,6 +167,8 @@ async function runOnce(o: RunOptions): Promise<Record<string, unknown>> {
   const seed = randomBytes(3).toString('hex');
   const db = `hubwatch_bench_webhooks_${seed}`;
   const prefix = `hwbench-${seed}`;
+  // The machine's load average (1 min) as the run starts: figures from a shared machine mean little without it.
+  const load = +loadavg()[0].toFixed(1);
   await admin(`CREATE DATABASE ${db}`);
   const { child, url } = await serve(o.root, {
     HUBWATCH_DATABASE_URL: adminUrl(db),
@@ -277,6 +279,7 @@ async function runOnce(o: RunOptions): Promise<Record<string, unknown>> {
   const measuredAccepted = plan.slice(warmup).filter((p) => p.kind !== 'bad').length;
   return {
     run: o.label,
+    load,
     logLevel: o.logLevel,
     dbPool: o.pool || 'default',
     concurrency: conc,
