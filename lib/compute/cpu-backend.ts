@@ -1,16 +1,17 @@
 /**
  * The CPU compute backend: the SIMD kernel on a pool of worker threads, one per core, so statistics run on every
  * core while the main thread keeps reading (its share of the work is small: a local read is a kernel copy on a libuv
- * thread, an HTTP body is read by the socket straight into the chunk's memory). `threads: 0` runs the kernel inline on the
- * calling thread (no workers). Chunks the SIMD kernel does not take (other dtypes, widths not a multiple of 8) are
- * computed inline by the scalar kernel.
+ * thread, an HTTP body is read by the socket straight into the chunk's memory). `threads: 0` runs the kernel inline
+ * on the calling thread (no workers). Chunks the SIMD kernel does not take (other dtypes, widths not a multiple of 8)
+ * are computed inline by the scalar kernel.
  *
  * A chunk reaches a worker without a copy. A chunk read into a shared buffer from the pool (BufferPool.takeShared,
  * what `sharedChunks` asks readers for: a local folder and the Hub over the range fetch fill it with readRangeInto)
- * is split into row slices, one per worker, and each worker's kernel reads its rows where they lie: the buffer is a
- * shared WebAssembly.Memory. A chunk that owns a plain ArrayBuffer (a source without readRangeInto) is transferred (detached here, handed back with the result) and another SharedArrayBuffer is shared and split; the
- * worker copies those rows once into its kernel's own memory. Rows are independent, so the statistics do not depend
- * on how a chunk is split or on which worker computes it.
+ * stays where it is: each worker's kernel reads its rows in place (the buffer is a shared WebAssembly.Memory), a chunk
+ * of at least two `minSliceBytes` split into row slices over the workers. A chunk that owns a plain ArrayBuffer (a
+ * source without readRangeInto) is transferred (detached here, handed back with the result) and another
+ * SharedArrayBuffer is shared and split; the worker copies those rows once into its kernel's own memory. Rows are
+ * independent, so the statistics do not depend on how a chunk is split or on which worker computes it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -54,7 +55,11 @@ type Reply =
 export interface CpuBackendOptions {
   /**
    * A chunk in a SharedArrayBuffer is split over the workers in slices of at least this many bytes (whole rows).
-   * Default 512 KiB: a slice then takes the kernel ~0.1 ms, well above a message's cost.
+   * Default 4 MiB, so the streams' 4 MiB chunks go whole to one worker each: several chunks are in flight, which
+   * keeps every worker busy without splitting, and each split costs messages on the reading thread. Measured with
+   * 512 KiB slices against unsplit chunks (2 cores, load 1.2-2.0): over the mirror 0.55-0.65 vs 0.65-0.69 GB/s and
+   * 2.28-2.82 vs 2.21-2.30 runner CPU s/GB (bench/untrained-bench.ts); from a local file 2.41-2.87 vs 2.76-2.78 GB/s
+   * (bench/backend-bench.ts, cpu×2).
    */
   minSliceBytes?: number;
   /** Ask readers for chunks in shared kernel memory (`sharedChunks`). Default true; false for comparisons. */
@@ -113,7 +118,7 @@ export class CpuBackend implements ComputeBackend {
   /** Starts the workers right away, so they are ready by the first chunk. */
   constructor(threads = defaultThreads(), opts: CpuBackendOptions = {}) {
     this.name = threads > 0 ? `cpu-wasm-simd×${threads}` : 'cpu-wasm-simd-inline';
-    this.minSliceBytes = Math.max(1, opts.minSliceBytes ?? 512 << 10);
+    this.minSliceBytes = Math.max(1, opts.minSliceBytes ?? 4 << 20);
     this.sharedChunks = threads > 0 && opts.inPlace !== false;
     for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
   }
