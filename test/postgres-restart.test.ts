@@ -141,7 +141,15 @@ test('a release worker whose job meets Postgres down retries and finishes the jo
       20_000,
       'releases to end with the Hub answer after the restart',
     );
-    for (const id of ids) assert.ok(((await queues.release.getJob(`release-${id}`))?.attemptsMade ?? 0) >= 2);
+    // The processor writes the release's end before BullMQ records the attempt's: wait for both.
+    await eventually(
+      async () => {
+        const jobs = await Promise.all(ids.map((id) => queues.release.getJob(`release-${id}`)));
+        return jobs.every((j) => (j?.attemptsMade ?? 0) >= 2);
+      },
+      10_000,
+      'each job to have made its second attempt',
+    );
   } finally {
     await pg.start();
     await worker?.close();
