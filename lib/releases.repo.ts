@@ -269,6 +269,16 @@ export async function listReleases(db: Db, modelId: number, limit = 100): Promis
   return r.rows.map(toRelease);
 }
 
+/**
+ * The release a model's verdict comes from: nearly always one of its newest releases, already read by the caller
+ * (`releases`, from listReleases), which saves a round trip; else read by id.
+ */
+export async function verdictReleaseOf(db: Db, model: Model, releases: Release[]): Promise<Release | null> {
+  const id = model.latestReleaseId;
+  if (id === null) return null;
+  return releases.find((r) => r.id === id) ?? getRelease(db, id);
+}
+
 export interface ModelListFilter {
   author?: string;
   verdict?: Verdict;

@@ -5,7 +5,14 @@ import { ALL_CHECKS } from '../../../checks/index.ts';
 import { listCheckRuns, listFindings } from '../../../lib/check-runs.repo.ts';
 import { decodeCursor, encodeCursor } from '../../../lib/cursor.ts';
 import { AppError } from '../../../lib/errors.ts';
-import { findRelease, getModel, getRelease, listModels, listReleases } from '../../../lib/releases.repo.ts';
+import {
+  findRelease,
+  getModel,
+  getRelease,
+  listModels,
+  listReleases,
+  verdictReleaseOf,
+} from '../../../lib/releases.repo.ts';
 import type { Model, Release } from '../../../lib/releases.repo.ts';
 import { listLinks, modelLinks, releaseLinks } from '../links.ts';
 import { Links, ModelListQuery, ModelParams, Page, ReleaseParams, Verdict, errors } from '../schemas.ts';
@@ -145,10 +152,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
       const repo = `${req.params.org}/${req.params.name}`;
       const model = await visibleModel(app, req, repo);
       const releases = await listReleases(pool, model.id);
-      // The verdict's release is nearly always among the newest releases just read: no second round trip then.
-      const latestId = model.latestReleaseId;
-      const latest =
-        latestId === null ? null : (releases.find((r) => r.id === latestId) ?? (await getRelease(pool, latestId)));
+      const latest = await verdictReleaseOf(pool, model, releases);
       return {
         repo,
         author: model.author,

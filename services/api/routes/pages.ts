@@ -7,7 +7,14 @@ import { indexRows, listAuthors, severityCounts, snapshotFacts } from '../../../
 import type { IndexFilter } from '../../../lib/pages.repo.ts';
 import { loadReleaseEvidence } from '../../../lib/release-evidence.repo.ts';
 import { NORM_PROFILES } from '../../../lib/release-evidence.ts';
-import { findRelease, getModel, getRelease, listReleases, previousCheckedRelease } from '../../../lib/releases.repo.ts';
+import {
+  findRelease,
+  getModel,
+  getRelease,
+  listReleases,
+  previousCheckedRelease,
+  verdictReleaseOf,
+} from '../../../lib/releases.repo.ts';
 import type { Model, Release } from '../../../lib/releases.repo.ts';
 import { comparePage } from '../../pages/compare-page.ts';
 import type { SharedEvidence } from '../../pages/evidence-view.ts';
@@ -38,15 +45,6 @@ async function visibleModel(pool: Pool, req: FastifyRequest, repo: string): Prom
 
 function notFound(reply: FastifyReply, repo: string): FastifyReply {
   return reply.status(404).type('text/html; charset=utf-8').send(unknownModelPage(repo));
-}
-
-/**
- * The release the model's verdict comes from: nearly always one of the newest releases already read (saving a
- * round trip per page), else read by id.
- */
-async function latestRelease(pool: Pool, model: Model, releases: Release[]): Promise<Release | null> {
-  if (model.latestReleaseId === null) return null;
-  return releases.find((r) => r.id === model.latestReleaseId) ?? getRelease(pool, model.latestReleaseId);
 }
 
 async function previousOf(pool: Pool, r: Release): Promise<Release | null> {
@@ -92,7 +90,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
       const model = await visibleModel(pool, req, repo);
       if (!model) return notFound(reply, repo);
       const releases = await listReleases(pool, model.id, 50);
-      const verdictRelease = await latestRelease(pool, model, releases);
+      const verdictRelease = await verdictReleaseOf(pool, model, releases);
       const [findings, counts] = await Promise.all([
         verdictRelease ? listFindings(pool, verdictRelease.id) : [],
         severityCounts(
