@@ -133,26 +133,26 @@ class BodyReader {
   onRead(n: number, buf: Uint8Array): boolean {
     if (this.body && buf.buffer === this.body.buffer) {
       const view = this.body.subarray(this.filled, this.filled + n);
-      this.filled += n;
       if (this.direct) this.direct.direct += n;
-      if (this.filled === this.body.length) {
-        this.body = null;
-        this.direct = null;
-      }
+      this.advance(n);
       this.socket?.push(view);
       return true;
     }
     const bytes = Buffer.from(buf.subarray(0, n));
-    if (this.body) {
-      // An aligning read of body bytes (see target): they are copied in by the handler like any other chunk.
-      this.filled += n;
-      if (this.filled === this.body.length) {
-        this.body = null;
-        this.direct = null;
-      }
-    } else if (!this.lost) this.follow(bytes);
+    // With a body under way this was an aligning read of its bytes (see target): the handler copies them in.
+    if (this.body) this.advance(n);
+    else if (!this.lost) this.follow(bytes);
     this.socket?.push(bytes);
     return true;
+  }
+
+  /** `n` more bytes of the current body have arrived; past its end the next read may start a head. */
+  private advance(n: number): void {
+    this.filled += n;
+    if (this.filled === this.body!.length) {
+      this.body = null;
+      this.direct = null;
+    }
   }
 
   /** Walks the bytes of a scratch read: body bytes to skip, then heads, which say how long their bodies are. */

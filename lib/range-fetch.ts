@@ -5,9 +5,9 @@
  * header and body timeouts), redirects followed here so the Range header goes along and the token stays with the
  * Hub. Each body lands in one (pooled) buffer that `arrayBuffer()` hands over without a copy, or in memory the caller
  * brought (`into`: HubSource.readRangeInto, for the runner a chunk of shared kernel memory the compute workers read
- * in place); on `http:` the socket reads large bodies straight there (body-read-connector.ts). Node 20's fetch spent about 3 CPU seconds per GB of
- * a 1 GB tensor here, mostly in web streams; this path has none. Everything else (other methods, requests without
- * Range or with a body, manual redirects) goes to the fallback fetch.
+ * in place); on `http:` the socket reads large bodies straight there (body-read-connector.ts). Node 20's fetch spent
+ * about 3 CPU seconds per GB of a 1 GB tensor here, mostly in web streams; this path has none. Everything else (other
+ * methods, requests without Range or with a body, manual redirects) goes to the fallback fetch.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
@@ -208,7 +208,7 @@ function exchange(
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     const path = `${u.pathname}${u.search}`;
-    const key = DirectReads.key(u.host, path, headers.range);
+    const key = into ? DirectReads.key(u.host, path, headers.range) : '';
     const read = into ? directs.add(key, into) : null;
     const direct = read ? { read, withdraw: () => directs.drop(key, read) } : null;
     const handler = new RangeGet(headers.range, pool, signal, into, direct, resolve, reject);
