@@ -23,7 +23,7 @@
  *
  *   npm run bench:api -- [--rate 500] [--seconds 5] [--without-indexes | --with-indexes-only] [--scale 1]
  *                        [--log-level warn] [--keep] [--routes REGEX] [--baseline DIR [--baseline-database NAME]]
- *                        [--database NAME]
+ *                        [--database NAME] [--server-cpu-prof DIR]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -66,6 +66,7 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     'baseline-database': { type: 'string' },
     database: { type: 'string' },
+    'server-cpu-prof': { type: 'string' },
   },
 });
 const BASELINE = args.baseline ? resolve(args.baseline) : null;
@@ -477,7 +478,9 @@ async function startServer(
   const logFd = openSync(logPath, 'w');
   const url = new URL(databaseUrl);
   url.searchParams.set('application_name', appName);
-  const child = spawn(process.execPath, [join(root, 'bin', 'hubwatch.mjs'), 'serve'], {
+  // A V8 CPU profile of each server, written to that folder when it exits (open it in Chrome's DevTools).
+  const prof = args['server-cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['server-cpu-prof'])}`] : [];
+  const child = spawn(process.execPath, [...prof, join(root, 'bin', 'hubwatch.mjs'), 'serve'], {
     env: {
       ...process.env,
       HUBWATCH_DATABASE_URL: url.toString(),

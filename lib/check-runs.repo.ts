@@ -28,7 +28,7 @@ export interface StoredFinding extends Finding {
   muteId: number | null;
 }
 
-interface RunRow {
+export interface RunRow {
   id: string;
   release_id: string;
   attempt: number;
@@ -42,10 +42,10 @@ interface RunRow {
   finished_at: Date | null;
 }
 
-const RUN_COLUMNS =
+export const RUN_COLUMNS =
   'id, release_id, attempt, check_id, queue, status, reason, error, duration_ms, attempts, finished_at';
 
-const toRun = (r: RunRow): CheckRun => ({
+export const toRun = (r: RunRow): CheckRun => ({
   id: Number(r.id),
   releaseId: Number(r.release_id),
   attempt: r.attempt,
@@ -150,38 +150,45 @@ export async function listCheckRuns(db: Db, releaseId: number): Promise<CheckRun
   return r.rows.map(toRun);
 }
 
+/** A row of current_findings as the reads select it (FINDING_COLUMNS). */
+export interface FindingRow {
+  id: string;
+  release_id: string;
+  code: Finding['code'];
+  severity: Severity;
+  check_id: string;
+  title: string;
+  detail: string;
+  evidence: Record<string, unknown>;
+  files: string[];
+  mute_id: string | null;
+}
+
+export const FINDING_COLUMNS = 'id, release_id, code, severity, check_id, title, detail, evidence, files, mute_id';
+/** The order findings are shown in: critical first, then warning, then info; by id within a severity. */
+export const FINDING_ORDER = `CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, id`;
+
+export const toStoredFinding = (x: FindingRow): StoredFinding => ({
+  id: Number(x.id),
+  releaseId: Number(x.release_id),
+  code: x.code,
+  severity: x.severity,
+  check: x.check_id,
+  title: x.title,
+  detail: x.detail,
+  evidence: x.evidence,
+  files: x.files,
+  muteId: x.mute_id === null ? null : Number(x.mute_id),
+});
+
 /** The findings of a release's current attempt, critical first, each with the mute silencing it (if any). */
 export async function listFindings(db: Db, releaseId: number): Promise<StoredFinding[]> {
-  const r = await db.query<{
-    id: string;
-    release_id: string;
-    code: Finding['code'];
-    severity: Severity;
-    check_id: string;
-    title: string;
-    detail: string;
-    evidence: Record<string, unknown>;
-    files: string[];
-    mute_id: string | null;
-  }>({
+  const r = await db.query<FindingRow>({
     name: 'findings-of-release',
-    text: `SELECT id, release_id, code, severity, check_id, title, detail, evidence, files, mute_id
-           FROM current_findings WHERE release_id = $1
-           ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, id`,
+    text: `SELECT ${FINDING_COLUMNS} FROM current_findings WHERE release_id = $1 ORDER BY ${FINDING_ORDER}`,
     values: [releaseId],
   });
-  return r.rows.map((x) => ({
-    id: Number(x.id),
-    releaseId: Number(x.release_id),
-    code: x.code,
-    severity: x.severity,
-    check: x.check_id,
-    title: x.title,
-    detail: x.detail,
-    evidence: x.evidence,
-    files: x.files,
-    muteId: x.mute_id === null ? null : Number(x.mute_id),
-  }));
+  return r.rows.map(toStoredFinding);
 }
 
 /** An unfinished check run the reconciler looks at, with its re-enqueue count. */

@@ -13,8 +13,8 @@ import type { Pool } from './db.ts';
 import { DEFAULT_SEARCH_LIMIT, searchFindings } from './findings.repo.ts';
 import type { FindingFilter, FoundFinding } from './findings.repo.ts';
 import { createMute, liftMute } from './mutes.repo.ts';
-import { severityCounts } from './pages.repo.ts';
 import { finishRelease, startRecheck, upsertRelease } from './releases.repo.ts';
+import { modelView } from './views.repo.ts';
 import type { Severity } from '../checks/types.ts';
 import { testEnv } from '../test/helpers.ts';
 import type { TestEnv } from '../test/helpers.ts';
@@ -114,10 +114,11 @@ describe('current_findings: which mute silences a finding', () => {
   });
 
   test("the model page's counts leave out muted findings and earlier attempts", async () => {
-    const counts = await severityCounts(pool, [ids.one, ids.two, ids.three]);
-    assert.deepEqual(counts.get(ids.one), { critical: 1, warning: 0, info: 1 });
-    assert.deepEqual(counts.get(ids.two), { critical: 1, warning: 0, info: 0 });
-    assert.deepEqual(counts.get(ids.three), { critical: 0, warning: 0, info: 1 });
+    const counts = async (repo: string, id: number) =>
+      (await modelView(pool, repo, { includePrivate: false, limit: 50 }))?.counts.get(id);
+    assert.deepEqual(await counts('acme/one', ids.one), { critical: 1, warning: 0, info: 1 });
+    assert.deepEqual(await counts('acme/two', ids.two), { critical: 1, warning: 0, info: 0 });
+    assert.deepEqual(await counts('other/three', ids.three), { critical: 0, warning: 0, info: 1 });
   });
 
   test('mutes are read by joins, not by a subquery run for every finding', async () => {

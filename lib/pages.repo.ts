@@ -79,32 +79,6 @@ export async function snapshotFacts(db: Db, snapshotId: number): Promise<Snapsho
   return r.rows[0] ? { config: r.rows[0].config, tokenizerFingerprint: r.rows[0].tokenizer_fingerprint } : null;
 }
 
-/**
- * Unmuted findings of the current check attempt per severity for each release (the timeline's counts). A named
- * statement: every model page runs it, and Postgres then reuses one plan instead of planning the view's joins each
- * time.
- */
-export async function severityCounts(
-  db: Db,
-  releaseIds: number[],
-): Promise<Map<number, { critical: number; warning: number; info: number }>> {
-  const r = await db.query<{ release_id: string; severity: 'critical' | 'warning' | 'info'; n: string }>({
-    name: 'pages-severity-counts',
-    text: `SELECT release_id, severity, count(*) AS n FROM current_findings
-     WHERE release_id = ANY($1::bigint[]) AND mute_id IS NULL
-     GROUP BY release_id, severity`,
-    values: [releaseIds],
-  });
-  const out = new Map<number, { critical: number; warning: number; info: number }>();
-  for (const x of r.rows) {
-    const id = Number(x.release_id);
-    const c = out.get(id) ?? { critical: 0, warning: 0, info: 0 };
-    c[x.severity] = Number(x.n);
-    out.set(id, c);
-  }
-  return out;
-}
-
 /** A release whose verdict differs from the model's previous finished release (or is its first). */
 export interface VerdictChange {
   repo: string;

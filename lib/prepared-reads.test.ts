@@ -1,7 +1,8 @@
 /**
  * The reads of the model and release routes run as named statements (planned once per connection) with the same
  * results as before, survive a migration that adds columns under a connection that prepared them, and the pool keeps
- * idle connections (5 minutes) without keeping a process alive.
+ * idle connections (5 minutes) without keeping a process alive. The one-statement views the pages and the release
+ * route read (views.repo.ts) return what the single-table reads return.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createCheckRuns, listCheckRuns, listFindings, storeResult } from './check-runs.repo.ts';
 import { DB_IDLE_TIMEOUT_MS, createPool, withTransaction } from './db.ts';
+import { loadReleaseEvidence, storeReleaseEvidence } from './release-evidence.repo.ts';
 import type { Pool } from './db.ts';
 import {
   findRelease,
@@ -22,6 +24,7 @@ import {
   upsertRelease,
 } from './releases.repo.ts';
 import type { Release } from './releases.repo.ts';
+import { modelView, releaseView } from './views.repo.ts';
 import { testEnv } from '../test/helpers.ts';
 import type { TestEnv } from '../test/helpers.ts';
 
@@ -34,6 +37,8 @@ const NAMES = [
   'release-previous-checked',
   'check-runs-of-release',
   'findings-of-release',
+  'model-view',
+  'release-view',
 ];
 
 let env: TestEnv;
@@ -79,6 +84,7 @@ before(async () => {
       });
     await finishRelease(c, second.id, 'warning');
   });
+  await storeReleaseEvidence(pool, second.id, [{ kind: 'base-fingerprint', data: { base: 'org/base', score: 0.25 } }]);
 });
 
 after(async () => {
@@ -100,6 +106,11 @@ async function readAll(): Promise<unknown> {
     previous: await previousCheckedRelease(pool, (await getRelease(pool, second.id))!),
     runs: await listCheckRuns(pool, second.id),
     findings: await listFindings(pool, second.id),
+    modelView: await modelView(pool, 'org/prepared', { includePrivate: false, limit: 50 }),
+    releaseView: await releaseView(pool, 'org/prepared', second.sha.slice(0, 12), {
+      includePrivate: false,
+      withEvidence: true,
+    }),
   };
 }
 
@@ -147,6 +158,72 @@ describe('release route reads', () => {
     for (const n of NAMES) assert.ok(names.has(n), `${n} prepared on the connection`);
   });
 
+  test('the model and release views hold what the single-table reads return', async () => {
+    const model = await getModel(pool, 'org/prepared');
+    assert.ok(model);
+    const releases = await listReleases(pool, model.id, 50);
+    const verdictRelease = model.latestReleaseId === null ? null : await getRelease(pool, model.latestReleaseId);
+    assert.equal(verdictRelease?.id, second.id);
+    const mv = await modelView(pool, 'org/prepared', { includePrivate: false, limit: 50 });
+    assert.ok(mv);
+    assert.deepEqual(mv.model, model);
+    assert.deepEqual(mv.releases, releases);
+    assert.deepEqual(mv.verdictRelease, verdictRelease);
+    assert.deepEqual(mv.findings, await listFindings(pool, second.id));
+    assert.deepEqual([...mv.counts], [[second.id, { critical: 0, warning: 1, info: 1 }]], 'the first has no findings');
+    assert.deepEqual(
+      (await modelView(pool, 'org/prepared', { includePrivate: false, limit: 1 }))?.releases.map((r) => r.id),
+      [second.id],
+      'newest first, at most limit',
+    );
+
+    for (const sha of [second.sha, second.sha.slice(0, 7)]) {
+      const rv = await releaseView(pool, 'org/prepared', sha, { includePrivate: false, withEvidence: true });
+      assert.ok(rv, sha);
+      assert.deepEqual(rv.release, await findRelease(pool, 'org/prepared', sha));
+      assert.deepEqual(rv.runs, await listCheckRuns(pool, second.id));
+      assert.deepEqual(rv.findings, await listFindings(pool, second.id));
+      assert.deepEqual(rv.evidence, await loadReleaseEvidence(pool, second.id));
+      assert.equal(rv.evidence.size, 1);
+      // Its checks never started (no previous_release_id): the revision before it with a stored snapshot.
+      assert.equal(rv.release.previousReleaseId, null);
+      assert.deepEqual(rv.previous, await previousCheckedRelease(pool, rv.release));
+      assert.equal(rv.previous?.id, first.id);
+    }
+    const noEvidence = await releaseView(pool, 'org/prepared', second.sha, {
+      includePrivate: false,
+      withEvidence: false,
+    });
+    assert.equal(noEvidence?.evidence.size, 0);
+    const firstView = await releaseView(pool, 'org/prepared', first.sha, { includePrivate: false, withEvidence: true });
+    assert.deepEqual(firstView?.runs, [], 'no check run yet');
+    assert.equal(firstView?.previous, null, 'nothing before the first');
+
+    assert.equal(
+      await releaseView(pool, 'org/prepared', second.sha.slice(0, 6), { includePrivate: false, withEvidence: false }),
+      null,
+    );
+    assert.equal(
+      await releaseView(pool, 'org/other', second.sha, { includePrivate: false, withEvidence: false }),
+      null,
+    );
+    assert.equal(await modelView(pool, 'org/unknown', { includePrivate: true, limit: 50 }), null);
+  });
+
+  test('a private model and its releases are in the views only for callers who may see them', async () => {
+    await pool.query(`UPDATE models SET private = true WHERE repo = 'org/prepared'`);
+    try {
+      assert.equal(await modelView(pool, 'org/prepared', { includePrivate: false, limit: 50 }), null);
+      assert.equal((await modelView(pool, 'org/prepared', { includePrivate: true, limit: 50 }))?.model.private, true);
+      const view = (includePrivate: boolean) =>
+        releaseView(pool, 'org/prepared', second.sha, { includePrivate, withEvidence: false });
+      assert.equal(await view(false), null);
+      assert.equal((await view(true))?.release.id, second.id);
+    } finally {
+      await pool.query(`UPDATE models SET private = false WHERE repo = 'org/prepared'`);
+    }
+  });
+
   test('a migration adding columns does not break statements a live connection prepared', async () => {
     const before = await readAll();
     // `SELECT *` prepared before this would fail with "cached plan must not change result type".
@@ -164,6 +241,15 @@ describe('release route reads', () => {
 });
 
 describe('createPool', () => {
+  test('turns Memoize off on its connections (its hash tables are zeroed on every execution)', async () => {
+    const p = createPool(env.databaseUrl, undefined, 1);
+    try {
+      assert.equal((await p.query('SHOW enable_memoize')).rows[0].enable_memoize, 'off');
+    } finally {
+      await p.end();
+    }
+  });
+
   test('keeps idle connections 5 minutes', () => {
     const p = createPool(env.databaseUrl);
     assert.equal(DB_IDLE_TIMEOUT_MS, 300_000);

@@ -37,7 +37,7 @@ export interface Model {
   updatedAt: Date;
 }
 
-interface ReleaseRow {
+export interface ReleaseRow {
   id: string;
   model_id: string;
   repo: string;
@@ -62,11 +62,11 @@ const num = (v: string | null): number | null => (v === null ? null : Number(v))
  * keys a prepared statement by its name alone). The columns are listed, not `*`: a prepared `SELECT *` fails with
  * "cached plan must not change result type" once a migration adds a column under a long-lived connection.
  */
-const RELEASE_COLUMNS =
+export const RELEASE_COLUMNS =
   'id, model_id, repo, sha, source, received_at, status, verdict, error, snapshot_id, previous_release_id, base_snapshot_id, finished_at, check_attempt';
-const MODEL_COLUMNS = 'id, repo, author, verdict, latest_release_id, private, updated_at';
+export const MODEL_COLUMNS = 'id, repo, author, verdict, latest_release_id, private, updated_at';
 
-function toRelease(r: ReleaseRow): Release {
+export function toRelease(r: ReleaseRow): Release {
   return {
     id: Number(r.id),
     modelId: Number(r.model_id),
@@ -85,7 +85,7 @@ function toRelease(r: ReleaseRow): Release {
   };
 }
 
-function toModel(r: {
+export interface ModelRow {
   id: string;
   repo: string;
   author: string;
@@ -93,7 +93,9 @@ function toModel(r: {
   latest_release_id: string | null;
   private: boolean;
   updated_at: Date;
-}): Model {
+}
+
+export function toModel(r: ModelRow): Model {
   return {
     id: Number(r.id),
     repo: r.repo,

@@ -2,17 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { ALL_CHECKS } from '../../../checks/index.ts';
-import { listCheckRuns, listFindings } from '../../../lib/check-runs.repo.ts';
 import { decodeCursor, encodeCursor } from '../../../lib/cursor.ts';
 import { AppError } from '../../../lib/errors.ts';
-import {
-  findRelease,
-  getModel,
-  getRelease,
-  listModels,
-  listReleases,
-  verdictReleaseOf,
-} from '../../../lib/releases.repo.ts';
+import { getModel, listModels, listReleases, verdictReleaseOf } from '../../../lib/releases.repo.ts';
+import { releaseView } from '../../../lib/views.repo.ts';
 import type { Model, Release } from '../../../lib/releases.repo.ts';
 import { listLinks, modelLinks, releaseLinks } from '../links.ts';
 import { Links, ModelListQuery, ModelParams, Page, ReleaseParams, Verdict, errors } from '../schemas.ts';
@@ -184,18 +177,20 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req) => {
       const repo = `${req.params.org}/${req.params.name}`;
-      await visibleModel(app, req, repo);
-      const release = await findRelease(pool, repo, req.params.sha);
-      if (!release) throw new AppError('not_found', `no release ${req.params.sha} of ${repo}`);
-      const [runs, findings, previous] = await Promise.all([
-        listCheckRuns(pool, release.id),
-        listFindings(pool, release.id),
-        release.previousReleaseId !== null ? getRelease(pool, release.previousReleaseId) : null,
-      ]);
+      const view = await releaseView(pool, repo, req.params.sha, {
+        includePrivate: req.authenticated(),
+        withEvidence: false,
+      });
+      if (!view) {
+        await visibleModel(app, req, repo);
+        throw new AppError('not_found', `no release ${req.params.sha} of ${repo}`);
+      }
+      const { release, runs, findings, previous } = view;
       return {
         repo,
         ...releaseSummary(cfg, release),
-        previousSha: previous?.sha ?? null,
+        // The release its checks compared with; none before they start (the page shows the one they will use).
+        previousSha: release.previousReleaseId !== null ? (previous?.sha ?? null) : null,
         checkRuns: runs.map((r) => ({
           check: r.checkId,
           queue: r.queue,

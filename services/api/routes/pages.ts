@@ -1,26 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { listCheckRuns, listFindings } from '../../../lib/check-runs.repo.ts';
+import { listFindings } from '../../../lib/check-runs.repo.ts';
 import type { Pool } from '../../../lib/db.ts';
-import { indexRows, listAuthors, severityCounts, snapshotFacts } from '../../../lib/pages.repo.ts';
+import { indexRows, listAuthors, snapshotFacts } from '../../../lib/pages.repo.ts';
 import type { IndexFilter } from '../../../lib/pages.repo.ts';
-import { loadReleaseEvidence } from '../../../lib/release-evidence.repo.ts';
 import { NORM_PROFILES } from '../../../lib/release-evidence.ts';
-import {
-  findRelease,
-  getModel,
-  getRelease,
-  listReleases,
-  previousCheckedRelease,
-  verdictReleaseOf,
-} from '../../../lib/releases.repo.ts';
+import { findRelease, getModel, getRelease, previousCheckedRelease } from '../../../lib/releases.repo.ts';
 import type { Model, Release } from '../../../lib/releases.repo.ts';
 import { comparePage } from '../../pages/compare-page.ts';
 import type { SharedEvidence } from '../../pages/evidence-view.ts';
 import { indexPage } from '../../pages/index-page.ts';
 import { modelPage, unknownModelPage } from '../../pages/model-page.ts';
 import { releasePage } from '../../pages/release-page.ts';
+import { modelView, releaseView } from '../../../lib/views.repo.ts';
 import { ModelParams, ReleaseParams } from '../schemas.ts';
 
 const IndexQuery = Type.Object({
@@ -51,14 +44,6 @@ async function previousOf(pool: Pool, r: Release): Promise<Release | null> {
   return r.previousReleaseId !== null ? getRelease(pool, r.previousReleaseId) : previousCheckedRelease(pool, r);
 }
 
-async function sharedEvidence(pool: Pool, releaseId: number): Promise<SharedEvidence> {
-  const stored = await loadReleaseEvidence(pool, releaseId);
-  return {
-    normProfiles: (stored.get(NORM_PROFILES) as SharedEvidence['normProfiles']) ?? null,
-    baseFingerprint: stored.get('base-fingerprint') ?? null,
-  };
-}
-
 /** Server-rendered status pages; they work without JavaScript and escape every string from a repo. */
 export async function pageRoutes(app: FastifyInstance): Promise<void> {
   const { pool, cfg } = app.deps;
@@ -87,18 +72,9 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
     { schema: { ...HTML, params: ModelParams } },
     async (req, reply) => {
       const repo = `${req.params.org}/${req.params.name}`;
-      const model = await visibleModel(pool, req, repo);
-      if (!model) return notFound(reply, repo);
-      const releases = await listReleases(pool, model.id, 50);
-      const verdictRelease = await verdictReleaseOf(pool, model, releases);
-      const [findings, counts] = await Promise.all([
-        verdictRelease ? listFindings(pool, verdictRelease.id) : [],
-        severityCounts(
-          pool,
-          releases.map((r) => r.id),
-        ),
-      ]);
-      return html(reply).send(modelPage({ model, releases, counts, verdictRelease, findings, hubUrl: cfg.hubUrl }));
+      const view = await modelView(pool, repo, { includePrivate: req.authenticated(), limit: 50 });
+      if (!view) return notFound(reply, repo);
+      return html(reply).send(modelPage({ ...view, hubUrl: cfg.hubUrl }));
     },
   );
 
@@ -107,15 +83,16 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
     { schema: { ...HTML, params: ReleaseParams } },
     async (req, reply) => {
       const repo = `${req.params.org}/${req.params.name}`;
-      const model = await visibleModel(pool, req, repo);
-      const release = model ? await findRelease(pool, repo, req.params.sha) : null;
-      if (!release) return notFound(reply, `${repo}@${req.params.sha}`);
-      const [runs, findings, shared, previous] = await Promise.all([
-        listCheckRuns(pool, release.id),
-        listFindings(pool, release.id),
-        sharedEvidence(pool, release.id),
-        previousOf(pool, release),
-      ]);
+      const view = await releaseView(pool, repo, req.params.sha, {
+        includePrivate: req.authenticated(),
+        withEvidence: true,
+      });
+      if (!view) return notFound(reply, `${repo}@${req.params.sha}`);
+      const { release, runs, findings, previous, evidence } = view;
+      const shared: SharedEvidence = {
+        normProfiles: (evidence.get(NORM_PROFILES) as SharedEvidence['normProfiles']) ?? null,
+        baseFingerprint: evidence.get('base-fingerprint') ?? null,
+      };
       return html(reply).send(releasePage({ release, runs, findings, shared, previous, hubUrl: cfg.hubUrl }));
     },
   );
