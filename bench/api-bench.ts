@@ -21,7 +21,7 @@
  * them instead of seeding (about 2 minutes). Besides the server's CPU per request it reports the CPU of the
  * server's Postgres backends per request (found by application_name; Linux /proc).
  *
- *   npm run bench:api -- [--rate 500] [--seconds 5] [--without-indexes | --with-indexes-only] [--scale 1]
+ *   npm run bench:api -- [--rate 500] [--seconds 5] [--warmup 5] [--without-indexes | --with-indexes-only] [--scale 1]
  *                        [--log-level warn] [--keep] [--routes REGEX] [--baseline DIR [--baseline-database NAME]]
  *                        [--database NAME] [--server-cpu-prof DIR]
  */
@@ -56,7 +56,11 @@ const { values: args } = parseArgs({
   options: {
     rate: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
+    // Seconds of load before each measured run. Every server starts with fresh pool connections, and a fresh Postgres
+    // backend spends several ms of CPU on each of its first queries (catalog caches; each named statement planned for
+    // its first five runs): with 1-2 s the first route measured mostly that (the model page's db cpu 2.4-2.8 ms per
+    // request after 2 s, 1.6 ms after 8 s, same code and data).
+    warmup: { type: 'string', default: '5' },
     scale: { type: 'string', default: '1' },
     'without-indexes': { type: 'boolean', default: false },
     'with-indexes-only': { type: 'boolean', default: false },

@@ -57,6 +57,9 @@ dl.ev{display:grid;grid-template-columns:minmax(6rem,max-content) minmax(0,1fr);
 table.stack td{display:block;border:0;padding:.1rem 0}table.stack td:empty{display:none}table.stack td[data-label]::before{content:attr(data-label) ": ";color:var(--muted)}
 dl.ev{grid-template-columns:1fr}.plot text{font-size:20px}.weight-diff-chart text{font-size:14px}}`;
 
+/** The whole stylesheet, built once: the theme's colours do not change while the process runs. */
+const STYLE = `${themeCss()}\n${CSS}`;
+
 export interface PageOptions {
   /** Seconds after which the browser reloads the page (a release still being checked). */
   refreshSeconds?: number;
@@ -70,6 +73,5 @@ export function page(title: string, body: Html, opts: PageOptions = {}): string 
   const feed = opts.feed ? html`<link rel="alternate" type="application/atom+xml" href="${opts.feed}" />` : '';
   const head = html`<meta charset="utf-8" /><meta name="viewport" content="width=device-width,initial-scale=1" />
     ${refresh}${feed}<title>${title}</title>`;
-  return `<!doctype html><html lang="en"><head>${head.value}<style>${themeCss()}
-${CSS}</style></head><body><header class="top"><a class="brand" href="/">hubwatch</a><a href="/">models</a><a href="/feed.xml">feed</a></header><main>${body.value}</main></body></html>`;
+  return `<!doctype html><html lang="en"><head>${head.value}<style>${STYLE}</style></head><body><header class="top"><a class="brand" href="/">hubwatch</a><a href="/">models</a><a href="/feed.xml">feed</a></header><main>${body.value}</main></body></html>`;
 }
