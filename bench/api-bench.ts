@@ -44,6 +44,7 @@ import type { Pool } from '../lib/db.ts';
 import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/migrate.ts';
 import { QUEUE, createQueues, redisConnection } from '../lib/queues.ts';
+import { findingCountsOf } from '../lib/releases.repo.ts';
 import { buildApp } from '../services/api/app.ts';
 import { adminQuery, dbUrl } from '../test/helpers.ts';
 import { freePort } from '../test/own-services.ts';
@@ -293,6 +294,11 @@ async function seed(pool: Pool): Promise<void> {
        UNION ALL
        SELECT DISTINCT ON (m.repo, c.code) 'model', m.repo, c.code, 'accepted by the model owner', 'bench'
        FROM models m, (SELECT DISTINCT code FROM (SELECT code FROM cat ORDER BY k LIMIT 3) x) c WHERE m.id % 97 = 1`,
+    );
+    // The timeline counts each finished release keeps (migration 0009), as the app writes them: after the mutes.
+    await step(
+      'release finding counts',
+      `UPDATE releases r SET finding_counts = ${findingCountsOf('r.id')} WHERE r.status IN ('done', 'failed')`,
     );
     await c.query(`SELECT setval('models_id_seq', ${MODELS}); SELECT setval('releases_id_seq', ${RELEASES});
       SELECT setval('check_runs_id_seq', (SELECT max(id) FROM check_runs));

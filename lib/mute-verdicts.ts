@@ -5,11 +5,11 @@ import type { Pool } from './db.ts';
 import { withTransaction } from './db.ts';
 import { releasesUnder } from './mutes.repo.ts';
 import type { MuteScope } from './mutes.repo.ts';
-import { lockRelease, setReleaseVerdict } from './releases.repo.ts';
+import { lockRelease, refreshFindingCounts, setReleaseVerdict } from './releases.repo.ts';
 
 /**
  * Recomputes the verdict of every finished release of a model (or of an org's models) after a mute on it was
- * created or lifted; muted findings do not count. Alerts are not sent for these changes (a mute is a decision
+ * created or lifted, and the findings counted on its timeline; muted findings do not count. Alerts are not sent for these changes (a mute is a decision
  * someone just made, not news). Returns how many releases changed verdict.
  */
 export async function reapplyVerdicts(pool: Pool, scope: MuteScope, target: string): Promise<number> {
@@ -20,6 +20,8 @@ export async function reapplyVerdicts(pool: Pool, scope: MuteScope, target: stri
       if (!release || release.status !== 'done') return 0;
       const o = await releaseOutcome(c, id);
       const verdict = verdictOf(o);
+      // The timeline's counts change with the mute even where the verdict stays (one of two warnings muted).
+      await refreshFindingCounts(c, id);
       if (verdict === release.verdict) return 0;
       await setReleaseVerdict(c, id, verdict);
       return 1;

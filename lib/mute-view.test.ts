@@ -12,6 +12,7 @@ import { createPool, withTransaction } from './db.ts';
 import type { Pool } from './db.ts';
 import { DEFAULT_SEARCH_LIMIT, searchFindings } from './findings.repo.ts';
 import type { FindingFilter, FoundFinding } from './findings.repo.ts';
+import { reapplyVerdicts } from './mute-verdicts.ts';
 import { createMute, liftMute } from './mutes.repo.ts';
 import { finishRelease, startRecheck, upsertRelease } from './releases.repo.ts';
 import { modelView } from './views.repo.ts';
@@ -94,6 +95,14 @@ before(async () => {
     await mute('padAcm', 'org', 'acm', PAD.code);
     await mute('cfgTwo', 'model', 'acme/two', CFG.code);
   });
+  // As the mute routes do after each mute: verdicts and the timeline's stored counts decided again.
+  for (const [scope, target] of [
+    ['model', 'acme/one'],
+    ['org', 'acme'],
+    ['org', 'acm'],
+    ['model', 'acme/two'],
+  ] as const)
+    await reapplyVerdicts(pool, scope, target);
 });
 
 after(async () => {
@@ -197,5 +206,28 @@ describe('findings search', () => {
     } finally {
       await one.end();
     }
+  });
+});
+
+// Last: it adds a release the search tests above do not expect.
+describe('stored timeline counts', () => {
+  test('the stored counts follow a mute that leaves the verdict as it was, a recheck and its end', async () => {
+    const id = await release('other/four', [EOS, CFG]);
+    const view = async () => (await modelView(pool, 'other/four', { includePrivate: false, limit: 50 }))!;
+    await reapplyVerdicts(pool, 'model', 'other/four'); // the fixture finishes every release as 'warning'
+    assert.deepEqual((await view()).counts.get(id), { critical: 1, warning: 0, info: 1 });
+    const mute = await withTransaction(pool, (c) =>
+      createMute(c, { scope: 'model', target: 'other/four', code: CFG.code, reason: 'test', createdBy: 'test' }),
+    );
+    assert.equal(await reapplyVerdicts(pool, 'model', 'other/four'), 0, 'still critical');
+    assert.deepEqual((await view()).counts.get(id), { critical: 1, warning: 0, info: 0 });
+    await withTransaction(pool, (c) => liftMute(c, mute!.id, 'test', null));
+    await reapplyVerdicts(pool, 'model', 'other/four');
+    assert.deepEqual((await view()).counts.get(id), { critical: 1, warning: 0, info: 1 });
+
+    assert.equal(await startRecheck(pool, id), 2);
+    assert.equal((await view()).counts.has(id), false, 'no counts while the recheck runs');
+    await storeAttempt(id, [PAD]);
+    assert.deepEqual((await view()).counts.get(id), { critical: 0, warning: 1, info: 0 }, 'the second attempt only');
   });
 });

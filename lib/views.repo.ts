@@ -3,7 +3,7 @@
  * route). Each read used to be 4-6 statements: every round trip wakes a Postgres backend and costs both sides a
  * protocol exchange, and the model page's severity counts (a `release_id = ANY($1)` over the findings view) were
  * planned again on every request, which made it the slowest route under load (bench/api-bench.ts, README "API under
- * load"). Postgres builds the document (JSON of the same columns the single-table reads select), named statements
+ * load"); they are now stored with each release's verdict (migration 0009). Postgres builds the document (JSON of the same columns the single-table reads select), named statements
  * with scalar parameters keep one generic plan per connection, and the rows become the same domain objects through
  * the same mappers as the single-table reads (lib/views.test.ts holds both to equal results).
  */
@@ -35,14 +35,17 @@ export interface ModelView {
   /** The release the model's verdict comes from (its latest finished one), and its findings. */
   verdictRelease: Release | null;
   findings: StoredFinding[];
-  /** Unmuted findings of each listed release's current attempt, per severity (releases without any are absent). */
+  /**
+   * Unmuted findings of each listed finished release's current attempt, per severity, as stored with its verdict
+   * (`finding_counts`); releases without any, and unfinished ones, are absent.
+   */
   counts: SeverityCounts;
 }
 
 const MODEL_VIEW = `WITH m AS (
     SELECT ${MODEL_COLUMNS} FROM models WHERE repo = $1 AND ($3::boolean OR NOT private)
   ), rel AS (
-    SELECT ${RELEASE_COLUMNS} FROM releases WHERE model_id = (SELECT id FROM m)
+    SELECT ${RELEASE_COLUMNS}, finding_counts FROM releases WHERE model_id = (SELECT id FROM m)
     ORDER BY received_at DESC, id DESC LIMIT $2
   )
   SELECT row_to_json(m) AS model,
@@ -51,9 +54,8 @@ const MODEL_VIEW = `WITH m AS (
       AS verdict_release,
     (SELECT coalesce(json_agg(f ORDER BY ${FINDING_ORDER}), '[]')
        FROM (SELECT ${FINDING_COLUMNS} FROM current_findings WHERE release_id = m.latest_release_id) f) AS findings,
-    (SELECT coalesce(json_agg(c), '[]')
-       FROM (SELECT release_id, severity, count(*)::int AS n FROM current_findings
-             WHERE release_id IN (SELECT id FROM rel) AND mute_id IS NULL GROUP BY release_id, severity) c) AS counts
+    (SELECT coalesce(json_agg(json_build_object('release_id', id, 'counts', finding_counts)), '[]')
+       FROM rel WHERE finding_counts IS NOT NULL) AS counts
   FROM m`;
 
 /**
@@ -70,17 +72,13 @@ export async function modelView(
     releases: Json<ReleaseRow>[];
     verdict_release: Json<ReleaseRow> | null;
     findings: FindingRow[];
-    counts: { release_id: number; severity: 'critical' | 'warning' | 'info'; n: number }[];
+    counts: { release_id: number; counts: { critical: number; warning: number; info: number } }[];
   }>({ name: 'model-view', text: MODEL_VIEW, values: [repo, opts.limit, opts.includePrivate] });
   const row = r.rows[0];
   if (!row) return null;
   const counts: SeverityCounts = new Map();
-  for (const c of row.counts) {
-    const id = Number(c.release_id);
-    const n = counts.get(id) ?? { critical: 0, warning: 0, info: 0 };
-    n[c.severity] = c.n;
-    counts.set(id, n);
-  }
+  for (const { release_id: id, counts: c } of row.counts)
+    if (c.critical + c.warning + c.info > 0) counts.set(Number(id), c);
   return {
     model: modelOf(row.model),
     releases: row.releases.map(releaseOf),

@@ -71,6 +71,21 @@ test('the model page says the verdict in status words, links the timeline to rel
     res.body,
     /What to do: Add the chat template&#39;s turn terminator to eos_token_id in generation_config.json\./,
   );
+  // The timeline's counts (stored with each verdict, migration 0009) are each release's unmuted findings.
+  for (const sha of seeded.critical) {
+    const n = (
+      await pool.query(
+        `SELECT count(*) FILTER (WHERE severity = 'critical') AS c, count(*) FILTER (WHERE severity = 'warning') AS w,
+           count(*) FILTER (WHERE severity = 'info') AS i
+         FROM current_findings WHERE sha = $1 AND mute_id IS NULL`,
+        [sha],
+      )
+    ).rows[0];
+    const item = res.body.match(new RegExp(`<li data-sha="${sha}">[\\s\\S]*?</li>`))?.[0] ?? '';
+    const none = Number(n.c) + Number(n.w) + Number(n.i) === 0;
+    assert.match(item, none ? /no findings/ : new RegExp(`${n.c} critical, ${n.w} warning, ${n.i} info`), item);
+  }
+  assert.match(res.body, /[1-9]\d* critical, \d+ warning, \d+ info/, 'the critical release counted');
   assert.equal((await get('/models/acme/nothing')).statusCode, 404);
 });
 
