@@ -14,7 +14,7 @@ import { DEFAULT_SEARCH_LIMIT, searchFindings } from './findings.repo.ts';
 import type { FindingFilter, FoundFinding } from './findings.repo.ts';
 import { reapplyVerdicts } from './mute-verdicts.ts';
 import { createMute, liftMute } from './mutes.repo.ts';
-import { finishRelease, startRecheck, upsertRelease } from './releases.repo.ts';
+import { finishRelease, markFailed, startRecheck, upsertRelease } from './releases.repo.ts';
 import { modelView } from './views.repo.ts';
 import type { Severity } from '../checks/types.ts';
 import { testEnv } from '../test/helpers.ts';
@@ -33,8 +33,8 @@ const PAD: Spec = { code: 'PAD_EQ_EOS', severity: 'warning', check: 'pad-eq-eos'
 const EOS: Spec = { code: 'EOS_MISMATCH', severity: 'critical', check: 'eos-vs-template' };
 const CFG: Spec = { code: 'CONFIG_CHANGED', severity: 'info', check: 'config-diff' };
 
-/** Stores one finished check attempt of `releaseId` with one finding per spec (one check run per check). */
-async function storeAttempt(releaseId: number, specs: Spec[]): Promise<void> {
+/** Stores one check attempt of `releaseId` with one finding per spec (one check run per check), finished unless not. */
+async function storeAttempt(releaseId: number, specs: Spec[], finish = true): Promise<void> {
   const checks = [...new Set(specs.map((s) => s.check))];
   const runs = await createCheckRuns(
     pool,
@@ -58,7 +58,7 @@ async function storeAttempt(releaseId: number, specs: Spec[]): Promise<void> {
         })),
       });
     }
-    await finishRelease(c, releaseId, 'warning');
+    if (finish) await finishRelease(c, releaseId, 'warning');
   });
 }
 
@@ -229,5 +229,20 @@ describe('stored timeline counts', () => {
     assert.equal((await view()).counts.has(id), false, 'no counts while the recheck runs');
     await storeAttempt(id, [PAD]);
     assert.deepEqual((await view()).counts.get(id), { critical: 0, warning: 1, info: 0 }, 'the second attempt only');
+  });
+
+  test('a failed release keeps counts of the findings its runs stored, and they follow a mute', async () => {
+    const id = await release('other/five', [PAD]);
+    assert.equal(await startRecheck(pool, id), 2);
+    await storeAttempt(id, [EOS, CFG], false);
+    await markFailed(pool, id, 'gave up after 3 attempts');
+    const view = async () => (await modelView(pool, 'other/five', { includePrivate: false, limit: 50 }))!;
+    assert.equal((await view()).verdictRelease?.verdict, 'error');
+    assert.deepEqual((await view()).counts.get(id), { critical: 1, warning: 0, info: 1 });
+    await withTransaction(pool, (c) =>
+      createMute(c, { scope: 'model', target: 'other/five', code: CFG.code, reason: 'test', createdBy: 'test' }),
+    );
+    assert.equal(await reapplyVerdicts(pool, 'model', 'other/five'), 0, 'a failed release stays error');
+    assert.deepEqual((await view()).counts.get(id), { critical: 1, warning: 0, info: 0 });
   });
 });

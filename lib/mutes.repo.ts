@@ -113,10 +113,10 @@ export async function listMutes(
   return r.rows.map(toMute);
 }
 
-/** Finished releases a mute on (scope, target) can change the verdict of. */
+/** Finished releases a mute on (scope, target) can change the verdict (done) or timeline counts (done, failed) of. */
 export async function releasesUnder(db: Db, scope: MuteScope, target: string): Promise<number[]> {
   const r = await db.query<{ id: string }>(
-    `SELECT id FROM releases WHERE status = 'done'
+    `SELECT id FROM releases WHERE status IN ('done', 'failed')
        AND CASE WHEN $1 = 'model' THEN repo = $2 ELSE split_part(repo, '/', 1) = $2 END ORDER BY id`,
     [scope, target],
   );
