@@ -1,11 +1,10 @@
 /**
  * What a model page or a release view shows, read in one statement each (the status pages and the API's release
- * route). Each read used to be 4-6 statements: every round trip wakes a Postgres backend and costs both sides a
- * protocol exchange, and the model page's severity counts (a `release_id = ANY($1)` over the findings view) were
- * planned again on every request, which made it the slowest route under load (bench/api-bench.ts, README "API under
- * load"); they are now stored with each release's verdict (migration 0009). Postgres builds the document (JSON of the same columns the single-table reads select), named statements
- * with scalar parameters keep one generic plan per connection, and the rows become the same domain objects through
- * the same mappers as the single-table reads (lib/views.test.ts holds both to equal results).
+ * route). Each read used to be 4-6 statements, and every round trip wakes a Postgres backend and costs both sides a
+ * protocol exchange. Postgres builds one JSON document of the same columns the single-table reads select; the named
+ * statements take scalar parameters, so each connection keeps one generic plan; the rows become domain objects
+ * through the same mappers as the single-table reads (lib/prepared-reads.test.ts holds both to equal results). The
+ * timeline's severity counts are read as stored with each release's verdict (migration 0009), not counted here.
  */
 import { FINDING_COLUMNS, FINDING_ORDER, RUN_COLUMNS, toRun, toStoredFinding } from './check-runs.repo.ts';
 import type { CheckRun, FindingRow, RunRow, StoredFinding } from './check-runs.repo.ts';
@@ -15,7 +14,7 @@ import type { Model, ModelRow, Release, ReleaseRow } from './releases.repo.ts';
 
 type Db = Pool | PoolClient;
 
-/** JSON has no timestamp type: Postgres writes ISO 8601 with an offset, which Date reads (to the millisecond, as pg does). */
+/** JSON has no timestamp type: Postgres writes ISO 8601 with an offset, which Date reads to the millisecond. */
 type Json<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
 
 const date = (s: string): Date => new Date(s);
@@ -114,13 +113,15 @@ const RELEASE_VIEW = `WITH r AS (
     (SELECT coalesce(json_agg(f ORDER BY ${FINDING_ORDER}), '[]')
        FROM (SELECT ${FINDING_COLUMNS} FROM current_findings WHERE release_id = r.id) f) AS findings,
     CASE WHEN $4::boolean THEN
-      (SELECT coalesce(json_object_agg(kind, data), '{}') FROM release_evidence WHERE release_id = r.id) END AS evidence,
+      (SELECT coalesce(json_object_agg(kind, data), '{}') FROM release_evidence WHERE release_id = r.id)
+    END AS evidence,
     coalesce(
       (SELECT row_to_json(p) FROM (SELECT ${RELEASE_COLUMNS} FROM releases WHERE id = r.previous_release_id) p),
       (SELECT row_to_json(p) FROM (
          SELECT ${RELEASE_COLUMNS} FROM releases
          WHERE r.previous_release_id IS NULL AND model_id = r.model_id AND id <> r.id
-           AND status IN ('checking', 'done') AND snapshot_id IS NOT NULL AND (received_at, id) < (r.received_at, r.id)
+           AND status IN ('checking', 'done') AND snapshot_id IS NOT NULL
+           AND (received_at, id) < (r.received_at, r.id)
          ORDER BY received_at DESC, id DESC LIMIT 1) p)) AS previous
   FROM r`;
 
