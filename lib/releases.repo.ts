@@ -151,15 +151,26 @@ export async function getRelease(db: Db, id: number): Promise<Release | null> {
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
 
+/** SQL condition on releases: of `repo`, with sha `sha` or a prefix of it of 7 characters or more (SQL of each). */
+export const repoShaMatch = (repo: string, sha: string): string =>
+  `repo = ${repo} AND (sha = ${sha} OR (length(${sha}) >= 7 AND sha LIKE ${sha} || '%'))`;
+
 export async function findRelease(db: Db, repo: string, sha: string): Promise<Release | null> {
   const r = await db.query<ReleaseRow>({
     name: 'release-by-repo-sha',
-    text: `SELECT ${RELEASE_COLUMNS} FROM releases
-           WHERE repo = $1 AND (sha = $2 OR (length($2) >= 7 AND sha LIKE $2 || '%')) ORDER BY id LIMIT 1`,
+    text: `SELECT ${RELEASE_COLUMNS} FROM releases WHERE ${repoShaMatch('$1', '$2')} ORDER BY id LIMIT 1`,
     values: [repo, sha],
   });
   return r.rows[0] ? toRelease(r.rows[0]) : null;
 }
+
+/**
+ * SQL after `FROM releases` for previousCheckedRelease's rule, given the SQL of a release's model id, id and
+ * received_at (parameters, or a row's columns where another statement reads it).
+ */
+export const previousCheckedOf = (r: { modelId: string; id: string; receivedAt: string }): string =>
+  `WHERE model_id = ${r.modelId} AND id <> ${r.id} AND status IN ('checking', 'done') AND snapshot_id IS NOT NULL
+     AND (received_at, id) < (${r.receivedAt}, ${r.id}) ORDER BY received_at DESC, id DESC LIMIT 1`;
 
 /**
  * The revision of the same repo pushed before this one whose snapshot is stored (what a release is compared
@@ -169,8 +180,7 @@ export async function findRelease(db: Db, repo: string, sha: string): Promise<Re
 export async function previousCheckedRelease(db: Db, release: Release): Promise<Release | null> {
   const r = await db.query<ReleaseRow>({
     name: 'release-previous-checked',
-    text: `SELECT ${RELEASE_COLUMNS} FROM releases WHERE model_id = $1 AND id <> $2 AND status IN ('checking', 'done')
-       AND snapshot_id IS NOT NULL AND (received_at, id) < ($3, $2) ORDER BY received_at DESC, id DESC LIMIT 1`,
+    text: `SELECT ${RELEASE_COLUMNS} FROM releases ${previousCheckedOf({ modelId: '$1', id: '$2', receivedAt: '$3' })}`,
     values: [release.modelId, release.id, release.receivedAt],
   });
   return r.rows[0] ? toRelease(r.rows[0]) : null;

@@ -9,7 +9,14 @@
 import { FINDING_COLUMNS, FINDING_ORDER, RUN_COLUMNS, toRun, toStoredFinding } from './check-runs.repo.ts';
 import type { CheckRun, FindingRow, RunRow, StoredFinding } from './check-runs.repo.ts';
 import type { Pool, PoolClient } from './db.ts';
-import { MODEL_COLUMNS, RELEASE_COLUMNS, toModel, toRelease } from './releases.repo.ts';
+import {
+  MODEL_COLUMNS,
+  RELEASE_COLUMNS,
+  previousCheckedOf,
+  repoShaMatch,
+  toModel,
+  toRelease,
+} from './releases.repo.ts';
 import type { Model, ModelRow, Release, ReleaseRow } from './releases.repo.ts';
 
 type Db = Pool | PoolClient;
@@ -103,7 +110,7 @@ export interface ReleaseView {
 
 const RELEASE_VIEW = `WITH r AS (
     SELECT ${RELEASE_COLUMNS} FROM releases
-    WHERE repo = $1 AND (sha = $2 OR (length($2) >= 7 AND sha LIKE $2 || '%'))
+    WHERE ${repoShaMatch('$1', '$2')}
       AND ($3::boolean OR NOT (SELECT private FROM models WHERE models.id = releases.model_id))
     ORDER BY id LIMIT 1
   )
@@ -115,14 +122,11 @@ const RELEASE_VIEW = `WITH r AS (
     CASE WHEN $4::boolean THEN
       (SELECT coalesce(json_object_agg(kind, data), '{}') FROM release_evidence WHERE release_id = r.id)
     END AS evidence,
-    coalesce(
-      (SELECT row_to_json(p) FROM (SELECT ${RELEASE_COLUMNS} FROM releases WHERE id = r.previous_release_id) p),
-      (SELECT row_to_json(p) FROM (
-         SELECT ${RELEASE_COLUMNS} FROM releases
-         WHERE r.previous_release_id IS NULL AND model_id = r.model_id AND id <> r.id
-           AND status IN ('checking', 'done') AND snapshot_id IS NOT NULL
-           AND (received_at, id) < (r.received_at, r.id)
-         ORDER BY received_at DESC, id DESC LIMIT 1) p)) AS previous
+    CASE WHEN r.previous_release_id IS NOT NULL
+      THEN (SELECT row_to_json(p) FROM (SELECT ${RELEASE_COLUMNS} FROM releases WHERE id = r.previous_release_id) p)
+      ELSE (SELECT row_to_json(p) FROM (SELECT ${RELEASE_COLUMNS} FROM releases
+              ${previousCheckedOf({ modelId: 'r.model_id', id: 'r.id', receivedAt: 'r.received_at' })}) p)
+    END AS previous
   FROM r`;
 
 /**

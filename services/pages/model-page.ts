@@ -1,6 +1,7 @@
 /** `/models/:org/:name`: the model's status in status-page words, its open findings and its release timeline. */
 import type { StoredFinding } from '../../lib/check-runs.repo.ts';
 import type { Model, Release } from '../../lib/releases.repo.ts';
+import type { SeverityCounts } from '../../lib/views.repo.ts';
 import { findingCard } from './finding-card.ts';
 import type { Html } from './html.ts';
 import { html, page } from './html.ts';
@@ -12,7 +13,7 @@ export interface ModelPageData {
   model: Model;
   /** Newest first. */
   releases: Release[];
-  counts: Map<number, { critical: number; warning: number; info: number }>;
+  counts: SeverityCounts;
   /** The release the model's verdict comes from (latest finished), and its findings. */
   verdictRelease: Release | null;
   findings: (StoredFinding & { muteId?: number | null })[];

@@ -1,13 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { listFindings } from '../../../lib/check-runs.repo.ts';
-import type { Pool } from '../../../lib/db.ts';
 import { indexRows, listAuthors, snapshotFacts } from '../../../lib/pages.repo.ts';
 import type { IndexFilter } from '../../../lib/pages.repo.ts';
 import { NORM_PROFILES } from '../../../lib/release-evidence.ts';
-import { findRelease, getModel, getRelease, previousCheckedRelease } from '../../../lib/releases.repo.ts';
-import type { Model, Release } from '../../../lib/releases.repo.ts';
 import { comparePage } from '../../pages/compare-page.ts';
 import type { SharedEvidence } from '../../pages/evidence-view.ts';
 import { indexPage } from '../../pages/index-page.ts';
@@ -30,18 +27,8 @@ const IndexQuery = Type.Object({
 });
 const HTML = { produces: ['text/html'], tags: ['pages'] };
 
-/** The model when the caller may see it (a private repo's model needs the API token), else null. */
-async function visibleModel(pool: Pool, req: FastifyRequest, repo: string): Promise<Model | null> {
-  const model = await getModel(pool, repo);
-  return model && (!model.private || req.authenticated()) ? model : null;
-}
-
 function notFound(reply: FastifyReply, repo: string): FastifyReply {
   return reply.status(404).type('text/html; charset=utf-8').send(unknownModelPage(repo));
-}
-
-async function previousOf(pool: Pool, r: Release): Promise<Release | null> {
-  return r.previousReleaseId !== null ? getRelease(pool, r.previousReleaseId) : previousCheckedRelease(pool, r);
 }
 
 /** Server-rendered status pages; they work without JavaScript and escape every string from a repo. */
@@ -102,15 +89,17 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
     { schema: { ...HTML, params: ReleaseParams } },
     async (req, reply) => {
       const repo = `${req.params.org}/${req.params.name}`;
-      const model = await visibleModel(pool, req, repo);
-      const release = model ? await findRelease(pool, repo, req.params.sha) : null;
-      const previous = release ? await previousOf(pool, release) : null;
-      if (!release || !previous) return notFound(reply, `${repo}@${req.params.sha} (no previous release)`);
+      const view = await releaseView(pool, repo, req.params.sha, {
+        includePrivate: req.authenticated(),
+        withEvidence: false,
+      });
+      const previous = view?.previous;
+      if (!view || !previous) return notFound(reply, `${repo}@${req.params.sha} (no previous release)`);
+      const { release, findings: fa } = view;
       const facts = (id: number | null) => (id === null ? null : snapshotFacts(pool, id));
-      const [a, b, fa, fb] = await Promise.all([
+      const [a, b, fb] = await Promise.all([
         facts(release.snapshotId),
         facts(previous.snapshotId),
-        listFindings(pool, release.id),
         listFindings(pool, previous.id),
       ]);
       return html(reply).send(
