@@ -23,7 +23,7 @@
  *
  *   npm run bench:api -- [--rate 500] [--seconds 5] [--warmup 5] [--without-indexes | --with-indexes-only] [--scale 1]
  *                        [--log-level warn] [--keep] [--routes REGEX] [--baseline DIR [--baseline-database NAME]]
- *                        [--database NAME] [--server-cpu-prof DIR]
+ *                        [--database NAME] [--server-cpu-prof DIR] [--no-cache]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -72,6 +72,8 @@ const { values: args } = parseArgs({
     'baseline-database': { type: 'string' },
     database: { type: 'string' },
     'server-cpu-prof': { type: 'string' },
+    // The servers without their response cache (HUBWATCH_API_CACHE_MB=0): every request reads Postgres.
+    'no-cache': { type: 'boolean', default: false },
   },
 });
 const BASELINE = args.baseline ? resolve(args.baseline) : null;
@@ -501,6 +503,7 @@ async function startServer(
       // One client address sends everything here; the per-address limit would answer 429 after 1,200 requests.
       HUBWATCH_RATE_LIMIT_MAX: '0',
       HUBWATCH_LOG_LEVEL: args['log-level'],
+      ...(args['no-cache'] ? { HUBWATCH_API_CACHE_MB: '0' } : {}),
     },
     stdio: ['ignore', logFd, logFd],
   });
@@ -525,6 +528,8 @@ interface LoadResult {
   errors: Map<string, number>;
   latencies: number[];
   seconds: number;
+  /** Answers served from the response cache (X-Cache: hit). */
+  hits: number;
 }
 
 /** Offers `rate` requests per second for `seconds`, open loop; latency from each request's scheduled time. */
@@ -534,6 +539,7 @@ async function drive(http: HttpPool, paths: string[], rate: number, seconds: num
   const latencies: number[] = [];
   const errors = new Map<string, number>();
   let ok = 0;
+  let hits = 0;
   let last = 0;
   const inflight: Promise<void>[] = [];
   const t0 = performance.now();
@@ -542,6 +548,7 @@ async function drive(http: HttpPool, paths: string[], rate: number, seconds: num
       .request({ method: 'GET', path: paths[i % paths.length] })
       .then(async (res) => {
         await res.body.dump();
+        if (res.headers['x-cache'] === 'hit') hits++;
         if (res.statusCode === 200) ok++;
         else errors.set(String(res.statusCode), (errors.get(String(res.statusCode)) ?? 0) + 1);
       })
@@ -564,7 +571,7 @@ async function drive(http: HttpPool, paths: string[], rate: number, seconds: num
     tick();
   });
   await Promise.all(inflight);
-  return { sent: total, ok, errors, latencies, seconds: (last - t0) / 1000 };
+  return { sent: total, ok, errors, latencies, seconds: (last - t0) / 1000, hits };
 }
 
 const pct = (sorted: number[], p: number): number =>
@@ -607,6 +614,8 @@ interface Row {
   p99: number;
   max: number;
   rps: number;
+  /** Percentage of answers served from the response cache. */
+  hitPct: number;
   errors: string;
   load: string;
 }
@@ -628,6 +637,7 @@ async function measure(pool: Pool, t: Target, http: HttpPool, route: Route, labe
     p99: pct(sorted, 99),
     max: sorted[sorted.length - 1],
     rps: r.ok / r.seconds,
+    hitPct: (100 * r.hits) / r.latencies.length,
     errors: [...r.errors].map(([k, v]) => `${k}×${v}`).join(' ') || '-',
     load: load(),
   };
@@ -657,10 +667,10 @@ async function loadRoutes(pool: Pool, targets: Target[], list: Route[]): Promise
 }
 
 const W = BASELINE ? 53 : 44;
-const HEADER = `  ${'route'.padEnd(W)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'req/s'.padStart(7)} ${'cpu ms'.padStart(7)} ${'db cpu'.padStart(7)}  errors  loadavg`;
+const HEADER = `  ${'route'.padEnd(W)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'req/s'.padStart(7)} ${'cpu ms'.padStart(7)} ${'db cpu'.padStart(7)} ${'hits'.padStart(5)}  errors  loadavg`;
 const fmt = (r: Row): string =>
   `  ${r.route.padEnd(W)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${r.max.toFixed(1).padStart(8)} ` +
-  `${r.rps.toFixed(0).padStart(7)} ${r.cpu.toFixed(2).padStart(7)} ${r.dbCpu.toFixed(2).padStart(7)}  ${r.errors.padEnd(6)}  ${r.load}`;
+  `${r.rps.toFixed(0).padStart(7)} ${r.cpu.toFixed(2).padStart(7)} ${r.dbCpu.toFixed(2).padStart(7)} ${`${r.hitPct.toFixed(0)}%`.padStart(5)}  ${r.errors.padEnd(6)}  ${r.load}`;
 
 // ---------------------------------------------------------------------------------------------------------------
 

@@ -58,6 +58,12 @@ export interface Config {
   /** Deliveries per client address per window on the webhook (0: no limit). */
   webhookRateLimitMax: number;
   rateLimitWindowMs: number;
+  /**
+   * Memory for cached responses of the read API and pages, in MiB (0: no cache). Entries are dropped when Postgres
+   * notifies a change (migration 0010) and after apiCacheTtlMs in any case.
+   */
+  apiCacheMb: number;
+  apiCacheTtlMs: number;
   /** Failed authentications (401) per client address per window before every request of it gets 429. */
   authFailureLimit: number;
   /** Postgres connections per process (the pg pool's `max`). */
@@ -175,6 +181,8 @@ export function loadConfig(env: Env = process.env, overrides: { hubUrl?: string 
     rateLimitMax: int(env, 'HUBWATCH_RATE_LIMIT_MAX', 1200, errors),
     webhookRateLimitMax: int(env, 'HUBWATCH_WEBHOOK_RATE_LIMIT_MAX', 12_000, errors),
     rateLimitWindowMs: int(env, 'HUBWATCH_RATE_LIMIT_WINDOW_MS', 60_000, errors, 1000),
+    apiCacheMb: int(env, 'HUBWATCH_API_CACHE_MB', 64, errors),
+    apiCacheTtlMs: int(env, 'HUBWATCH_API_CACHE_TTL_MS', 10_000, errors, 1),
     authFailureLimit: int(env, 'HUBWATCH_AUTH_FAILURE_LIMIT', 20, errors, 1),
     dbPoolMax: int(env, 'HUBWATCH_DB_POOL_MAX', 10, errors, 1),
     shutdownGraceMs: int(env, 'HUBWATCH_SHUTDOWN_GRACE_MS', 25_000, errors),

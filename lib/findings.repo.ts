@@ -32,11 +32,20 @@ export interface FoundFinding {
 /** The page size the API asks for by default (50 and one more to know whether a next page exists). */
 export const DEFAULT_SEARCH_LIMIT = 51;
 
+/** A filter value written into the statement's text: the API lets only catalog codes, check ids and severities in. */
+const LITERAL = /^[A-Za-z0-9_-]{1,64}$/;
+
 /**
  * The search's SQL and parameters with only the filters that are set: each combination is a plain query whose plan
  * fits it (a placeholder `$n IS NULL OR …` per filter, and `$n OR NOT m.private`, kept Postgres from reusing a
  * plan: it planned the join again on every request). Models are joined only to leave private ones out; the view
  * carries the release's sha and model (migration 0008), so releases are not joined a second time.
+ *
+ * A code, check or severity goes into the text as a literal, so the statement's plan is made for that value: a rare
+ * code or check reads its composite index, a common one the newest-first primary key. As a parameter, Postgres kept
+ * planning the statement for each request instead (a generic plan, made without the value, walks the primary key
+ * for every value: 681 ms for a check with no findings), which cost 3-4 ms of planning per request on the benchmark
+ * database (bench/api-bench.ts). `since` and `cursor` stay parameters.
  */
 function searchQuery(f: FindingFilter): { key: string; text: string; values: unknown[] } {
   const values: unknown[] = [];
@@ -47,10 +56,15 @@ function searchQuery(f: FindingFilter): { key: string; text: string; values: unk
     where.push(cond(`$${values.length}`));
     keys.push(key);
   };
+  const value = (key: string, column: string, v: string): void => {
+    if (!LITERAL.test(v)) return add(key, (n) => `${column} = ${n}::text`, v);
+    where.push(`${column} = '${v}'`);
+    keys.push(`${key}=${v}`);
+  };
   if (!f.includePrivate) where.push('NOT m.private');
-  if (f.code !== undefined) add('code', (n) => `cf.code = ${n}::text`, f.code);
-  if (f.severity !== undefined) add('severity', (n) => `cf.severity = ${n}::text`, f.severity);
-  if (f.check !== undefined) add('check', (n) => `cf.check_id = ${n}::text`, f.check);
+  if (f.code !== undefined) value('code', 'cf.code', f.code);
+  if (f.severity !== undefined) value('severity', 'cf.severity', f.severity);
+  if (f.check !== undefined) value('check', 'cf.check_id', f.check);
   if (f.since !== undefined) add('since', (n) => `cf.created_at >= ${n}::timestamptz`, f.since);
   if (f.beforeId !== undefined) add('before', (n) => `cf.id < ${n}::bigint`, f.beforeId);
   if (!Number.isSafeInteger(f.limit) || f.limit < 1)
@@ -64,18 +78,33 @@ function searchQuery(f: FindingFilter): { key: string; text: string; values: unk
   return { key: keys.join('-'), text, values };
 }
 
+/** Statement names by search key (a key can be longer than the 63 bytes Postgres keeps of a name). */
+const statementNames = new Map<string, string>();
+/**
+ * Named search statements a process prepares at most (each connection keeps a plan per name it ran): the catalog's
+ * codes, checks and severities, with and without the token and a cursor, fit several times over.
+ */
+export const MAX_SEARCH_STATEMENTS = 1024;
+
 /**
  * Findings newest first (by id, which grows with time), filtered; evidence is left to the release endpoint.
- * At the default page size the query is a named statement, prepared once per connection. Without a filter value it
- * has no parameter, and Postgres plans it once. With one, Postgres keeps planning it for each request when the plan
- * made for the value looks cheaper than a generic one (a rare code or check: its composite index, not the newest-first
- * primary key scan a generic plan picks, which reads every finding for a check with none); that planning (1.4 ms for
- * a check filter on the benchmark database) is the cost of a plan that fits the value. The limit is in the text so
- * the plans are made for it; other page sizes are planned each time rather than filling every connection with one
- * prepared statement per limit.
+ * At the default page size the query is a named statement, prepared once per connection and planned for its filter
+ * values (searchQuery). With a `since` it is not: a plan made without the time would be kept for every time, and the
+ * plan made for a recent one (the created_at index, few rows, then sorted) and for an old one (the primary key
+ * newest first) differ by orders of magnitude when the other is used; it is planned for each request (1.4-3 ms). The
+ * limit is in the text so the plans are made for it; other page sizes are planned each time rather than filling
+ * every connection with one prepared statement per limit.
  */
 export async function searchFindings(pool: Pool, f: FindingFilter): Promise<FoundFinding[]> {
   const q = searchQuery(f);
+  let name: string | undefined;
+  if (f.limit === DEFAULT_SEARCH_LIMIT && f.since === undefined) {
+    name = statementNames.get(q.key);
+    if (name === undefined && statementNames.size < MAX_SEARCH_STATEMENTS) {
+      name = `findings-search-${statementNames.size}`;
+      statementNames.set(q.key, name);
+    }
+  }
   const r = await pool.query<{
     id: string;
     repo: string;
@@ -88,7 +117,7 @@ export async function searchFindings(pool: Pool, f: FindingFilter): Promise<Foun
     files: string[];
     mute_id: string | null;
     created_at: Date;
-  }>(f.limit === DEFAULT_SEARCH_LIMIT ? { name: `findings-search-${q.key}`, text: q.text, values: q.values } : q);
+  }>(name ? { name, text: q.text, values: q.values } : q);
   return r.rows.map((x) => ({
     id: Number(x.id),
     repo: x.repo,

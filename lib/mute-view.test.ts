@@ -186,23 +186,41 @@ describe('findings search', () => {
     assert.ok(all.some((f) => f.muteId !== null) && all.some((f) => f.muteId === null), 'both kinds are covered');
   });
 
-  test('the default page is a prepared statement that Postgres runs on a reused plan', async () => {
+  test('the default page is a statement per code, check or severity, planned once for that value', async () => {
     const one = createPool(env.databaseUrl, undefined, 1);
+    const statements = async () =>
+      (
+        await one.query<{ statement: string; generic_plans: string; custom_plans: string }>(
+          `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
+           WHERE statement LIKE '%FROM current_findings cf%' ORDER BY statement`,
+        )
+      ).rows;
     try {
-      const first = await searchFindings(one, { includePrivate: false, code: PAD.code, limit: DEFAULT_SEARCH_LIMIT });
+      const page = { includePrivate: false, limit: DEFAULT_SEARCH_LIMIT };
+      const first = await searchFindings(one, { ...page, code: PAD.code });
       for (let i = 0; i < 8; i++) {
-        const again = await searchFindings(one, {
-          includePrivate: false,
-          code: i % 2 ? EOS.code : PAD.code,
-          limit: DEFAULT_SEARCH_LIMIT,
-        });
+        const again = await searchFindings(one, { ...page, code: i % 2 ? EOS.code : PAD.code });
         if (i % 2 === 0) assert.deepEqual(again, first, 'the same answer from the reused plan');
       }
-      const r = await one.query<{ generic_plans: string }>(
-        `SELECT generic_plans FROM pg_prepared_statements WHERE name = 'findings-search-public-code'`,
-      );
-      assert.equal(r.rows.length, 1, 'prepared once on the connection');
-      assert.ok(Number(r.rows[0].generic_plans) > 0, 'planned once, then reused');
+      let rows = await statements();
+      assert.equal(rows.length, 2, 'one statement per code');
+      assert.ok(rows.some((r) => r.statement.includes(`cf.code = '${PAD.code}'`)), 'the code is in the text');
+      for (const r of rows) {
+        assert.equal(Number(r.custom_plans), 0, 'no plan made for each request');
+        assert.ok(Number(r.generic_plans) >= 4, 'planned once, then reused');
+      }
+      // A cursor stays a parameter of the code's statement; a since is planned for each request, never prepared.
+      const cursor = await searchFindings(one, { ...page, code: PAD.code, beforeId: first[0].id });
+      assert.deepEqual(cursor, first.slice(1));
+      const since = await searchFindings(one, { ...page, code: PAD.code, since: new Date(0) });
+      assert.deepEqual(since, first);
+      rows = await statements();
+      assert.equal(rows.length, 3);
+      assert.ok(rows.every((r) => !r.statement.includes('created_at >=')));
+      // A value the API would refuse is never written into the text (a parameter, whatever it holds).
+      assert.deepEqual(await searchFindings(one, { ...page, code: "PAD_EQ_EOS' OR ''='" }), []);
+      assert.deepEqual(await searchFindings(one, { ...page, check: 'pad-eq-eos; DROP TABLE findings' }), []);
+      assert.ok((await statements()).some((r) => r.statement.includes('cf.code = $1::text')));
     } finally {
       await one.end();
     }

@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import type { Server } from 'node:http';
 import type { FastifyBaseLogger, FastifyHttpOptions, FastifyInstance } from 'fastify';
+import type { ChangeFeedOptions } from '../../lib/change-feed.ts';
 import type { Config } from '../../lib/config.ts';
 import type { Pool } from '../../lib/db.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -13,6 +14,7 @@ import { registerEtag } from './plugins/etag.ts';
 import { registerMethodNotAllowed } from './plugins/method-not-allowed.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerRateLimit } from './plugins/rate-limit.ts';
+import { registerResponseCache } from './plugins/response-cache.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { problemHandler, notFoundHandler } from './problem.ts';
 import { findingRoutes } from './routes/findings.ts';
@@ -35,6 +37,8 @@ export interface AppDeps {
   log: Logger;
   /** The outbox loop's timings (tests shorten its backoff). */
   outbox?: OutboxOptions;
+  /** The response cache's change feed timings (tests shorten its reconnect wait). */
+  changeFeed?: ChangeFeedOptions;
 }
 
 declare module 'fastify' {
@@ -74,6 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerRateLimit(app);
   await registerMethodNotAllowed(app);
   await registerAuth(app);
+  // Before the ETag plugin: its onSend hook sets the tag the cache stores and that one compares.
+  await registerResponseCache(app, deps.changeFeed);
   await registerEtag(app);
   await registerOpenApi(app);
   await registerApiDocs(app);

@@ -14,14 +14,16 @@ function matches(ifNoneMatch: string, etag: string): boolean {
 
 /**
  * ETag on every successful GET answered with a string or buffer body (JSON, pages, SVG, metrics), and 304 Not
- * Modified with no body when the client's If-None-Match names it. Streams (the docs UI's static files) keep theirs.
+ * Modified with no body when the client's If-None-Match names it (also a tag set before this hook: the response
+ * cache's). Streams (the docs UI's static files) keep theirs.
  */
 export async function registerEtag(app: FastifyInstance): Promise<void> {
   app.addHook('onSend', async (req, reply, payload) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || reply.statusCode !== 200) return payload;
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
-    if (reply.hasHeader('etag')) return payload;
-    const etag = weakEtag(payload);
+    // A tag set before (the response cache's, or a route's own) is the one compared.
+    const set = reply.getHeader('etag');
+    const etag = typeof set === 'string' ? set : weakEtag(payload);
     reply.header('etag', etag);
     const inm = req.headers['if-none-match'];
     if (typeof inm === 'string' && matches(inm, etag)) {

@@ -13,7 +13,7 @@ export async function badgeRoutes(app: FastifyInstance): Promise<void> {
   const { pool } = app.deps;
   app.get<{ Params: Static<typeof ModelParams> }>(
     '/models/:org/:name/badge.svg',
-    { schema: { params: ModelParams, produces: ['image/svg+xml'], tags: ['pages'] } },
+    { config: { cache: true }, schema: { params: ModelParams, produces: ['image/svg+xml'], tags: ['pages'] } },
     async (req, reply) => {
       const model = await getModel(pool, `${req.params.org}/${req.params.name}`);
       let state: Shown | 'unknown' = 'unknown';

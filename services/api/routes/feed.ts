@@ -23,7 +23,7 @@ export async function feedRoutes(app: FastifyInstance): Promise<void> {
   };
   app.get<{ Querystring: Static<typeof FeedQuery> }>(
     '/feed.xml',
-    { schema: { ...ATOM, querystring: FeedQuery } },
+    { config: { cache: true }, schema: { ...ATOM, querystring: FeedQuery } },
     (req, reply) => {
       const author = req.query.author || undefined;
       return send(reply, author, author ? `/feed.xml?author=${encodeURIComponent(author)}` : '/feed.xml');
@@ -31,7 +31,7 @@ export async function feedRoutes(app: FastifyInstance): Promise<void> {
   );
   app.get<{ Params: Static<typeof OrgParams> }>(
     '/orgs/:org/feed.xml',
-    { schema: { ...ATOM, params: OrgParams } },
+    { config: { cache: true }, schema: { ...ATOM, params: OrgParams } },
     (req, reply) => send(reply, req.params.org, `/orgs/${encodeURIComponent(req.params.org)}/feed.xml`),
   );
 }

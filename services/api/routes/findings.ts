@@ -28,6 +28,7 @@ export async function findingRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: Static<typeof FindingListQuery> }>(
     '/findings',
     {
+      config: { cache: true },
       schema: {
         tags: ['findings'],
         summary: 'Findings across releases, newest first; filter by code, severity, check and time',

@@ -86,6 +86,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: Static<typeof ModelListQuery> }>(
     '/models',
     {
+      config: { cache: true },
       schema: {
         tags: ['models'],
         summary: 'Watched models, most recently updated first',
@@ -123,6 +124,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: Static<typeof ModelParams> }>(
     '/models/:org/:name',
     {
+      config: { cache: true },
       schema: {
         tags: ['models'],
         summary: 'One model with its releases, latest first',
@@ -161,6 +163,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: Static<typeof ReleaseParams> }>(
     '/models/:org/:name/releases/:sha',
     {
+      config: { cache: true },
       schema: {
         tags: ['models'],
         summary: 'One release (full sha or a prefix) with the check runs and findings of its current attempt',

@@ -38,7 +38,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Querystring: Static<typeof IndexQuery> }>(
     '/',
-    { schema: { ...HTML, querystring: IndexQuery } },
+    { config: { cache: true }, schema: { ...HTML, querystring: IndexQuery } },
     async (req, reply) => {
       const includePrivate = req.authenticated();
       const filter = {
@@ -56,7 +56,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: Static<typeof ModelParams> }>(
     '/models/:org/:name',
-    { schema: { ...HTML, params: ModelParams } },
+    { config: { cache: true }, schema: { ...HTML, params: ModelParams } },
     async (req, reply) => {
       const repo = `${req.params.org}/${req.params.name}`;
       const view = await modelView(pool, repo, { includePrivate: req.authenticated(), limit: 50 });
@@ -67,7 +67,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: Static<typeof ReleaseParams> }>(
     '/models/:org/:name/releases/:sha',
-    { schema: { ...HTML, params: ReleaseParams } },
+    { config: { cache: true }, schema: { ...HTML, params: ReleaseParams } },
     async (req, reply) => {
       const repo = `${req.params.org}/${req.params.name}`;
       const view = await releaseView(pool, repo, req.params.sha, {
@@ -86,7 +86,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: Static<typeof ReleaseParams> }>(
     '/models/:org/:name/releases/:sha/compare',
-    { schema: { ...HTML, params: ReleaseParams } },
+    { config: { cache: true }, schema: { ...HTML, params: ReleaseParams } },
     async (req, reply) => {
       const repo = `${req.params.org}/${req.params.name}`;
       const view = await releaseView(pool, repo, req.params.sha, {

@@ -1,0 +1,149 @@
+/**
+ * The change notifications of migration 0010 (channel `hubwatch_changed`), as a generation number: it grows when a
+ * change is notified and whenever the listening connection is (re)established, since notifications sent while no
+ * connection listened are lost. A reader that saw generation g before reading from Postgres, and still sees g after,
+ * read no data changed by a notification that has arrived since; whatever it read is replaced on the next notification.
+ *
+ * `listening` is false until LISTEN is in place, and from the moment the connection fails (an error, its end, or a
+ * heartbeat query that gets no answer within `heartbeatTimeoutMs`) until a new one listens again: while it is false,
+ * nothing may be trusted to be current, and the response cache neither stores nor serves.
+ */
+import pg from 'pg';
+import { DB_SESSION_OPTIONS } from './db.ts';
+import type { Logger } from './logger.ts';
+
+export const CHANGE_CHANNEL = 'hubwatch_changed';
+
+export interface ChangeFeedOptions {
+  /** Wait before reconnecting after a failure; doubles up to maxRetryMs. */
+  retryMs?: number;
+  maxRetryMs?: number;
+  /** A `SELECT 1` on the listening connection this often proves it still delivers (a dead peer never errors). */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+}
+
+export interface ChangeFeed {
+  /** Grows with every notification and every new listening connection. */
+  readonly generation: number;
+  /** LISTEN is in place on a live connection. */
+  readonly listening: boolean;
+  /** Resolves once listening (or closed). */
+  ready(): Promise<void>;
+  /** Counts a change seen by this process itself (a write it made), before its notification arrives. */
+  bump(): void;
+  close(): Promise<void>;
+}
+
+export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFeedOptions = {}): ChangeFeed {
+  const retryMs = opts.retryMs ?? 500;
+  const maxRetryMs = opts.maxRetryMs ?? 10_000;
+  const heartbeatMs = opts.heartbeatMs ?? 5_000;
+  const heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? 5_000;
+  let generation = 0;
+  let listening = false;
+  let closed = false;
+  let client: pg.Client | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+  let wait = retryMs;
+  let waiters: (() => void)[] = [];
+  let failures = 0;
+
+  const wake = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+
+  /** Drops the connection (if it is still the current one) and schedules a new one. */
+  const fail = (c: pg.Client, why: unknown): void => {
+    if (client !== c) return;
+    client = null;
+    listening = false;
+    generation++;
+    if (heartbeat) clearInterval(heartbeat);
+    heartbeat = null;
+    c.removeAllListeners('notification');
+    c.on('error', () => undefined);
+    void c.end().catch(() => undefined);
+    if (closed) return;
+    // The first failure of a run is worth a warning; the retries after it would fill the log while Postgres is down.
+    if (failures++ === 0) log.warn({ err: why }, 'change feed lost its connection; responses are not cached until it is back');
+    retryTimer = setTimeout(connect, wait);
+    retryTimer.unref();
+    wait = Math.min(wait * 2, maxRetryMs);
+  };
+
+  const connect = async (): Promise<void> => {
+    retryTimer = null;
+    if (closed) return;
+    const c = new pg.Client({
+      connectionString: databaseUrl,
+      options: DB_SESSION_OPTIONS,
+      keepAlive: true,
+      application_name: 'hubwatch-change-feed',
+    });
+    client = c;
+    c.on('error', (e) => fail(c, e));
+    c.on('end', () => fail(c, new Error('connection ended')));
+    c.on('notification', (n) => {
+      if (n.channel === CHANGE_CHANNEL) generation++;
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CHANGE_CHANNEL}`);
+    } catch (e) {
+      fail(c, e);
+      return;
+    }
+    if (client !== c || closed) return;
+    // Changes made while no connection listened were not delivered: whatever was read before now is suspect.
+    generation++;
+    listening = true;
+    wait = retryMs;
+    if (failures > 0) log.info({ failures }, 'change feed listening again');
+    failures = 0;
+    heartbeat = setInterval(() => {
+      const timer = setTimeout(() => fail(c, new Error('heartbeat unanswered')), heartbeatTimeoutMs);
+      timer.unref();
+      c.query('SELECT 1').then(
+        () => clearTimeout(timer),
+        (e) => {
+          clearTimeout(timer);
+          fail(c, e);
+        },
+      );
+    }, heartbeatMs);
+    heartbeat.unref();
+    wake();
+  };
+
+  void connect();
+
+  return {
+    get generation() {
+      return generation;
+    },
+    get listening() {
+      return listening;
+    },
+    ready: () => (listening || closed ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+    bump: () => void generation++,
+    async close() {
+      closed = true;
+      listening = false;
+      generation++;
+      if (retryTimer) clearTimeout(retryTimer);
+      if (heartbeat) clearInterval(heartbeat);
+      const c = client;
+      client = null;
+      wake();
+      if (c) {
+        c.removeAllListeners('end');
+        c.on('error', () => undefined);
+        await c.end().catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,304 @@
+/**
+ * The response cache of the read routes (services/api/plugins/response-cache.ts) against a real Postgres: answers
+ * are served again only while no change has been notified (migration 0010's triggers, lib/change-feed.ts), a write
+ * through the API is read back at once, a lost listening connection turns the cache off until it listens again, the
+ * token's answers never reach anonymous callers, and entries expire and are evicted. ResponseCache's own rule (a
+ * miss that raced a change is not stored) is tested on the class with a feed whose generation the test moves.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { createCheckRuns, storeResult } from '../lib/check-runs.repo.ts';
+import type { ChangeFeed } from '../lib/change-feed.ts';
+import { createPool, withTransaction } from '../lib/db.ts';
+import type { Pool } from '../lib/db.ts';
+import { createQueues } from '../lib/queues.ts';
+import type { Queues } from '../lib/queues.ts';
+import { finishRelease, upsertRelease } from '../lib/releases.repo.ts';
+import { buildApp } from '../services/api/app.ts';
+import { ResponseCache } from '../services/api/plugins/response-cache.ts';
+import { silentLog, testEnv } from './helpers.ts';
+import type { TestEnv } from './helpers.ts';
+
+const TOKEN = 'cache-test-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
+let env: TestEnv;
+let pool: Pool;
+let queues: Queues;
+const apps: FastifyInstance[] = [];
+const SHA = 'c'.repeat(40);
+
+async function app(overrides: { apiCacheTtlMs?: number; retryMs?: number } = {}): Promise<FastifyInstance> {
+  const a = await buildApp({
+    pool,
+    queues,
+    cfg: { ...env.cfg, apiCacheTtlMs: overrides.apiCacheTtlMs ?? env.cfg.apiCacheTtlMs },
+    log: silentLog,
+    changeFeed: { retryMs: overrides.retryMs ?? 50, maxRetryMs: overrides.retryMs ?? 50 },
+  });
+  apps.push(a);
+  await a.ready();
+  assert.ok(a.responseCache?.feed.listening, 'the change feed listens once the app is ready');
+  return a;
+}
+
+/** A finished release of `repo` with one warning finding of PAD_EQ_EOS. */
+async function seedRelease(repo: string): Promise<number> {
+  const { release } = await upsertRelease(pool, repo, SHA, 'webhook');
+  const [run] = await createCheckRuns(pool, release.id, [{ id: 'pad-eq-eos', queue: 'checks' }]);
+  await withTransaction(pool, async (c) => {
+    await storeResult(c, run, {
+      check: run.checkId,
+      status: 'findings',
+      durationMs: 1,
+      findings: [
+        {
+          code: 'PAD_EQ_EOS',
+          severity: 'warning',
+          check: 'pad-eq-eos',
+          title: 'pad equals eos',
+          detail: 'd',
+          evidence: {},
+          files: [],
+        },
+      ],
+    });
+    await finishRelease(c, release.id, 'warning');
+  });
+  return release.id;
+}
+
+/** Polls `pred` every 5 ms until it holds; fails after `ms`. */
+async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Waits until the app's feed has seen a notification after `generation`. */
+async function notified(a: FastifyInstance, generation: number): Promise<void> {
+  await until(() => a.responseCache!.feed.generation > generation, 'a change is notified');
+}
+
+before(async () => {
+  env = await testEnv({ apiToken: TOKEN, rateLimitMax: 0 });
+  pool = createPool(env.databaseUrl);
+  queues = createQueues(env.cfg.redisUrl, env.queuePrefix);
+  await seedRelease('acme/cached');
+});
+
+after(async () => {
+  for (const a of apps) await a.close();
+  await queues.close();
+  await pool.end();
+  await env.cleanup();
+});
+
+describe('response cache over HTTP', () => {
+  test('a second read is a hit with the same body and tag; If-None-Match on a hit is 304', async () => {
+    const a = await app();
+    for (const url of [
+      '/v1/models/acme/cached',
+      `/v1/models/acme/cached/releases/${SHA}`,
+      '/v1/findings?code=PAD_EQ_EOS',
+      '/models/acme/cached',
+      `/models/acme/cached/releases/${SHA.slice(0, 12)}`,
+      '/models/acme/cached/badge.svg',
+      '/feed.xml',
+      '/',
+    ]) {
+      const first = await a.inject(url);
+      assert.equal(first.statusCode, 200, url);
+      assert.equal(first.headers['x-cache'], 'miss', url);
+      const second = await a.inject(url);
+      assert.equal(second.headers['x-cache'], 'hit', url);
+      assert.equal(second.body, first.body, url);
+      assert.equal(second.headers.etag, first.headers.etag, url);
+      assert.equal(second.headers['content-type'], first.headers['content-type'], url);
+      assert.equal(second.headers['cache-control'], first.headers['cache-control'], url);
+      // The security headers come with a hit too.
+      assert.ok(second.headers['content-security-policy'], url);
+      const nm = await a.inject({ url, headers: { 'if-none-match': String(first.headers.etag) } });
+      assert.equal(nm.statusCode, 304, url);
+      assert.equal(nm.body, '', url);
+    }
+    // Not marked cacheable: no X-Cache at all.
+    assert.equal((await a.inject('/v1/checks')).headers['x-cache'], undefined);
+    // Answers other than 200 are not stored.
+    for (let i = 0; i < 2; i++) assert.equal((await a.inject('/v1/models/acme/missing')).headers['x-cache'], 'miss');
+  });
+
+  test('a change another process writes is served once its notification arrives, on every table the reads use', async () => {
+    const a = await app();
+    const url = '/v1/models/acme/cached';
+    await a.inject(url);
+    assert.equal((await a.inject(url)).headers['x-cache'], 'hit');
+    // As a worker would: a direct write on its own connection.
+    const g = a.responseCache!.feed.generation;
+    await pool.query(`UPDATE models SET verdict = 'critical' WHERE repo = 'acme/cached'`);
+    await notified(a, g);
+    const r = await a.inject(url);
+    assert.equal(r.headers['x-cache'], 'miss');
+    assert.equal(r.json().verdict, 'critical');
+    await pool.query(`UPDATE models SET verdict = 'warning' WHERE repo = 'acme/cached'`);
+    // Each table the cached routes read notifies, even for a statement that changes no row.
+    for (const table of [
+      'models',
+      'snapshots',
+      'snapshot_files',
+      'releases',
+      'check_runs',
+      'findings',
+      'release_evidence',
+      'mutes',
+    ]) {
+      const before = a.responseCache!.feed.generation;
+      await pool.query(`DELETE FROM ${table} WHERE false`);
+      await notified(a, before);
+    }
+  });
+
+  test('a write through the API is read back at once, before its notification', async () => {
+    const a = await app();
+    const url = `/v1/models/acme/cached/releases/${SHA}`;
+    await a.inject(url);
+    assert.equal((await a.inject(url)).headers['x-cache'], 'hit');
+    assert.equal((await a.inject(url)).json().findings[0].muted, false);
+    const m = await a.inject({
+      method: 'POST',
+      url: '/v1/mutes',
+      headers: auth,
+      payload: { scope: 'model', target: 'acme/cached', code: 'PAD_EQ_EOS', reason: 'known', by: 'test' },
+    });
+    assert.equal(m.statusCode, 201, m.body);
+    const r = await a.inject(url);
+    assert.equal(r.headers['x-cache'], 'miss');
+    assert.equal(r.json().findings[0].muted, true);
+    await a.inject({ method: 'DELETE', url: `/v1/mutes/${m.json().id}?by=test`, headers: auth });
+    // The generation moves with the write's answer, not with its notification: a write to a table without a trigger
+    // (watch rules) notifies nothing, yet the next read is a miss. A refused write keeps the cache.
+    await a.inject(url);
+    assert.equal((await a.inject(url)).headers['x-cache'], 'hit');
+    const bad = await a.inject({ method: 'POST', url: '/v1/watches', headers: auth, payload: { author: 'a', repo: 'a/b' } });
+    assert.equal(bad.statusCode, 400);
+    assert.equal((await a.inject(url)).headers['x-cache'], 'hit');
+    const w = await a.inject({ method: 'POST', url: '/v1/watches', headers: auth, payload: { author: 'someone' } });
+    assert.equal(w.statusCode, 201, w.body);
+    assert.equal((await a.inject(url)).headers['x-cache'], 'miss');
+  });
+
+  test('answers with the token are kept apart from anonymous ones', async () => {
+    await seedRelease('acme/secret');
+    await pool.query(`UPDATE models SET private = true WHERE repo = 'acme/secret'`);
+    const a = await app();
+    for (const url of ['/v1/models/acme/secret', '/models/acme/secret', `/v1/models/acme/secret/releases/${SHA}`]) {
+      assert.equal((await a.inject({ url, headers: auth })).statusCode, 200, url);
+      assert.equal((await a.inject({ url, headers: auth })).headers['x-cache'], 'hit', url);
+      assert.equal((await a.inject(url)).statusCode, 404, `${url} anonymous after a cached answer with the token`);
+      // A wrong token is refused before the cache is asked.
+      assert.equal((await a.inject({ url, headers: { authorization: 'Bearer wrong' } })).statusCode, 401, url);
+    }
+    const hidden = await a.inject('/v1/findings');
+    assert.ok(hidden.json().findings.every((f: { repo: string }) => f.repo !== 'acme/secret'));
+    const shown = await a.inject({ url: '/v1/findings', headers: auth });
+    assert.ok(shown.json().findings.some((f: { repo: string }) => f.repo === 'acme/secret'));
+    assert.ok((await a.inject('/v1/findings')).json().findings.every((f: { repo: string }) => f.repo !== 'acme/secret'));
+  });
+
+  test('while the listening connection is lost nothing is served from the cache; it is trusted again once back', async () => {
+    const a = await app({ retryMs: 1000 });
+    const url = '/v1/models/acme/cached';
+    await a.inject(url);
+    assert.equal((await a.inject(url)).headers['x-cache'], 'hit');
+    const feed = a.responseCache!.feed;
+    const g = feed.generation;
+    await pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name = 'hubwatch-change-feed'`,
+    );
+    await until(() => !feed.listening, 'the feed has lost its connection');
+    assert.ok(feed.generation > g);
+    // A change while nobody listens: its notification is lost, and the next reads are misses that see it.
+    await pool.query(`UPDATE models SET author = 'changed-while-down' WHERE repo = 'acme/cached'`);
+    for (let i = 0; i < 2 && !feed.listening; i++) {
+      const r = await a.inject(url);
+      assert.equal(r.headers['x-cache'], 'miss');
+      assert.equal(r.json().author, 'changed-while-down');
+    }
+    await until(() => feed.listening, 'the feed listens again', 10_000);
+    await a.inject(url);
+    const r = await a.inject(url);
+    assert.equal(r.headers['x-cache'], 'hit');
+    assert.equal(r.json().author, 'changed-while-down');
+    await pool.query(`UPDATE models SET author = 'acme' WHERE repo = 'acme/cached'`);
+  });
+
+  test('entries expire after HUBWATCH_API_CACHE_TTL_MS', async () => {
+    const a = await app({ apiCacheTtlMs: 100 });
+    await a.inject('/v1/findings');
+    assert.equal((await a.inject('/v1/findings')).headers['x-cache'], 'hit');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal((await a.inject('/v1/findings')).headers['x-cache'], 'miss');
+  });
+
+  test('HUBWATCH_API_CACHE_MB=0: no cache and no listening connection', async () => {
+    const a = await buildApp({ pool, queues, cfg: { ...env.cfg, apiCacheMb: 0 }, log: silentLog });
+    apps.push(a);
+    assert.equal(a.responseCache, null);
+    await a.inject('/v1/findings');
+    assert.equal((await a.inject('/v1/findings')).headers['x-cache'], undefined);
+  });
+});
+
+describe('ResponseCache', () => {
+  /** A feed the test moves by hand. */
+  const feed = (): ChangeFeed & { generation: number; listening: boolean } => ({
+    generation: 1,
+    listening: true,
+    ready: async () => undefined,
+    bump() {
+      this.generation++;
+    },
+    close: async () => undefined,
+  });
+  const entry = (body: string) => ({ body, etag: 'W/"x"', type: 'text/plain', cacheControl: undefined });
+
+  test('a miss that started before a change is not stored; one stored before the change is dropped with it', () => {
+    const f = feed();
+    const c = new ResponseCache(f, 1 << 20, 60_000);
+    const ticket = c.ticket();
+    f.generation++; // a change notified while the miss read
+    assert.equal(c.put('k', ticket, entry('old')), false);
+    assert.equal(c.get('k'), undefined);
+    assert.equal(c.put('k', c.ticket(), entry('new')), true);
+    assert.equal(c.get('k')?.body, 'new');
+    f.generation++;
+    assert.equal(c.get('k'), undefined);
+    assert.equal(c.size, 0);
+  });
+
+  test('not listening: nothing stored, nothing served', () => {
+    const f = feed();
+    const c = new ResponseCache(f, 1 << 20, 60_000);
+    assert.ok(c.put('k', c.ticket(), entry('a')));
+    f.listening = false;
+    assert.equal(c.get('k'), undefined);
+    assert.equal(c.put('j', c.ticket(), entry('b')), false);
+  });
+
+  test('least recently used entries are evicted past the byte limit; one over an eighth of it is never stored', () => {
+    const f = feed();
+    const body = 'x'.repeat(800);
+    // Each entry counts 800 + 1 + 256 = 1057 bytes: nine fit in 10,000.
+    const c = new ResponseCache(f, 10_000, 60_000);
+    for (const k of 'abcdefghi') assert.ok(c.put(k, c.ticket(), entry(body)));
+    assert.ok(c.get('a'));
+    assert.ok(c.put('j', c.ticket(), entry(body)));
+    assert.equal(c.size, 9);
+    assert.equal(c.get('b'), undefined, 'the least recently used entry went');
+    for (const k of 'acdefghij') assert.ok(c.get(k), k);
+    assert.equal(c.put('big', c.ticket(), entry('y'.repeat(1000))), false);
+  });
+});
