@@ -41,11 +41,14 @@ const LITERAL = /^[A-Za-z0-9_-]{1,64}$/;
  * plan: it planned the join again on every request). Models are joined only to leave private ones out; the view
  * carries the release's sha and model (migration 0008), so releases are not joined a second time.
  *
- * A code, check or severity goes into the text as a literal, so the statement's plan is made for that value: a rare
- * code or check reads its composite index, a common one the newest-first primary key. As a parameter, Postgres kept
- * planning the statement for each request instead (a generic plan, made without the value, walks the primary key
- * for every value: 681 ms for a check with no findings), which cost 3-4 ms of planning per request on the benchmark
- * database (bench/api-bench.ts). `since` and `cursor` stay parameters.
+ * Without a `since` or a cursor, a code, check or severity goes into the text as a literal, so the statement is
+ * planned once for that value: a rare code or check reads its composite index, a common one the newest-first primary
+ * key. As a parameter, Postgres kept planning the statement for each request instead (a generic plan, made without
+ * the value, walks the primary key for every value: 681 ms for a check with no findings), 3-4 ms of planning per
+ * request on the benchmark database (bench/api-bench.ts). With a `since` or a cursor Postgres plans each request for
+ * its values whatever the text (measured: no generic plan after 8 runs with a literal code and a cursor), and the
+ * plan for a recent `since` (created_at index, sort) and an old one (primary key) must differ; those keep one
+ * statement per combination of filters, with every value a parameter.
  */
 function searchQuery(f: FindingFilter): { key: string; text: string; values: unknown[] } {
   const values: unknown[] = [];
@@ -56,8 +59,9 @@ function searchQuery(f: FindingFilter): { key: string; text: string; values: unk
     where.push(cond(`$${values.length}`));
     keys.push(key);
   };
+  const literals = f.since === undefined && f.beforeId === undefined;
   const value = (key: string, column: string, v: string): void => {
-    if (!LITERAL.test(v)) return add(key, (n) => `${column} = ${n}::text`, v);
+    if (!literals || !LITERAL.test(v)) return add(key, (n) => `${column} = ${n}::text`, v);
     where.push(`${column} = '${v}'`);
     keys.push(`${key}=${v}`);
   };
@@ -81,24 +85,22 @@ function searchQuery(f: FindingFilter): { key: string; text: string; values: unk
 /** Statement names by search key (a key can be longer than the 63 bytes Postgres keeps of a name). */
 const statementNames = new Map<string, string>();
 /**
- * Named search statements a process prepares at most (each connection keeps a plan per name it ran): the catalog's
- * codes, checks and severities, with and without the token and a cursor, fit several times over.
+ * Named search statements a process prepares at most (each connection keeps each one it ran: about 80 kB of parsed
+ * query and 64 kB of plan in Postgres 15's memory contexts). The catalog's codes, checks and severities, with and
+ * without the token, take about 210.
  */
-export const MAX_SEARCH_STATEMENTS = 1024;
+export const MAX_SEARCH_STATEMENTS = 256;
 
 /**
  * Findings newest first (by id, which grows with time), filtered; evidence is left to the release endpoint.
- * At the default page size the query is a named statement, prepared once per connection and planned for its filter
- * values (searchQuery). With a `since` it is not: a plan made without the time would be kept for every time, and the
- * plan made for a recent one (the created_at index, few rows, then sorted) and for an old one (the primary key
- * newest first) differ by orders of magnitude when the other is used; it is planned for each request (1.4-3 ms). The
- * limit is in the text so the plans are made for it; other page sizes are planned each time rather than filling
- * every connection with one prepared statement per limit.
+ * At the default page size the query is a named statement, prepared once per connection (searchQuery says which
+ * values it is planned for). The limit is in the text so the plans are made for it; other page sizes are planned
+ * each time rather than filling every connection with one prepared statement per limit.
  */
 export async function searchFindings(pool: Pool, f: FindingFilter): Promise<FoundFinding[]> {
   const q = searchQuery(f);
   let name: string | undefined;
-  if (f.limit === DEFAULT_SEARCH_LIMIT && f.since === undefined) {
+  if (f.limit === DEFAULT_SEARCH_LIMIT) {
     name = statementNames.get(q.key);
     if (name === undefined && statementNames.size < MAX_SEARCH_STATEMENTS) {
       name = `findings-search-${statementNames.size}`;
