@@ -69,7 +69,8 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     void c.end().catch(() => undefined);
     if (closed) return;
     // The first failure of a run is worth a warning; the retries after it would fill the log while Postgres is down.
-    if (failures++ === 0) log.warn({ err: why }, 'change feed lost its connection; responses are not cached until it is back');
+    if (failures++ === 0)
+      log.warn({ err: why }, 'change feed lost its connection; responses are not cached until it is back');
     retryTimer = setTimeout(connect, wait);
     retryTimer.unref();
     wait = Math.min(wait * 2, maxRetryMs);

@@ -204,7 +204,10 @@ describe('findings search', () => {
       }
       let rows = await statements();
       assert.equal(rows.length, 2, 'one statement per code');
-      assert.ok(rows.some((r) => r.statement.includes(`cf.code = '${PAD.code}'`)), 'the code is in the text');
+      assert.ok(
+        rows.some((r) => r.statement.includes(`cf.code = '${PAD.code}'`)),
+        'the code is in the text',
+      );
       for (const r of rows) {
         assert.equal(Number(r.custom_plans), 0, 'no plan made for each request');
         assert.ok(Number(r.generic_plans) >= 4, 'planned once, then reused');

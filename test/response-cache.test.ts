@@ -181,7 +181,12 @@ describe('response cache over HTTP', () => {
     // (watch rules) notifies nothing, yet the next read is a miss. A refused write keeps the cache.
     await a.inject(url);
     assert.equal((await a.inject(url)).headers['x-cache'], 'hit');
-    const bad = await a.inject({ method: 'POST', url: '/v1/watches', headers: auth, payload: { author: 'a', repo: 'a/b' } });
+    const bad = await a.inject({
+      method: 'POST',
+      url: '/v1/watches',
+      headers: auth,
+      payload: { author: 'a', repo: 'a/b' },
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal((await a.inject(url)).headers['x-cache'], 'hit');
     const w = await a.inject({ method: 'POST', url: '/v1/watches', headers: auth, payload: { author: 'someone' } });
@@ -204,7 +209,9 @@ describe('response cache over HTTP', () => {
     assert.ok(hidden.json().findings.every((f: { repo: string }) => f.repo !== 'acme/secret'));
     const shown = await a.inject({ url: '/v1/findings', headers: auth });
     assert.ok(shown.json().findings.some((f: { repo: string }) => f.repo === 'acme/secret'));
-    assert.ok((await a.inject('/v1/findings')).json().findings.every((f: { repo: string }) => f.repo !== 'acme/secret'));
+    assert.ok(
+      (await a.inject('/v1/findings')).json().findings.every((f: { repo: string }) => f.repo !== 'acme/secret'),
+    );
   });
 
   test('while the listening connection is lost nothing is served from the cache; it is trusted again once back', async () => {

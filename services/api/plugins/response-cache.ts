@@ -159,12 +159,7 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
         type: String(reply.getHeader('content-type') ?? 'application/octet-stream'),
         cacheControl: typeof cc === 'string' ? cc : undefined,
       });
-    } else if (
-      req.method !== 'GET' &&
-      req.method !== 'HEAD' &&
-      req.method !== 'OPTIONS' &&
-      reply.statusCode < 400
-    )
+    } else if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && reply.statusCode < 400)
       feed.bump();
     return payload;
   });
