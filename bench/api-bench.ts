@@ -19,7 +19,9 @@
  * then this checkout, back to back, so old and new meet the same data and the same machine load.
  * `--keep` keeps the database(s) and prints their names; `--database NAME` (and `--baseline-database NAME`) reuse
  * them instead of seeding (about 2 minutes). Besides the server's CPU per request it reports the CPU of the
- * server's Postgres backends per request (found by application_name; Linux /proc).
+ * server's Postgres backends per request (found by application_name; Linux /proc), and the share of answers served
+ * from the response cache (`X-Cache: hit`); the warm-up requests every path of a route once, so with the cache on the
+ * measured seconds are repeated reads, and `--no-cache` (HUBWATCH_API_CACHE_MB=0) measures every request as a first.
  *
  *   npm run bench:api -- [--rate 500] [--seconds 5] [--warmup 5] [--without-indexes | --with-indexes-only] [--scale 1]
  *                        [--log-level warn] [--keep] [--routes REGEX] [--baseline DIR [--baseline-database NAME]]

@@ -11,19 +11,16 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER models_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON models
-  FOR EACH STATEMENT EXECUTE FUNCTION hubwatch_notify_changed();
-CREATE TRIGGER snapshots_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON snapshots
-  FOR EACH STATEMENT EXECUTE FUNCTION hubwatch_notify_changed();
-CREATE TRIGGER snapshot_files_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON snapshot_files
-  FOR EACH STATEMENT EXECUTE FUNCTION hubwatch_notify_changed();
-CREATE TRIGGER releases_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON releases
-  FOR EACH STATEMENT EXECUTE FUNCTION hubwatch_notify_changed();
-CREATE TRIGGER check_runs_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON check_runs
-  FOR EACH STATEMENT EXECUTE FUNCTION hubwatch_notify_changed();
-CREATE TRIGGER findings_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON findings
-  FOR EACH STATEMENT EXECUTE FUNCTION hubwatch_notify_changed();
-CREATE TRIGGER release_evidence_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON release_evidence
-  FOR EACH STATEMENT EXECUTE FUNCTION hubwatch_notify_changed();
-CREATE TRIGGER mutes_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mutes
-  FOR EACH STATEMENT EXECUTE FUNCTION hubwatch_notify_changed();
+-- One trigger per table, named <table>_changed.
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['models', 'snapshots', 'snapshot_files', 'releases', 'check_runs', 'findings',
+                           'release_evidence', 'mutes']
+  LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I
+                    FOR EACH STATEMENT EXECUTE FUNCTION hubwatch_notify_changed()', t || '_changed', t);
+  END LOOP;
+END
+$$;
