@@ -4,10 +4,12 @@
  * connection listened are lost. A reader that saw generation g before reading from Postgres, and still sees g after,
  * read no data changed by a notification that has arrived since; whatever it read is replaced on the next notification.
  *
- * `listening` is false until LISTEN is in place, and from the moment the connection fails (an error, its end, or a
- * heartbeat query that gets no answer within `heartbeatTimeoutMs`) until a new one listens again: while it is false,
- * nothing may be trusted to be current, and the response cache neither stores nor serves.
+ * `listening` is false until LISTEN is in place and a notification the connection sends itself has come back, and
+ * from the moment the connection fails (an error, its end, or a heartbeat notification not back within
+ * `heartbeatTimeoutMs`) until a new one listens again: while it is false, nothing may be trusted to be current, and
+ * the response cache neither stores nor serves.
  */
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DB_SESSION_OPTIONS } from './db.ts';
 import type { Logger } from './logger.ts';
@@ -18,7 +20,7 @@ export interface ChangeFeedOptions {
   /** Wait before reconnecting after a failure; doubles up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
-  /** A `SELECT 1` on the listening connection this often proves it still delivers (a dead peer never errors). */
+  /** A notification sent to itself on the listening connection this often proves it still delivers (a dead peer never errors). */
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
 }
@@ -88,12 +90,38 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     client = c;
     c.on('error', (e) => fail(c, e));
     c.on('end', () => fail(c, new Error('connection ended')));
+    // The heartbeat's own channel: a notification this connection sends itself must come back on it. A query alone
+    // would not prove delivery (a pooler in transaction mode answers queries and loses notifications).
+    const own = `hubwatch_feed_${randomBytes(6).toString('hex')}`;
+    let expected = null as { payload: string; done: () => void } | null;
     c.on('notification', (n) => {
+      const waiting = expected;
       if (n.channel === CHANGE_CHANNEL) generation++;
+      else if (n.channel === own && waiting !== null && waiting.payload === n.payload) waiting.done();
     });
+    let seq = 0;
+    /** Sends a notification on `own` and resolves when it comes back; rejects after heartbeatTimeoutMs. */
+    const probe = (): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('a notification did not come back')), heartbeatTimeoutMs);
+        timer.unref();
+        expected = {
+          payload: String(++seq),
+          done: () => {
+            clearTimeout(timer);
+            expected = null;
+            resolve();
+          },
+        };
+        c.query('SELECT pg_notify($1, $2)', [own, expected.payload]).catch((e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      });
     try {
       await c.connect();
-      await c.query(`LISTEN ${CHANGE_CHANNEL}`);
+      await c.query(`LISTEN ${CHANGE_CHANNEL}; LISTEN ${own}`);
+      await probe();
     } catch (e) {
       fail(c, e);
       return;
@@ -106,15 +134,7 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     if (failures > 0) log.info({ failures }, 'change feed listening again');
     failures = 0;
     heartbeat = setInterval(() => {
-      const timer = setTimeout(() => fail(c, new Error('heartbeat unanswered')), heartbeatTimeoutMs);
-      timer.unref();
-      c.query('SELECT 1').then(
-        () => clearTimeout(timer),
-        (e) => {
-          clearTimeout(timer);
-          fail(c, e);
-        },
-      );
+      if (expected === null) probe().catch((e) => fail(c, e));
     }, heartbeatMs);
     heartbeat.unref();
     wake();

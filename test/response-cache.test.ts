@@ -28,13 +28,20 @@ let queues: Queues;
 const apps: FastifyInstance[] = [];
 const SHA = 'c'.repeat(40);
 
-async function app(overrides: { apiCacheTtlMs?: number; retryMs?: number } = {}): Promise<FastifyInstance> {
+async function app(
+  overrides: { apiCacheTtlMs?: number; retryMs?: number; heartbeatMs?: number } = {},
+): Promise<FastifyInstance> {
   const a = await buildApp({
     pool,
     queues,
     cfg: { ...env.cfg, apiCacheTtlMs: overrides.apiCacheTtlMs ?? env.cfg.apiCacheTtlMs },
     log: silentLog,
-    changeFeed: { retryMs: overrides.retryMs ?? 50, maxRetryMs: overrides.retryMs ?? 50 },
+    changeFeed: {
+      retryMs: overrides.retryMs ?? 50,
+      maxRetryMs: overrides.retryMs ?? 50,
+      heartbeatMs: overrides.heartbeatMs,
+      heartbeatTimeoutMs: 2000,
+    },
   });
   apps.push(a);
   await a.ready();
@@ -128,6 +135,14 @@ describe('response cache over HTTP', () => {
     assert.equal((await a.inject('/v1/checks')).headers['x-cache'], undefined);
     // Answers other than 200 are not stored.
     for (let i = 0; i < 2; i++) assert.equal((await a.inject('/v1/models/acme/missing')).headers['x-cache'], 'miss');
+    // Eight URLs, each a miss, a hit and a 304 hit; two 404 misses.
+    const metrics = (await a.inject('/metrics')).body;
+    assert.match(metrics, /^hubwatch_api_cache_requests_total\{result="hit"\} 16$/m);
+    assert.match(metrics, /^hubwatch_api_cache_requests_total\{result="miss"\} 10$/m);
+    assert.match(metrics, /^hubwatch_api_cache_entries 8$/m);
+    assert.match(metrics, /^hubwatch_api_cache_listening 1$/m);
+    const bytes = Number(/^hubwatch_api_cache_bytes (\d+)$/m.exec(metrics)?.[1]);
+    assert.ok(bytes > 8 * 256, `bytes ${bytes}`);
   });
 
   test('a change another process writes is served once its notification arrives, on every table the reads use', async () => {
@@ -240,6 +255,16 @@ describe('response cache over HTTP', () => {
     assert.equal(r.headers['x-cache'], 'hit');
     assert.equal(r.json().author, 'changed-while-down');
     await pool.query(`UPDATE models SET author = 'acme' WHERE repo = 'acme/cached'`);
+  });
+
+  test('heartbeats (a notification the feed sends itself and gets back) keep it listening and the cache whole', async () => {
+    const a = await app({ heartbeatMs: 20 });
+    await a.inject('/v1/findings');
+    const g = a.responseCache!.feed.generation;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.responseCache!.feed.listening, true);
+    assert.equal(a.responseCache!.feed.generation, g, 'a heartbeat is not a change');
+    assert.equal((await a.inject('/v1/findings')).headers['x-cache'], 'hit');
   });
 
   test('entries expire after HUBWATCH_API_CACHE_TTL_MS', async () => {

@@ -99,6 +99,10 @@ export class ResponseCache {
   get size(): number {
     return this.entries.size;
   }
+
+  get byteCount(): number {
+    return this.bytes;
+  }
 }
 
 const TICKET = Symbol('response-cache ticket');

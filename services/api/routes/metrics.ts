@@ -25,6 +25,31 @@ const counter = (name: string, help: string, label: string, counts: Record<strin
   samples: Object.entries(counts).map(([k, value]) => ({ labels: { [label]: k }, value })),
 });
 
+/** This process's response cache: answers by result, entries, bytes, and whether its change feed listens. */
+function cacheMetrics(app: FastifyInstance): MetricFamily[] {
+  const c = app.responseCache;
+  if (!c) return [];
+  const gauge = (name: string, help: string, value: number): MetricFamily => ({
+    name,
+    help,
+    type: 'gauge',
+    samples: [{ labels: {}, value }],
+  });
+  return [
+    counter('hubwatch_api_cache_requests_total', 'Cacheable GET requests of this process, by result.', 'result', {
+      hit: c.hits,
+      miss: c.misses,
+    }),
+    gauge('hubwatch_api_cache_entries', 'Answers in the response cache of this process.', c.size),
+    gauge('hubwatch_api_cache_bytes', 'Bytes the response cache of this process counts for its answers.', c.byteCount),
+    gauge(
+      'hubwatch_api_cache_listening',
+      '1 while this process listens for change notifications (its cache is used), else 0.',
+      c.feed.listening ? 1 : 0,
+    ),
+  ];
+}
+
 /** GET /metrics: Prometheus text format (queue depths, check durations, webhook and alert outcomes, releases). */
 export async function metricsRoutes(app: FastifyInstance): Promise<void> {
   app.get(
@@ -63,6 +88,7 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
           'status',
           outcomes.alerts,
         ),
+        ...cacheMetrics(app),
         {
           name: 'hubwatch_releases',
           help: 'Releases by status.',
