@@ -78,7 +78,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerRateLimit(app);
   await registerMethodNotAllowed(app);
   await registerAuth(app);
-  // Before the ETag plugin: its onSend hook sets the tag the cache stores and that one compares.
   await registerResponseCache(app, deps.changeFeed);
   await registerEtag(app);
   await registerOpenApi(app);

@@ -1,4 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onSendHookHandler,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import { startChangeFeed } from '../../../lib/change-feed.ts';
 import type { ChangeFeed, ChangeFeedOptions } from '../../../lib/change-feed.ts';
 import { weakEtag } from './etag.ts';
@@ -108,13 +114,12 @@ export class ResponseCache {
 const TICKET = Symbol('response-cache ticket');
 type Ticketed = FastifyRequest & { [TICKET]?: { key: string; ticket: number } };
 
-const cacheable = (req: FastifyRequest): boolean => req.method === 'GET' && req.routeOptions.config?.cache === true;
-
 /**
  * Serves the GET routes marked `config: { cache: true }` from a ResponseCache fed by Postgres change notifications
  * (lib/change-feed.ts). `X-Cache: hit|miss` says which. A successful write through this process (any other method
  * answered below 400) starts a new generation at once, so its client reads its own write even before the
- * notification arrives. Register before the ETag plugin: this one sets the tag it stores, and that one answers 304.
+ * notification arrives. The hooks go on the routes that need them (onRoute), so register this before the routes.
+ * A hit carries its stored ETag, which the ETag plugin compares with If-None-Match (304).
  */
 export async function registerResponseCache(app: FastifyInstance, feedOptions?: ChangeFeedOptions): Promise<void> {
   const { cfg, log } = app.deps;
@@ -135,8 +140,8 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
     await feed.close();
   });
 
-  app.addHook('preHandler', async (req: Ticketed, reply: FastifyReply) => {
-    if (!cacheable(req)) return;
+  const lookup = async (req: Ticketed, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (req.method !== 'GET') return undefined;
     // authenticated() throws 401 for a wrong token, before anything is looked up.
     const key = `${req.authenticated() ? 'a' : 'p'} ${req.url}`;
     const e = cache.get(key);
@@ -149,13 +154,14 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
     cache.misses++;
     reply.header('x-cache', 'miss');
     req[TICKET] = { key, ticket: cache.ticket() };
-  });
-
-  app.addHook('onSend', async (req: Ticketed, reply, payload) => {
+    return undefined;
+  };
+  const store: onSendHookHandler = (req: Ticketed, reply, payload, done) => {
     const t = req[TICKET];
     if (t && reply.statusCode === 200 && typeof payload === 'string') {
-      const etag = weakEtag(payload);
-      reply.header('etag', etag);
+      // The ETag plugin's onSend (app-wide, so before this route-level one) has tagged the body already.
+      const tagged = reply.getHeader('etag');
+      const etag = typeof tagged === 'string' ? tagged : weakEtag(payload);
       const cc = reply.getHeader('cache-control');
       cache.put(t.key, t.ticket, {
         body: payload,
@@ -163,8 +169,22 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
         type: String(reply.getHeader('content-type') ?? 'application/octet-stream'),
         cacheControl: typeof cc === 'string' ? cc : undefined,
       });
-    } else if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS' && reply.statusCode < 400)
-      feed.bump();
-    return payload;
+    }
+    done(null, payload);
+  };
+  const written: onSendHookHandler = (_req, reply, payload, done) => {
+    if (reply.statusCode < 400) feed.bump();
+    done(null, payload);
+  };
+  // Hooks only on the routes that need them: the webhook and every other route pay nothing for the cache but a
+  // counter increment per successful write.
+  const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+  const list = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
+  app.addHook('onRoute', (r) => {
+    const methods = ([] as string[]).concat(r.method);
+    if (r.config?.cache === true && methods.includes('GET')) {
+      r.preHandler = [...list(r.preHandler), lookup as preHandlerAsyncHookHandler];
+      r.onSend = [...list(r.onSend), store];
+    } else if (methods.some((m) => !READS.has(m))) r.onSend = [...list(r.onSend), written];
   });
 }
