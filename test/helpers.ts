@@ -139,17 +139,18 @@ export async function queuesIdle(queues: Queue[], timeoutMs = 60_000): Promise<v
   );
 }
 
-/** Polls `fn` until it returns a truthy value or the timeout passes. */
+/** Polls `fn` every `intervalMs` until it returns a truthy value or the timeout passes. */
 export async function eventually<T>(
   fn: () => Promise<T | null | undefined | false>,
   timeoutMs = 60_000,
   what = 'condition',
+  intervalMs = 150,
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v) return v;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

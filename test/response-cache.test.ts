@@ -17,7 +17,7 @@ import type { Queues } from '../lib/queues.ts';
 import { finishRelease, upsertRelease } from '../lib/releases.repo.ts';
 import { buildApp } from '../services/api/app.ts';
 import { ResponseCache } from '../services/api/plugins/response-cache.ts';
-import { silentLog, testEnv } from './helpers.ts';
+import { eventually, silentLog, testEnv } from './helpers.ts';
 import type { TestEnv } from './helpers.ts';
 
 const TOKEN = 'cache-test-token';
@@ -75,14 +75,9 @@ async function seedRelease(repo: string): Promise<number> {
   return release.id;
 }
 
-/** Polls `pred` every 5 ms until it holds; fails after `ms`. */
-async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Waits until `pred` holds, looking every 5 ms (a notification arrives within a few). */
+const until = (pred: () => boolean, what: string, ms = 5000): Promise<boolean> =>
+  eventually(async () => pred(), ms, what, 5);
 
 /** Waits until the app's feed has seen a notification after `generation`. */
 async function notified(a: FastifyInstance, generation: number): Promise<void> {
