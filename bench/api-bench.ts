@@ -52,8 +52,8 @@ import { adminQuery, dbUrl } from '../test/helpers.ts';
 import { freePort } from '../test/own-services.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** The migration whose indexes the "without" run drops (it holds only CREATE INDEX statements). */
-const FINDINGS_INDEX_MIGRATION = '0006-findings-search-indexes.sql';
+/** The migration whose indexes the "without" run drops (its CREATE INDEX statements; it drops the ones it replaces). */
+const FINDINGS_INDEX_MIGRATION = '0012-findings-search-order.sql';
 
 const { values: args } = parseArgs({
   options: {

@@ -39,18 +39,22 @@ const LITERAL = /^[A-Za-z0-9_-]{1,64}$/;
  * The search's SQL and parameters with only the filters that are set: each combination is a plain query whose plan
  * fits it (a placeholder `$n IS NULL OR …` per filter, and `$n OR NOT m.private`, kept Postgres from reusing a
  * plan: it planned the join again on every request). Models are joined only to leave private ones out; the view
- * carries the release's sha and model (migration 0008), so releases are not joined a second time.
+ * carries the release's sha and model (migration 0008) and each finding its attempt (0011), so neither releases a
+ * second time nor check runs are joined.
+ *
+ * Newest first is by (created_at, id) (migration 0012): with a code or a check, the filter, a `since` and a cursor
+ * are all conditions on one index range (code or check_id, created_at, id), read in order until a page is full, so
+ * one plan fits every value. Postgres makes a generic plan of a named statement after five runs and uses it for every
+ * value when it looks no dearer than planning each time: it did so for the `since` search, whose plan then walked a
+ * code's findings by id for a one-day `since` (35-62 ms for 10 of the benchmark's 2,000 requests) while the other
+ * requests took about 1 ms. A cursor names its page's last finding by id; the statement looks up that finding's
+ * created_at (or, if it is gone, the next older one's) and continues below (created_at, id).
  *
  * Without a `since` or a cursor, a code, check or severity goes into the text as a literal, so the statement is
- * planned once for that value: a rare code or check reads its composite index, a common one the newest-first primary
- * key. As a parameter, Postgres kept planning the statement for each request instead (a generic plan, made without
- * the value, walks the primary key for every value: 681 ms for a check with no findings), 3-4 ms of planning per
- * request on the benchmark database (bench/api-bench.ts). With a `since` or a cursor Postgres plans each request for
- * its values whatever the text (measured: no generic plan after 8 runs with a literal code and a cursor), and the
- * plan for a recent `since` (created_at index, sort) and an old one (primary key) must differ; those keep one
- * statement per combination of filters, with every value a parameter.
+ * planned once for that value (a severity has no index of its own: the newest-first walk of findings_created_idx
+ * suits its three common values).
  */
-function searchQuery(f: FindingFilter): { key: string; text: string; values: unknown[] } {
+export function searchQuery(f: FindingFilter): { key: string; text: string; values: unknown[] } {
   const values: unknown[] = [];
   const where: string[] = [];
   const keys: string[] = [f.includePrivate ? 'all' : 'public'];
@@ -70,7 +74,13 @@ function searchQuery(f: FindingFilter): { key: string; text: string; values: unk
   if (f.severity !== undefined) value('severity', 'cf.severity', f.severity);
   if (f.check !== undefined) value('check', 'cf.check_id', f.check);
   if (f.since !== undefined) add('since', (n) => `cf.created_at >= ${n}::timestamptz`, f.since);
-  if (f.beforeId !== undefined) add('before', (n) => `cf.id < ${n}::bigint`, f.beforeId);
+  if (f.beforeId !== undefined)
+    add(
+      'before',
+      (n) =>
+        `(cf.created_at, cf.id) < ((SELECT created_at FROM findings WHERE id <= ${n}::bigint ORDER BY id DESC LIMIT 1), ${n}::bigint)`,
+      f.beforeId,
+    );
   if (!Number.isSafeInteger(f.limit) || f.limit < 1)
     throw new RangeError(`limit must be a positive integer: ${f.limit}`);
   const text = `SELECT cf.id, cf.repo, cf.sha, cf.code, cf.severity, cf.check_id, cf.title, cf.detail, cf.files,
@@ -78,7 +88,7 @@ function searchQuery(f: FindingFilter): { key: string; text: string; values: unk
      FROM current_findings cf
      ${f.includePrivate ? '' : 'JOIN models m ON m.id = cf.model_id'}
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY cf.id DESC LIMIT ${f.limit}`;
+     ORDER BY cf.created_at DESC, cf.id DESC LIMIT ${f.limit}`;
   return { key: keys.join('-'), text, values };
 }
 
@@ -92,7 +102,7 @@ const statementNames = new Map<string, string>();
 export const MAX_SEARCH_STATEMENTS = 256;
 
 /**
- * Findings newest first (by id, which grows with time), filtered; evidence is left to the release endpoint.
+ * Findings newest first (by created_at, then id), filtered; evidence is left to the release endpoint.
  * At the default page size the query is a named statement, prepared once per connection (searchQuery says which
  * values it is planned for). The limit is in the text so the plans are made for it; other page sizes are planned
  * each time rather than filling every connection with one prepared statement per limit.

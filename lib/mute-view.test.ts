@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createCheckRuns, listFindings, storeResult } from './check-runs.repo.ts';
 import type { StoredFinding } from './check-runs.repo.ts';
-import { createPool, withTransaction } from './db.ts';
+import { createPool, withClient, withTransaction } from './db.ts';
 import type { Pool } from './db.ts';
-import { DEFAULT_SEARCH_LIMIT, searchFindings } from './findings.repo.ts';
+import { DEFAULT_SEARCH_LIMIT, searchFindings, searchQuery } from './findings.repo.ts';
 import type { FindingFilter, FoundFinding } from './findings.repo.ts';
 import { reapplyVerdicts } from './mute-verdicts.ts';
 import { createMute, liftMute } from './mutes.repo.ts';
@@ -135,6 +135,54 @@ describe('current_findings: which mute silences a finding', () => {
     const plan = JSON.stringify(r.rows[0]['QUERY PLAN']);
     assert.match(plan, /"Relation Name":"mutes"/);
     assert.doesNotMatch(plan, /"Subplan Name"/);
+  });
+
+  test('each finding carries its check run attempt (migration 0011), so the view does not read check_runs', async () => {
+    const r = await pool.query(`EXPLAIN (FORMAT JSON) SELECT * FROM current_findings WHERE release_id = $1`, [ids.one]);
+    assert.doesNotMatch(JSON.stringify(r.rows[0]['QUERY PLAN']), /"Relation Name":"check_runs"/);
+    // other/three was checked twice: its findings keep the attempt of their run, whatever the writer sends.
+    const attempts = async (): Promise<string[]> =>
+      (
+        await pool.query<{ a: string }>(
+          `SELECT f.code || ':' || f.attempt || '=' || cr.attempt AS a FROM findings f
+           JOIN check_runs cr ON cr.id = f.check_run_id WHERE f.release_id = $1 ORDER BY f.id`,
+          [ids.three],
+        )
+      ).rows.map((x) => x.a);
+    assert.deepEqual(await attempts(), ['PAD_EQ_EOS:1=1', 'CONFIG_CHANGED:2=2']);
+    const run = await pool.query<{ id: string }>(
+      `SELECT id FROM check_runs WHERE release_id = $1 AND attempt = 1 LIMIT 1`,
+      [ids.three],
+    );
+    // Written and looked at in a transaction that is rolled back, so the other tests see the fixtures as they were.
+    await withClient(pool, async (c) => {
+      await c.query('BEGIN');
+      await c.query(
+        `INSERT INTO findings (check_run_id, release_id, code, severity, check_id, title, detail, evidence, attempt)
+         VALUES ($1, $2, 'X', 'info', 'x', 't', 'd', '{}', 2)`,
+        [run.rows[0].id, ids.three],
+      );
+      await c.query(`UPDATE findings SET attempt = 2 WHERE release_id = $1`, [ids.three]);
+      assert.deepEqual(
+        (
+          await c.query<{ a: string }>(
+            `SELECT f.code || ':' || f.attempt AS a FROM findings f WHERE f.release_id = $1 ORDER BY f.id`,
+            [ids.three],
+          )
+        ).rows.map((x) => x.a),
+        ['PAD_EQ_EOS:1', 'CONFIG_CHANGED:2', 'X:1'],
+      );
+      await c.query('ROLLBACK');
+    });
+    assert.deepEqual(await attempts(), ['PAD_EQ_EOS:1=1', 'CONFIG_CHANGED:2=2']);
+    await assert.rejects(
+      pool.query(
+        `INSERT INTO findings (check_run_id, release_id, code, severity, check_id, title, detail, evidence)
+         VALUES (-1, $1, 'X', 'info', 'x', 't', 'd', '{}')`,
+        [ids.three],
+      ),
+      (e: Error & { code?: string }) => e.code === '23503' && /check run -1/.test(e.message),
+    );
   });
 });
 
@@ -266,5 +314,110 @@ describe('stored timeline counts', () => {
     );
     assert.equal(await reapplyVerdicts(pool, 'model', 'other/five'), 0, 'a failed release stays error');
     assert.deepEqual((await view()).counts.get(id), { critical: 1, warning: 0, info: 0 });
+  });
+});
+
+// Last: it adds releases and moves findings in time, which the tests above do not expect.
+describe('findings search order (migration 0012)', () => {
+  test('newest first by (created_at, id), also where ids disagree with time; cursors visit each finding once', async () => {
+    const a = await release('order/a', [PAD, EOS, CFG]);
+    const b = await release('order/b', [PAD, EOS]);
+    // A finding written by a transaction that began before another's (an earlier created_at) can get a higher id.
+    await pool.query(
+      `UPDATE findings SET created_at = created_at - interval '1 hour' * (id % 3) WHERE release_id = ANY($1)`,
+      [[a, b]],
+    );
+    const rows = (
+      await pool.query<{ id: string; code: string }>(
+        `SELECT f.id, f.code FROM findings f JOIN releases r ON r.id = f.release_id JOIN models m ON m.id = r.model_id
+         WHERE f.attempt = r.check_attempt AND NOT m.private ORDER BY f.created_at DESC, f.id DESC`,
+      )
+    ).rows.map((x) => ({ id: Number(x.id), code: x.code }));
+    const ids = rows.map((x) => x.id);
+    assert.notDeepEqual(
+      ids,
+      [...ids].sort((x, y) => y - x),
+      'the fixture has ids out of time order',
+    );
+    const search = (f: Partial<FindingFilter>) =>
+      searchFindings(pool, { includePrivate: false, limit: DEFAULT_SEARCH_LIMIT, ...f });
+    assert.deepEqual(
+      (await search({})).map((f) => f.id),
+      ids,
+    );
+    for (const code of [undefined, PAD.code]) {
+      const expected = rows.filter((x) => code === undefined || x.code === code).map((x) => x.id);
+      for (const limit of [1, 2, 3]) {
+        const seen: number[] = [];
+        let beforeId: number | undefined;
+        for (;;) {
+          const page = await search({ code, beforeId, limit });
+          seen.push(...page.map((f) => f.id));
+          if (page.length < limit) break;
+          beforeId = page[page.length - 1].id;
+        }
+        assert.deepEqual(seen, expected, `code ${code}, pages of ${limit}`);
+      }
+    }
+    // A cursor whose finding is gone continues at the time of the next older id, and from that finding on (both
+    // came from one check run here, so the page is the one the cursor would have given).
+    const gone = ids[2];
+    const expectedAfter = (await search({ beforeId: gone })).map((f) => f.id);
+    const nextOlder = Math.max(...ids.filter((x) => x < gone));
+    assert.equal(expectedAfter[0], nextOlder, 'the fixture puts the next older id right after it');
+    await pool.query('DELETE FROM findings WHERE id = $1', [gone]);
+    assert.deepEqual(
+      (await search({ beforeId: gone })).map((f) => f.id),
+      expectedAfter,
+    );
+    assert.deepEqual(await search({ beforeId: Math.min(...ids) - 1_000_000 }), [], 'nothing older');
+  });
+
+  test('with a code or a check, one plan fits every value: since and cursor bound one index range', async () => {
+    // Enough findings that the planner weighs its indexes: 1,000 releases of 200 models with 40 findings each, over
+    // 20 codes and 10 checks, one a minute, ids in time order.
+    await pool.query(
+      `WITH m AS (INSERT INTO models (repo, author) SELECT 'bulk/m' || i, 'bulk' FROM generate_series(1, 200) i
+                  RETURNING id, repo),
+            r AS (INSERT INTO releases (model_id, repo, sha, source, status)
+                  SELECT m.id, m.repo, md5(m.repo || k), 'webhook', 'done' FROM m, generate_series(1, 5) k RETURNING id),
+            c AS (INSERT INTO check_runs (release_id, check_id, queue) SELECT id, 'bulk', 'checks' FROM r
+                  RETURNING id, release_id)
+       INSERT INTO findings (check_run_id, release_id, code, severity, check_id, title, detail, evidence, created_at)
+       SELECT c.id, c.release_id, 'BULK_' || (n % 20), 'info', 'bulk-' || (n % 10), 't', 'd', '{}',
+              now() - interval '1 minute' * (40000 - n)
+       FROM (SELECT id, release_id, row_number() OVER (ORDER BY id) AS k FROM c) c, generate_series(1, 40) j,
+            LATERAL (SELECT (c.k - 1) * 40 + j AS n) x
+       ORDER BY n`,
+    );
+    await pool.query('ANALYZE models, releases, check_runs, findings');
+    const one = createPool(env.databaseUrl, undefined, 1);
+    try {
+      const since = new Date(Date.now() - 3 * 86_400_000);
+      for (const [filter, index] of [
+        [{ code: 'BULK_3', since }, 'findings_code_created_idx'],
+        [{ code: 'BULK_3', beforeId: 1 }, 'findings_code_created_idx'],
+        [{ check: 'bulk-7', since, beforeId: 1 }, 'findings_check_created_idx'],
+      ] as const) {
+        const q = searchQuery({ includePrivate: false, limit: DEFAULT_SEARCH_LIMIT, ...filter });
+        const plan = await withClient(one, async (c) => {
+          await c.query(`SET plan_cache_mode = force_generic_plan`);
+          await c.query(`PREPARE generic AS ${q.text}`);
+          try {
+            const args = q.values.map((v) => c.escapeLiteral(v instanceof Date ? v.toISOString() : String(v)));
+            const r = await c.query(`EXPLAIN (FORMAT JSON) EXECUTE generic(${args.join(', ')})`);
+            return JSON.stringify(r.rows[0]['QUERY PLAN']);
+          } finally {
+            await c.query('DEALLOCATE generic');
+            await c.query('RESET plan_cache_mode');
+          }
+        });
+        const scan = new RegExp(`"Index Name":"${index}"[^}]*"Index Cond":"[^"]*created_at`);
+        assert.match(plan, scan, `${JSON.stringify(filter)}: ${plan}`);
+        assert.doesNotMatch(plan, /"Node Type":"Sort"/, 'read in order, not sorted');
+      }
+    } finally {
+      await one.end();
+    }
   });
 });
