@@ -254,10 +254,19 @@ async function seed(pool: Pool): Promise<void> {
        CROSS JOIN chk k
        LEFT JOIN tfr ON tfr.release_id = r.id AND tfr.attempt = a.attempt AND tfr.pos = k.pos`,
     );
+    // Triggers are off while seeding (session_replication_role), so the attempt each finding carries since 0011 is
+    // written here; a baseline checkout from before 0011 has no such column (its copy is migrated afterwards).
+    const hasAttempt =
+      (
+        await c.query(
+          `SELECT 1 FROM information_schema.columns
+           WHERE table_schema = 'public' AND table_name = 'findings' AND column_name = 'attempt'`,
+        )
+      ).rowCount === 1;
     await step(
       'findings',
       `INSERT INTO findings (id, check_run_id, release_id, code, severity, check_id, title, detail, evidence, files,
-                             created_at)
+                             created_at${hasAttempt ? ', attempt' : ''})
        SELECT fid, ${runId('release_id', 'attempt', 'pos')}, release_id, code, severity, check_id,
               initcap(replace(lower(code), '_', ' ')) || ' in ' || (ARRAY['config.json','tokenizer_config.json','tokenizer.json','generation_config.json','model.safetensors'])[1 + fid % 5],
               'Expected ' || (fid % 997) || ' (from ' || (ARRAY['config.json','the base model','the tokenizer','the chat template'])[1 + fid % 4]
@@ -266,7 +275,7 @@ async function seed(pool: Pool): Promise<void> {
               jsonb_build_object('expected', fid % 997, 'actual', fid % 991, 'file', 'config.json',
                                  'key', (ARRAY['eos_token_id','rope_theta','vocab_size','head_dim','hidden_act'])[1 + fid % 5]),
               ARRAY[(ARRAY['config.json','tokenizer_config.json','tokenizer.json','generation_config.json','model.safetensors'])[1 + fid % 5]],
-              received_at + (30 + fid % 200) * interval '1 second'
+              received_at + (30 + fid % 200) * interval '1 second'${hasAttempt ? ', attempt' : ''}
        FROM tf ORDER BY fid`,
     );
     const ti = performance.now();
