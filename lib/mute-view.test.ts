@@ -157,22 +157,25 @@ describe('current_findings: which mute silences a finding', () => {
     // Written and looked at in a transaction that is rolled back, so the other tests see the fixtures as they were.
     await withClient(pool, async (c) => {
       await c.query('BEGIN');
-      await c.query(
-        `INSERT INTO findings (check_run_id, release_id, code, severity, check_id, title, detail, evidence, attempt)
-         VALUES ($1, $2, 'X', 'info', 'x', 't', 'd', '{}', 2)`,
-        [run.rows[0].id, ids.three],
-      );
-      await c.query(`UPDATE findings SET attempt = 2 WHERE release_id = $1`, [ids.three]);
-      assert.deepEqual(
-        (
-          await c.query<{ a: string }>(
-            `SELECT f.code || ':' || f.attempt AS a FROM findings f WHERE f.release_id = $1 ORDER BY f.id`,
-            [ids.three],
-          )
-        ).rows.map((x) => x.a),
-        ['PAD_EQ_EOS:1', 'CONFIG_CHANGED:2', 'X:1'],
-      );
-      await c.query('ROLLBACK');
+      try {
+        await c.query(
+          `INSERT INTO findings (check_run_id, release_id, code, severity, check_id, title, detail, evidence, attempt)
+           VALUES ($1, $2, 'X', 'info', 'x', 't', 'd', '{}', 2)`,
+          [run.rows[0].id, ids.three],
+        );
+        await c.query(`UPDATE findings SET attempt = 2 WHERE release_id = $1`, [ids.three]);
+        assert.deepEqual(
+          (
+            await c.query<{ a: string }>(
+              `SELECT f.code || ':' || f.attempt AS a FROM findings f WHERE f.release_id = $1 ORDER BY f.id`,
+              [ids.three],
+            )
+          ).rows.map((x) => x.a),
+          ['PAD_EQ_EOS:1', 'CONFIG_CHANGED:2', 'X:1'],
+        );
+      } finally {
+        await c.query('ROLLBACK');
+      }
     });
     assert.deepEqual(await attempts(), ['PAD_EQ_EOS:1=1', 'CONFIG_CHANGED:2=2']);
     await assert.rejects(

@@ -34,4 +34,3 @@ LEFT JOIN mutes mm ON mm.deleted_at IS NULL AND mm.scope = 'model' AND mm.target
 LEFT JOIN mutes mo ON mo.deleted_at IS NULL AND mo.scope = 'org' AND mo.target = split_part(r.repo, '/', 1)
   AND mo.code = f.code
 WHERE f.attempt = r.check_attempt;
-
