@@ -21,7 +21,6 @@ declare module 'fastify' {
 }
 
 interface Entry {
-  generation: number;
   storedAt: number;
   body: string;
   etag: string;
@@ -81,7 +80,7 @@ export class ResponseCache {
     return this.feed.generation;
   }
 
-  put(key: string, ticket: number, e: Omit<Entry, 'generation' | 'storedAt' | 'bytes'>): boolean {
+  put(key: string, ticket: number, e: Omit<Entry, 'storedAt' | 'bytes'>): boolean {
     if (!this.sync() || ticket !== this.generation) return false;
     // One byte per character: V8 keeps a string of Latin-1 characters (nearly every answer) that way; one with other
     // characters takes twice that.
@@ -92,7 +91,7 @@ export class ResponseCache {
       this.entries.delete(key);
       this.bytes -= old.bytes;
     }
-    this.entries.set(key, { ...e, generation: ticket, storedAt: performance.now(), bytes });
+    this.entries.set(key, { ...e, storedAt: performance.now(), bytes });
     this.bytes += bytes;
     for (const [k, v] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
