@@ -34,6 +34,12 @@ export interface ChangeFeed {
   ready(): Promise<void>;
   /** Counts a change seen by this process itself (a write it made), before its notification arrives. */
   bump(): void;
+  /**
+   * Resolves once every notification of a transaction committed before the call has been counted: a notification the
+   * listening connection sends itself comes back after them (Postgres delivers in commit order). Resolves at once
+   * while not listening (nothing is served from the cache then).
+   */
+  caughtUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +57,8 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
   let wait = retryMs;
   let waiters: (() => void)[] = [];
   let failures = 0;
+  /** The current connection's round trip of a notification to itself, while it listens. */
+  let roundTrip: (() => Promise<void>) | null = null;
 
   const wake = (): void => {
     const w = waiters;
@@ -63,6 +71,7 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     if (client !== c) return;
     client = null;
     listening = false;
+    roundTrip = null;
     generation++;
     if (heartbeat) clearInterval(heartbeat);
     heartbeat = null;
@@ -93,30 +102,27 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     // The heartbeat's own channel: a notification this connection sends itself must come back on it. A query alone
     // would not prove delivery (a pooler in transaction mode answers queries and loses notifications).
     const own = `hubwatch_feed_${randomBytes(6).toString('hex')}`;
-    let expected = null as { payload: string; done: () => void } | null;
+    /** The probes on their way, by payload. */
+    const expected = new Map<string, () => void>();
     c.on('notification', (n) => {
-      const waiting = expected;
       if (n.channel === CHANGE_CHANNEL) generation++;
-      else if (n.channel === own && waiting !== null && waiting.payload === n.payload) waiting.done();
+      else if (n.channel === own) expected.get(n.payload ?? '')?.();
     });
     let seq = 0;
     /** Sends a notification on `own` and resolves when it comes back; rejects after heartbeatTimeoutMs. */
     const probe = (): Promise<void> =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('a notification did not come back')), heartbeatTimeoutMs);
-        timer.unref();
-        expected = {
-          payload: String(++seq),
-          done: () => {
-            clearTimeout(timer);
-            expected = null;
-            resolve();
-          },
-        };
-        c.query('SELECT pg_notify($1, $2)', [own, expected.payload]).catch((e: Error) => {
+        const payload = String(++seq);
+        const settle = (e?: Error): void => {
           clearTimeout(timer);
-          reject(e);
-        });
+          expected.delete(payload);
+          if (e) reject(e);
+          else resolve();
+        };
+        const timer = setTimeout(() => settle(new Error('a notification did not come back')), heartbeatTimeoutMs);
+        timer.unref();
+        expected.set(payload, () => settle());
+        c.query('SELECT pg_notify($1, $2)', [own, payload]).catch((e: Error) => settle(e));
       });
     try {
       await c.connect();
@@ -130,11 +136,18 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     // Changes made while no connection listened were not delivered: whatever was read before now is suspect.
     generation++;
     listening = true;
+    roundTrip = () => probe().catch((e) => fail(c, e));
     wait = retryMs;
     if (failures > 0) log.info({ failures }, 'change feed listening again');
     failures = 0;
+    let beating = false;
     heartbeat = setInterval(() => {
-      if (expected === null) probe().catch((e) => fail(c, e));
+      if (beating) return;
+      beating = true;
+      void probe().then(
+        () => void (beating = false),
+        (e) => fail(c, e),
+      );
     }, heartbeatMs);
     heartbeat.unref();
     wake();
@@ -151,9 +164,11 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     },
     ready: () => (listening || closed ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
     bump: () => void generation++,
+    caughtUp: () => roundTrip?.() ?? Promise.resolve(),
     async close() {
       closed = true;
       listening = false;
+      roundTrip = null;
       generation++;
       if (retryTimer) clearTimeout(retryTimer);
       if (heartbeat) clearInterval(heartbeat);

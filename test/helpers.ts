@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { Config } from '../lib/config.ts';
 import { loadConfig } from '../lib/config.ts';
@@ -153,4 +154,13 @@ export async function eventually<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * Waits until the app's response cache has counted every change committed so far. A test that writes to Postgres
+ * directly (as a worker would) and then reads again through the app a URL it read before calls this in between: the
+ * app serves another process's write once its notification arrives, a few milliseconds after the commit.
+ */
+export async function cacheCaughtUp(app: FastifyInstance): Promise<void> {
+  await app.responseCache?.feed.caughtUp();
 }

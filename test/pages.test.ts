@@ -10,7 +10,7 @@ import type { Pool } from '../lib/db.ts';
 import { createQueues } from '../lib/queues.ts';
 import type { Queues } from '../lib/queues.ts';
 import { seedPages } from './page-fixtures.ts';
-import { silentLog, testEnv } from './helpers.ts';
+import { cacheCaughtUp, silentLog, testEnv } from './helpers.ts';
 import type { TestEnv } from './helpers.ts';
 
 let env: TestEnv;
@@ -34,7 +34,11 @@ after(async () => {
   await env?.cleanup();
 });
 
-const get = (url: string) => app.inject({ method: 'GET', url });
+// The tests write through the repo functions, as the workers do, between reads of the same pages.
+const get = async (url: string) => {
+  await cacheCaughtUp(app);
+  return app.inject({ method: 'GET', url });
+};
 
 test('the index lists models latest release first, with codes, and filters by verdict, author and search', async () => {
   const res = await get('/');

@@ -170,6 +170,19 @@ describe('response cache over HTTP', () => {
     }
   });
 
+  test('caughtUp() resolves only once every change committed before the call has been counted', async () => {
+    const a = await app();
+    const feed = a.responseCache!.feed;
+    for (let i = 0; i < 20; i++) {
+      const g = feed.generation;
+      await pool.query(`UPDATE models SET verdict = verdict WHERE repo = 'acme/cached'`);
+      await feed.caughtUp();
+      assert.ok(feed.generation > g, `round ${i}: the notification was counted`);
+    }
+    await Promise.all([feed.caughtUp(), feed.caughtUp(), feed.caughtUp()]);
+    assert.equal(feed.listening, true);
+  });
+
   test('a write through the API is read back at once, before its notification', async () => {
     const a = await app();
     const url = `/v1/models/acme/cached/releases/${SHA}`;
@@ -288,6 +301,7 @@ describe('ResponseCache', () => {
     bump() {
       this.generation++;
     },
+    caughtUp: async () => undefined,
     close: async () => undefined,
   });
   const entry = (body: string) => ({ body, etag: 'W/"x"', type: 'text/plain', cacheControl: undefined });
