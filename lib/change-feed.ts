@@ -109,6 +109,8 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
       else if (n.channel === own) expected.get(n.payload ?? '')?.();
     });
     let seq = 0;
+    /** The probes' queries go out one after another: pg warns about (and will refuse) a query sent while one runs. */
+    let sending: Promise<unknown> = Promise.resolve();
     /** Sends a notification on `own` and resolves when it comes back; rejects after heartbeatTimeoutMs. */
     const probe = (): Promise<void> =>
       new Promise<void>((resolve, reject) => {
@@ -122,7 +124,9 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
         const timer = setTimeout(() => settle(new Error('a notification did not come back')), heartbeatTimeoutMs);
         timer.unref();
         expected.set(payload, () => settle());
-        c.query('SELECT pg_notify($1, $2)', [own, payload]).catch((e: Error) => settle(e));
+        sending = sending
+          .then(() => c.query('SELECT pg_notify($1, $2)', [own, payload]))
+          .catch((e: Error) => settle(e));
       });
     try {
       await c.connect();
