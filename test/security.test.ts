@@ -3,7 +3,7 @@
  * echoed), payloads that used to give 500s, body limits, security headers, rate limits and trustProxy.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { loadConfig } from '../lib/config.ts';
@@ -39,6 +39,12 @@ before(async () => {
   env = await testEnv({ webhookSecret: SECRET, apiToken: TOKEN });
   pool = createPool(env.cfg.databaseUrl);
   queues = createQueues(env.cfg.redisUrl, env.queuePrefix);
+});
+
+// Each test's apps are closed after it: every app's outbox listens for the shared queues' errors, and eleven at once
+// made Node warn of a listener leak.
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
 });
 
 after(async () => {
