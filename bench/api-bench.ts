@@ -46,6 +46,7 @@ import type { Pool } from '../lib/db.ts';
 import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/migrate.ts';
 import { QUEUE, createQueues, redisConnection } from '../lib/queues.ts';
+import { searchFindings } from '../lib/findings.repo.ts';
 import { findingCountsOf } from '../lib/releases.repo.ts';
 import { buildApp } from '../services/api/app.ts';
 import { adminQuery, dbUrl } from '../test/helpers.ts';
@@ -379,7 +380,36 @@ async function routes(pool: Pool, n = 2000): Promise<Route[]> {
           `/v1/findings?code=${pick(codes, i).code}&cursor=${encodeCursor('findings', 1 + Math.floor(maxId * (((i + 1) * 0.618034) % 1)))}`,
       ),
     },
+    { name: 'json  /v1/findings?code=&cursor= paging', paths: await pagingPaths(pool, codes, maxId, n) },
   ];
+}
+
+/**
+ * Readers paging through a code's findings as a client does, each following its pages' nextCursor from a random
+ * start: `readers` of them at once, each a page further on every round (the paths interleave the readers, so
+ * requests in a row belong to different readers). The random-cursor route puts every request on a page far from the
+ * one before; here a reader's next page is next to its last.
+ */
+async function pagingPaths(pool: Pool, codes: { code: string }[], maxId: number, n: number): Promise<string[]> {
+  const readers = 100;
+  const pages = Math.ceil(n / readers);
+  const chains: string[][] = [];
+  for (let r = 0; r < readers; r++) {
+    const code = codes[(r * 7919) % codes.length].code;
+    let cursor = 1 + Math.floor(maxId * (((r + 1) * 0.381966) % 1));
+    const chain: string[] = [];
+    while (chain.length < pages) {
+      chain.push(`/v1/findings?code=${code}&cursor=${encodeCursor('findings', cursor)}`);
+      // The API's own query and page size: a page of 50, its last finding the next page's cursor.
+      const rows = await searchFindings(pool, { code, beforeId: cursor, includePrivate: false, limit: 51 });
+      if (rows.length <= 50) break;
+      cursor = rows[49].id;
+    }
+    chains.push(chain);
+  }
+  const paths: string[] = [];
+  for (let p = 0; p < pages; p++) for (const c of chains) if (c[p] !== undefined) paths.push(c[p]);
+  return paths.slice(0, n);
 }
 
 interface Captured {
