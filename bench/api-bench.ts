@@ -25,7 +25,7 @@
  *
  *   npm run bench:api -- [--rate 500] [--seconds 5] [--warmup 5] [--without-indexes | --with-indexes-only] [--scale 1]
  *                        [--log-level warn] [--keep] [--routes REGEX] [--baseline DIR [--baseline-database NAME]]
- *                        [--database NAME] [--server-cpu-prof DIR] [--no-cache]
+ *                        [--database NAME] [--server-cpu-prof DIR] [--no-cache] [--writes 0]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -77,6 +77,9 @@ const { values: args } = parseArgs({
     'server-cpu-prof': { type: 'string' },
     // The servers without their response cache (HUBWATCH_API_CACHE_MB=0): every request reads Postgres.
     'no-cache': { type: 'boolean', default: false },
+    // One-row updates of check runs per second on each server's database while it is driven, as workers checking
+    // releases make: each is a change notified to the server's response cache.
+    writes: { type: 'string', default: '0' },
   },
 });
 const BASELINE = args.baseline ? resolve(args.baseline) : null;
@@ -86,6 +89,7 @@ if (BASELINE && args.database && !args['baseline-database'])
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);
+const WRITES = Number(args.writes);
 const SCALE = Number(args.scale);
 const MODELS = Math.round(10_000 * SCALE);
 const RELEASES = Math.round(100_000 * SCALE);
@@ -661,8 +665,40 @@ interface Row {
   load: string;
 }
 
+/**
+ * Runs `fn` while `--writes` one-row updates of check runs a second go to `databaseUrl` on a connection of their own
+ * (a random row each; the value is unchanged, the statement's notification is what counts).
+ */
+async function withWrites<T>(databaseUrl: string, fn: () => Promise<T>): Promise<T> {
+  if (!(WRITES > 0)) return fn();
+  const w = createPool(databaseUrl, undefined, 1);
+  const maxId = Number((await w.query('SELECT max(id) AS m FROM check_runs')).rows[0].m);
+  let stop = false;
+  const loop = (async () => {
+    const t0 = performance.now();
+    for (let n = 1; !stop; n++) {
+      await w.query('UPDATE check_runs SET duration_ms = duration_ms WHERE id = $1', [
+        1 + Math.floor(Math.random() * maxId),
+      ]);
+      const wait = t0 + (n * 1000) / WRITES - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  })();
+  try {
+    return await fn();
+  } finally {
+    stop = true;
+    await loop;
+    await w.end();
+  }
+}
+
 /** Drives one route against one server and measures it. */
 async function measure(pool: Pool, t: Target, http: HttpPool, route: Route, label: string): Promise<Row> {
+  return withWrites(t.databaseUrl, () => measureRoute(pool, t, http, route, label));
+}
+
+async function measureRoute(pool: Pool, t: Target, http: HttpPool, route: Route, label: string): Promise<Row> {
   if (WARMUP > 0) await drive(http, route.paths, RATE, WARMUP);
   const cpu0 = cpuSeconds(t.child.pid);
   const db0 = await backendCpu(pool, t.appName);

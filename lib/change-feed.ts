@@ -1,8 +1,10 @@
 /**
- * The change notifications of migration 0010 (channel `hubwatch_changed`), as a generation number: it grows when a
- * change is notified and whenever the listening connection is (re)established, since notifications sent while no
- * connection listened are lost. A reader that saw generation g before reading from Postgres, and still sees g after,
- * read no data changed by a notification that has arrived since; whatever it read is replaced on the next notification.
+ * The change notifications of migrations 0010 and 0013 (channel `hubwatch_changed`, the changed table as payload), as
+ * generation numbers: `generation` grows when any change is notified and whenever the listening connection is
+ * (re)established, since notifications sent while no connection listened are lost; `versionOf(tables)` grows with
+ * those of the given tables only, and with everything that moves all of them (a new connection, `bump()`, an empty or
+ * unknown payload). A reader that saw version v of the tables it reads before reading from Postgres, and still sees v
+ * after, read no data changed by a notification that has arrived since.
  *
  * `listening` is false until LISTEN is in place and a notification the connection sends itself has come back, and
  * from the moment the connection fails (an error, its end, or a heartbeat notification not back within
@@ -16,6 +18,20 @@ import type { Logger } from './logger.ts';
 
 export const CHANGE_CHANNEL = 'hubwatch_changed';
 
+/** The tables whose changes are notified (migration 0010's triggers), the payload of each since 0013. */
+export const NOTIFYING_TABLES = [
+  'models',
+  'snapshots',
+  'snapshot_files',
+  'releases',
+  'check_runs',
+  'findings',
+  'release_evidence',
+  'mutes',
+] as const;
+export type NotifyingTable = (typeof NOTIFYING_TABLES)[number];
+const TABLE_INDEX = new Map<string, number>(NOTIFYING_TABLES.map((t, i) => [t, i]));
+
 export interface ChangeFeedOptions {
   /** Wait before reconnecting after a failure; doubles up to maxRetryMs. */
   retryMs?: number;
@@ -28,6 +44,11 @@ export interface ChangeFeedOptions {
 export interface ChangeFeed {
   /** Grows with every notification and every new listening connection. */
   readonly generation: number;
+  /**
+   * Grows with every notification of one of `tables` and with every change of all of them (a new listening
+   * connection, bump(), an empty or unknown payload); the same tables give comparable numbers.
+   */
+  versionOf(tables: readonly NotifyingTable[]): number;
   /** LISTEN is in place on a live connection. */
   readonly listening: boolean;
   /** Resolves once listening (or closed). */
@@ -49,6 +70,14 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
   const heartbeatMs = opts.heartbeatMs ?? 5_000;
   const heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? 5_000;
   let generation = 0;
+  /** Changes that may touch every table; and the notifications of each table, by its index in NOTIFYING_TABLES. */
+  let everything = 0;
+  const perTable = new Array<number>(NOTIFYING_TABLES.length).fill(0);
+  /** Counts a change of all tables. */
+  const all = (): void => {
+    generation++;
+    everything++;
+  };
   let listening = false;
   let closed = false;
   let client: pg.Client | null = null;
@@ -72,7 +101,7 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     client = null;
     listening = false;
     roundTrip = null;
-    generation++;
+    all();
     if (heartbeat) clearInterval(heartbeat);
     heartbeat = null;
     c.removeAllListeners('notification');
@@ -105,8 +134,14 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     /** The probes on their way, by payload. */
     const expected = new Map<string, () => void>();
     c.on('notification', (n) => {
-      if (n.channel === CHANGE_CHANNEL) generation++;
-      else if (n.channel === own) expected.get(n.payload ?? '')?.();
+      if (n.channel === CHANGE_CHANNEL) {
+        const i = TABLE_INDEX.get(n.payload ?? '');
+        if (i === undefined) all();
+        else {
+          generation++;
+          perTable[i]++;
+        }
+      } else if (n.channel === own) expected.get(n.payload ?? '')?.();
     });
     let seq = 0;
     /** The probes' queries go out one after another: pg warns about (and will refuse) a query sent while one runs. */
@@ -138,7 +173,7 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     }
     if (client !== c || closed) return;
     // Changes made while no connection listened were not delivered: whatever was read before now is suspect.
-    generation++;
+    all();
     listening = true;
     roundTrip = () => probe().catch((e) => fail(c, e));
     wait = retryMs;
@@ -163,17 +198,22 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
     get generation() {
       return generation;
     },
+    versionOf(tables) {
+      let v = everything;
+      for (const t of tables) v += perTable[TABLE_INDEX.get(t)!];
+      return v;
+    },
     get listening() {
       return listening;
     },
     ready: () => (listening || closed ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
-    bump: () => void generation++,
+    bump: all,
     caughtUp: () => roundTrip?.() ?? Promise.resolve(),
     async close() {
       closed = true;
       listening = false;
       roundTrip = null;
-      generation++;
+      all();
       if (retryTimer) clearTimeout(retryTimer);
       if (heartbeat) clearInterval(heartbeat);
       const c = client;

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createCheckRuns, storeResult } from '../lib/check-runs.repo.ts';
-import type { ChangeFeed } from '../lib/change-feed.ts';
+import { encodeCursor } from '../lib/cursor.ts';
+import type { ChangeFeed, NotifyingTable } from '../lib/change-feed.ts';
 import { createPool, withTransaction } from '../lib/db.ts';
 import type { Pool } from '../lib/db.ts';
 import { createQueues } from '../lib/queues.ts';
@@ -232,6 +233,114 @@ describe('response cache over HTTP', () => {
     assert.equal((await a.inject(url)).headers['x-cache'], 'miss');
   });
 
+  test("a route that names its tables keeps its answers through another table's changes, not through its own", async () => {
+    const a = await app();
+    const feed = a.responseCache!.feed;
+    const search = '/v1/findings?code=PAD_EQ_EOS';
+    const model = '/models/acme/cached';
+    const release = `/v1/models/acme/cached/releases/${SHA}`;
+    const warm = async (): Promise<void> => {
+      for (const url of [search, model, release]) await a.inject(url);
+    };
+    const cached = async (url: string): Promise<boolean> => (await a.inject(url)).headers['x-cache'] === 'hit';
+    await warm();
+    // As a worker checking a release would: check runs change, which the release page shows and the others do not.
+    await pool.query(`UPDATE check_runs SET duration_ms = duration_ms WHERE false`);
+    await feed.caughtUp();
+    assert.equal(await cached(search), true, 'the findings search');
+    assert.equal(await cached(model), true, 'the model page');
+    assert.equal(await cached(release), false, 'the release reads check runs');
+    for (const table of ['findings', 'mutes', 'releases', 'models']) {
+      await warm();
+      await pool.query(`DELETE FROM ${table} WHERE false`);
+      await feed.caughtUp();
+      assert.equal(await cached(search), false, `${table}: the findings search`);
+      assert.equal(await cached(model), false, `${table}: the model page`);
+    }
+    // An empty payload (0010's trigger, before 0013) may be any change.
+    await warm();
+    await pool.query(`SELECT pg_notify('hubwatch_changed', '')`);
+    await feed.caughtUp();
+    assert.equal(await cached(search), false);
+    assert.equal(await cached(model), false);
+  });
+
+  test('each route that names its tables reads no other (EXPLAIN of every query it runs)', async () => {
+    // The app's queries are recorded on their way to Postgres, and each is explained with its own parameters.
+    const recorded: { text: string; values: unknown[] }[] = [];
+    type Sql = string | { text: string; values?: unknown[] };
+    const own = createPool(env.databaseUrl);
+    const query = own.query.bind(own) as (q: Sql, values?: unknown[]) => Promise<unknown>;
+    (own as unknown as { query: typeof query }).query = (q, values) => {
+      recorded.push(
+        typeof q === 'string' ? { text: q, values: values ?? [] } : { text: q.text, values: q.values ?? [] },
+      );
+      return query(q, values);
+    };
+    const a = await buildApp({ pool: own, queues, cfg: env.cfg, log: silentLog });
+    const seen = new Map<string, readonly string[] | null>();
+    a.addHook('onRequest', async (req) => {
+      const c = req.routeOptions.config.cache;
+      seen.set(req.routeOptions.url ?? '', typeof c === 'object' ? c.reads : null);
+    });
+    try {
+      await a.ready();
+      const since = encodeURIComponent(new Date(0).toISOString());
+      const urls = [
+        '/v1/models',
+        '/v1/models?code=PAD_EQ_EOS&verdict=warning&author=acme',
+        '/v1/models/acme/cached',
+        '/v1/findings',
+        `/v1/findings?code=PAD_EQ_EOS&since=${since}`,
+        `/v1/findings?check=pad-eq-eos&severity=warning&cursor=${encodeCursor('findings', 1_000_000)}`,
+        '/',
+        '/?q=acme&verdict=warning&author=acme',
+        '/models/acme/cached',
+        '/models/acme/missing',
+        '/models/acme/cached/badge.svg',
+        '/feed.xml',
+        '/feed.xml?author=acme',
+        '/orgs/acme/feed.xml',
+      ];
+      for (const url of urls)
+        for (const headers of [{}, auth]) {
+          recorded.length = 0;
+          seen.clear();
+          const res = await a.inject({ url, headers });
+          assert.ok(res.statusCode === 200 || res.statusCode === 404, `${url} ${res.statusCode}`);
+          const [[route, reads]] = [...seen];
+          assert.ok(reads, `${url} (${route}) names the tables it reads`);
+          assert.ok(recorded.length > 0, url);
+          for (const q of recorded) {
+            const r = await pool.query(`EXPLAIN (FORMAT JSON) ${q.text}`, q.values);
+            const relations = new Set<string>();
+            const walk = (n: { 'Relation Name'?: string; Plans?: unknown[] }): void => {
+              if (n['Relation Name']) relations.add(n['Relation Name']);
+              for (const c of n.Plans ?? []) walk(c as typeof n);
+            };
+            walk(r.rows[0]['QUERY PLAN'][0].Plan);
+            for (const t of relations) assert.ok(reads.includes(t), `${url} (${route}) reads ${t}, not in ${reads}`);
+          }
+        }
+      // Every route that names its tables was asked for above.
+      const named = [...a.responseCache!.routes].filter(([, t]) => t !== null).map(([u]) => u);
+      const asked = new Set<string>();
+      for (const url of urls) {
+        seen.clear();
+        await a.inject(url);
+        asked.add([...seen.keys()][0]);
+      }
+      assert.deepEqual(
+        named.filter((u) => !asked.has(u)),
+        [],
+      );
+      assert.ok(named.length >= 8, named.join(' '));
+    } finally {
+      await a.close();
+      await own.end();
+    }
+  });
+
   test('answers with the token are kept apart from anonymous ones', async () => {
     await seedRelease('acme/secret');
     await pool.query(`UPDATE models SET private = true WHERE repo = 'acme/secret'`);
@@ -309,28 +418,67 @@ describe('response cache over HTTP', () => {
 
 describe('ResponseCache', () => {
   /** A feed the test moves by hand. */
-  const feed = (): ChangeFeed & { generation: number; listening: boolean } => ({
-    generation: 1,
-    listening: true,
-    ready: async () => undefined,
-    bump() {
-      this.generation++;
-    },
-    caughtUp: async () => undefined,
-    close: async () => undefined,
-  });
+  const feed = (): ChangeFeed & { generation: number; listening: boolean; notify(t?: NotifyingTable): void } => {
+    // Counts as the real feed does: `all` moves every table, a table's notification only its own.
+    let all = 0;
+    const per = new Map<string, number>();
+    return {
+      generation: 1,
+      listening: true,
+      ready: async () => undefined,
+      versionOf: (tables) => tables.reduce((v, t) => v + (per.get(t) ?? 0), all),
+      notify(t) {
+        this.generation++;
+        if (t === undefined) all++;
+        else per.set(t, (per.get(t) ?? 0) + 1);
+      },
+      bump() {
+        this.notify();
+      },
+      caughtUp: async () => undefined,
+      close: async () => undefined,
+    };
+  };
   const entry = (body: string) => ({ body, etag: 'W/"x"', type: 'text/plain', cacheControl: undefined });
 
   test('a miss that started before a change is not stored; one stored before the change is dropped with it', () => {
     const f = feed();
     const c = new ResponseCache(f, 1 << 20, 60_000);
     const ticket = c.ticket();
-    f.generation++; // a change notified while the miss read
+    f.notify(); // a change notified while the miss read
     assert.equal(c.put('k', ticket, entry('old')), false);
     assert.equal(c.get('k'), undefined);
     assert.equal(c.put('k', c.ticket(), entry('new')), true);
     assert.equal(c.get('k')?.body, 'new');
-    f.generation++;
+    f.notify('models');
+    assert.equal(c.get('k'), undefined, 'an entry of a route reading every table goes with any table');
+    assert.equal(c.size, 0);
+  });
+
+  test('an entry of a route that names its tables goes only with a change to one of them', () => {
+    const f = feed();
+    const c = new ResponseCache(f, 1 << 20, 60_000);
+    const reads: NotifyingTable[] = ['models', 'findings'];
+    // A change to another table while the miss read does not keep it from being stored; one to its tables does.
+    let ticket = c.ticket(reads);
+    f.notify('findings');
+    assert.equal(c.put('j', ticket, entry('b'), reads), false);
+    ticket = c.ticket(reads);
+    f.notify('check_runs');
+    assert.equal(c.put('k', ticket, entry('a'), reads), true);
+    assert.equal(c.put('all', c.ticket(), entry('c')), true);
+    f.notify('check_runs');
+    f.notify('snapshots');
+    assert.equal(c.get('k')?.body, 'a', 'changes to tables it does not read keep it');
+    assert.equal(c.get('all'), undefined, 'an entry of a route reading every table goes');
+    f.notify('models');
+    assert.equal(c.get('k'), undefined);
+    assert.equal(c.size, 0);
+    assert.equal(c.byteCount, 0);
+    // A change of every table (a write through this process, a new connection) drops all entries at once.
+    assert.ok(c.put('k', c.ticket(reads), entry('a'), reads));
+    assert.ok(c.put('j', c.ticket(reads), entry('b'), reads));
+    f.bump();
     assert.equal(c.get('k'), undefined);
     assert.equal(c.size, 0);
   });

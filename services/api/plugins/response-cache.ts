@@ -5,14 +5,18 @@ import type {
   onSendHookHandler,
   preHandlerAsyncHookHandler,
 } from 'fastify';
-import { startChangeFeed } from '../../../lib/change-feed.ts';
-import type { ChangeFeed, ChangeFeedOptions } from '../../../lib/change-feed.ts';
+import { NOTIFYING_TABLES, startChangeFeed } from '../../../lib/change-feed.ts';
+import type { ChangeFeed, ChangeFeedOptions, NotifyingTable } from '../../../lib/change-feed.ts';
 import { weakEtag } from './etag.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Answers of this GET route may be served from the response cache (their body depends on the URL and auth only). */
-    cache?: boolean;
+    /**
+     * Answers of this GET route may be served from the response cache (their body depends on the URL and auth only):
+     * `true` drops them on a change to any table, `{ reads }` only on a change to one of the tables its queries read
+     * (views resolved to their tables; test/response-cache.test.ts checks each such list against the query plans).
+     */
+    cache?: boolean | { reads: readonly NotifyingTable[] };
   }
   interface FastifyInstance {
     /** The response cache of the read routes; null when HUBWATCH_API_CACHE_MB is 0. */
@@ -22,6 +26,9 @@ declare module 'fastify' {
 
 interface Entry {
   storedAt: number;
+  /** The tables its route reads (null: all) and their version when the answer's reads began. */
+  tables: readonly NotifyingTable[] | null;
+  version: number;
   body: string;
   etag: string;
   type: string;
@@ -30,73 +37,91 @@ interface Entry {
 }
 
 /**
- * Rendered answers of the read routes, by URL and whether the request was authenticated, valid for one generation of
- * the change feed and at most `ttlMs`. A miss takes the generation before the route reads anything and stores its
- * answer only if the generation is unchanged when the answer is ready: an answer that may have read data older than
- * a change notified meanwhile is never stored, and one stored just before a change's notification arrives is
- * dropped with it. While the feed is not listening (Postgres down, the connection lost) nothing is stored or served.
+ * Rendered answers of the read routes, by URL and whether the request was authenticated, valid while the tables
+ * their route reads are unchanged (the change feed's version of those tables; every table when the route names none)
+ * and at most `ttlMs`. A miss takes the version before the route reads anything and stores its answer only if the
+ * version is unchanged when the answer is ready: an answer that may have read data older than a change notified
+ * meanwhile is never stored, and one stored just before a change's notification arrives is not served after it.
+ * Whatever changes every table (a write through this process, a new listening connection) drops every entry at
+ * once; an entry outdated by one table's change goes when it is next asked for, or as the least recently used.
+ * While the feed is not listening (Postgres down, the connection lost) nothing is stored or served.
  * Least recently used entries go first when the bytes exceed `maxBytes`.
  */
 export class ResponseCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
-  private generation: number;
+  /** The version of no table: it moves only with what changes all of them. */
+  private everything: number;
   hits = 0;
   misses = 0;
+  /** The cached routes (URL pattern) and the tables each reads; null: every table. */
+  readonly routes = new Map<string, readonly NotifyingTable[] | null>();
 
   constructor(
     readonly feed: ChangeFeed,
     private readonly maxBytes: number,
     private readonly ttlMs: number,
   ) {
-    this.generation = feed.generation;
+    this.everything = feed.versionOf([]);
   }
 
-  /** Entries of an older generation are dropped all at once. */
+  private version(tables: readonly NotifyingTable[] | null): number {
+    return tables === null ? this.feed.generation : this.feed.versionOf(tables);
+  }
+
+  /** Entries are dropped all at once when every table may have changed. */
   private sync(): boolean {
-    if (this.generation !== this.feed.generation) {
+    const now = this.feed.versionOf([]);
+    if (this.everything !== now) {
       this.entries.clear();
       this.bytes = 0;
-      this.generation = this.feed.generation;
+      this.everything = now;
     }
     return this.feed.listening;
+  }
+
+  private drop(key: string, e: Entry): void {
+    this.entries.delete(key);
+    this.bytes -= e.bytes;
   }
 
   get(key: string): Entry | undefined {
     if (!this.sync()) return undefined;
     const e = this.entries.get(key);
     if (!e) return undefined;
-    this.entries.delete(key);
-    if (performance.now() - e.storedAt > this.ttlMs) {
-      this.bytes -= e.bytes;
+    if (performance.now() - e.storedAt > this.ttlMs || e.version !== this.version(e.tables)) {
+      this.drop(key, e);
       return undefined;
     }
+    // Most recently used last.
+    this.entries.delete(key);
     this.entries.set(key, e);
     return e;
   }
 
-  /** The generation a miss starts with; pass it to put(). */
-  ticket(): number {
-    return this.feed.generation;
+  /** The version a miss of a route reading `tables` (null: all) starts with; pass both to put(). */
+  ticket(tables: readonly NotifyingTable[] | null = null): number {
+    return this.version(tables);
   }
 
-  put(key: string, ticket: number, e: Omit<Entry, 'storedAt' | 'bytes'>): boolean {
-    if (!this.sync() || ticket !== this.generation) return false;
+  put(
+    key: string,
+    ticket: number,
+    e: Omit<Entry, 'storedAt' | 'bytes' | 'tables' | 'version'>,
+    tables: readonly NotifyingTable[] | null = null,
+  ): boolean {
+    if (!this.sync() || ticket !== this.version(tables)) return false;
     // One byte per character: V8 keeps a string of Latin-1 characters (nearly every answer) that way; one with other
     // characters takes twice that.
     const bytes = e.body.length + key.length + 256;
     if (bytes > this.maxBytes / 8) return false;
     const old = this.entries.get(key);
-    if (old) {
-      this.entries.delete(key);
-      this.bytes -= old.bytes;
-    }
-    this.entries.set(key, { ...e, storedAt: performance.now(), bytes });
+    if (old) this.drop(key, old);
+    this.entries.set(key, { ...e, storedAt: performance.now(), bytes, tables, version: ticket });
     this.bytes += bytes;
     for (const [k, v] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.bytes -= v.bytes;
+      this.drop(k, v);
     }
     return true;
   }
@@ -110,12 +135,30 @@ export class ResponseCache {
   }
 }
 
+/**
+ * What the model, findings, index, badge and feed routes read: models, releases, findings (the current_findings
+ * view) and mutes, never check runs, snapshots or evidence, so the check-run updates of releases being checked leave
+ * their cached answers in place. The release routes read every table (`cache: true`).
+ */
+export const MODEL_AND_FINDING_TABLES: readonly NotifyingTable[] = ['models', 'releases', 'findings', 'mutes'];
+
 const TICKET = Symbol('response-cache ticket');
-type Ticketed = FastifyRequest & { [TICKET]?: { key: string; ticket: number } };
+type Ticketed = FastifyRequest & {
+  [TICKET]?: { key: string; ticket: number; tables: readonly NotifyingTable[] | null };
+};
+
+/** The tables a route's cached answers depend on (null: all), from its `config.cache`. */
+function tablesOf(cache: boolean | { reads: readonly NotifyingTable[] } | undefined): readonly NotifyingTable[] | null {
+  if (typeof cache !== 'object') return null;
+  for (const t of cache.reads)
+    if (!NOTIFYING_TABLES.includes(t))
+      throw new Error(`config.cache.reads: ${t} is not a table whose changes are notified`);
+  return cache.reads;
+}
 
 /**
- * Serves the GET routes marked `config: { cache: true }` from a ResponseCache fed by Postgres change notifications
- * (lib/change-feed.ts). `X-Cache: hit|miss` says which. A successful write through this process (any other method
+ * Serves the GET routes marked `config: { cache: true }` (or `{ cache: { reads: [...] } }`) from a ResponseCache fed
+ * by Postgres change notifications (lib/change-feed.ts). `X-Cache: hit|miss` says which. A successful write through this process (any other method
  * answered below 400) starts a new generation at once, so its client reads its own write even before the
  * notification arrives. The hooks go on the routes that need them (onRoute), so register this before the routes.
  * A hit carries its stored ETag, which the ETag plugin compares with If-None-Match (304).
@@ -141,6 +184,7 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
 
   const lookup = async (req: Ticketed, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     if (req.method !== 'GET') return undefined;
+    const tables = tablesOf(req.routeOptions.config.cache);
     // authenticated() throws 401 for a wrong token, before anything is looked up.
     const key = `${req.authenticated() ? 'a' : 'p'} ${req.url}`;
     const e = cache.get(key);
@@ -152,7 +196,7 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
     }
     cache.misses++;
     reply.header('x-cache', 'miss');
-    req[TICKET] = { key, ticket: cache.ticket() };
+    req[TICKET] = { key, ticket: cache.ticket(tables), tables };
     return undefined;
   };
   const store: onSendHookHandler = (req: Ticketed, reply, payload, done) => {
@@ -162,12 +206,17 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
       const tagged = reply.getHeader('etag');
       const etag = typeof tagged === 'string' ? tagged : weakEtag(payload);
       const cc = reply.getHeader('cache-control');
-      cache.put(t.key, t.ticket, {
-        body: payload,
-        etag,
-        type: String(reply.getHeader('content-type') ?? 'application/octet-stream'),
-        cacheControl: typeof cc === 'string' ? cc : undefined,
-      });
+      cache.put(
+        t.key,
+        t.ticket,
+        {
+          body: payload,
+          etag,
+          type: String(reply.getHeader('content-type') ?? 'application/octet-stream'),
+          cacheControl: typeof cc === 'string' ? cc : undefined,
+        },
+        t.tables,
+      );
     }
     done(null, payload);
   };
@@ -181,7 +230,9 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
   const list = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
   app.addHook('onRoute', (r) => {
     const methods = ([] as string[]).concat(r.method);
-    if (r.config?.cache === true && methods.includes('GET')) {
+    if (r.config?.cache && methods.includes('GET')) {
+      // A table misnamed fails at start-up.
+      cache.routes.set(r.url, tablesOf(r.config.cache));
       r.preHandler = [...list(r.preHandler), lookup as preHandlerAsyncHookHandler];
       r.onSend = [...list(r.onSend), store];
     } else if (methods.some((m) => !READS.has(m))) r.onSend = [...list(r.onSend), written];

@@ -3,6 +3,7 @@ import type { Static } from '@sinclair/typebox';
 import { getModel, listReleases } from '../../../lib/releases.repo.ts';
 import { badgeSvg } from '../../pages/badge-svg.ts';
 import type { Shown } from '../../pages/status-words.ts';
+import { MODEL_AND_FINDING_TABLES } from '../plugins/response-cache.ts';
 import { ModelParams } from '../schemas.ts';
 
 /**
@@ -13,7 +14,10 @@ export async function badgeRoutes(app: FastifyInstance): Promise<void> {
   const { pool } = app.deps;
   app.get<{ Params: Static<typeof ModelParams> }>(
     '/models/:org/:name/badge.svg',
-    { config: { cache: true }, schema: { params: ModelParams, produces: ['image/svg+xml'], tags: ['pages'] } },
+    {
+      config: { cache: { reads: MODEL_AND_FINDING_TABLES } },
+      schema: { params: ModelParams, produces: ['image/svg+xml'], tags: ['pages'] },
+    },
     async (req, reply) => {
       const model = await getModel(pool, `${req.params.org}/${req.params.name}`);
       let state: Shown | 'unknown' = 'unknown';

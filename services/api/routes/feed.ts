@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { verdictChanges } from '../../../lib/pages.repo.ts';
 import { atomFeed } from '../../pages/atom-feed.ts';
+import { MODEL_AND_FINDING_TABLES } from '../plugins/response-cache.ts';
 import { NamePart } from '../schemas.ts';
 
 const Org = NamePart;
@@ -23,7 +24,7 @@ export async function feedRoutes(app: FastifyInstance): Promise<void> {
   };
   app.get<{ Querystring: Static<typeof FeedQuery> }>(
     '/feed.xml',
-    { config: { cache: true }, schema: { ...ATOM, querystring: FeedQuery } },
+    { config: { cache: { reads: MODEL_AND_FINDING_TABLES } }, schema: { ...ATOM, querystring: FeedQuery } },
     (req, reply) => {
       const author = req.query.author || undefined;
       return send(reply, author, author ? `/feed.xml?author=${encodeURIComponent(author)}` : '/feed.xml');
@@ -31,7 +32,7 @@ export async function feedRoutes(app: FastifyInstance): Promise<void> {
   );
   app.get<{ Params: Static<typeof OrgParams> }>(
     '/orgs/:org/feed.xml',
-    { config: { cache: true }, schema: { ...ATOM, params: OrgParams } },
+    { config: { cache: { reads: MODEL_AND_FINDING_TABLES } }, schema: { ...ATOM, params: OrgParams } },
     (req, reply) => send(reply, req.params.org, `/orgs/${encodeURIComponent(req.params.org)}/feed.xml`),
   );
 }

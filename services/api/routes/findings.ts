@@ -5,6 +5,7 @@ import { decodeCursor, encodeCursor } from '../../../lib/cursor.ts';
 import { AppError } from '../../../lib/errors.ts';
 import { searchFindings } from '../../../lib/findings.repo.ts';
 import { listLinks, releaseLinks } from '../links.ts';
+import { MODEL_AND_FINDING_TABLES } from '../plugins/response-cache.ts';
 import { FindingListQuery, Links, Page, errors } from '../schemas.ts';
 
 const FoundFinding = Type.Object({
@@ -28,7 +29,7 @@ export async function findingRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: Static<typeof FindingListQuery> }>(
     '/findings',
     {
-      config: { cache: true },
+      config: { cache: { reads: MODEL_AND_FINDING_TABLES } },
       schema: {
         tags: ['findings'],
         summary: 'Findings across releases, newest first; filter by code, severity, check and time',

@@ -8,6 +8,7 @@ import { getModel, listModels, listReleases, verdictReleaseOf } from '../../../l
 import { releaseView } from '../../../lib/views.repo.ts';
 import type { Model, Release } from '../../../lib/releases.repo.ts';
 import { listLinks, modelLinks, releaseLinks } from '../links.ts';
+import { MODEL_AND_FINDING_TABLES } from '../plugins/response-cache.ts';
 import { Links, ModelListQuery, ModelParams, Page, ReleaseParams, Verdict, errors } from '../schemas.ts';
 import type { Config } from '../../../lib/config.ts';
 
@@ -86,7 +87,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: Static<typeof ModelListQuery> }>(
     '/models',
     {
-      config: { cache: true },
+      config: { cache: { reads: MODEL_AND_FINDING_TABLES } },
       schema: {
         tags: ['models'],
         summary: 'Watched models, most recently updated first',
@@ -124,7 +125,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: Static<typeof ModelParams> }>(
     '/models/:org/:name',
     {
-      config: { cache: true },
+      config: { cache: { reads: MODEL_AND_FINDING_TABLES } },
       schema: {
         tags: ['models'],
         summary: 'One model with its releases, latest first',

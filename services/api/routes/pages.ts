@@ -11,6 +11,7 @@ import { indexPage } from '../../pages/index-page.ts';
 import { modelPage, unknownModelPage } from '../../pages/model-page.ts';
 import { releasePage } from '../../pages/release-page.ts';
 import { modelView, releaseView } from '../../../lib/views.repo.ts';
+import { MODEL_AND_FINDING_TABLES } from '../plugins/response-cache.ts';
 import { ModelParams, ReleaseParams } from '../schemas.ts';
 
 const IndexQuery = Type.Object({
@@ -38,7 +39,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Querystring: Static<typeof IndexQuery> }>(
     '/',
-    { config: { cache: true }, schema: { ...HTML, querystring: IndexQuery } },
+    { config: { cache: { reads: MODEL_AND_FINDING_TABLES } }, schema: { ...HTML, querystring: IndexQuery } },
     async (req, reply) => {
       const includePrivate = req.authenticated();
       const filter = {
@@ -56,7 +57,7 @@ export async function pageRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: Static<typeof ModelParams> }>(
     '/models/:org/:name',
-    { config: { cache: true }, schema: { ...HTML, params: ModelParams } },
+    { config: { cache: { reads: MODEL_AND_FINDING_TABLES } }, schema: { ...HTML, params: ModelParams } },
     async (req, reply) => {
       const repo = `${req.params.org}/${req.params.name}`;
       const view = await modelView(pool, repo, { includePrivate: req.authenticated(), limit: 50 });
