@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createCheckRuns, storeResult } from '../lib/check-runs.repo.ts';
 import { encodeCursor } from '../lib/cursor.ts';
+import { NOTIFYING_TABLES } from '../lib/change-feed.ts';
 import type { ChangeFeed, NotifyingTable } from '../lib/change-feed.ts';
 import { createPool, withTransaction } from '../lib/db.ts';
 import type { Pool } from '../lib/db.ts';
@@ -154,20 +155,16 @@ describe('response cache over HTTP', () => {
     assert.equal(r.headers['x-cache'], 'miss');
     assert.equal(r.json().verdict, 'critical');
     await pool.query(`UPDATE models SET verdict = 'warning' WHERE repo = 'acme/cached'`);
-    // Each table the cached routes read notifies, even for a statement that changes no row.
-    for (const table of [
-      'models',
-      'snapshots',
-      'snapshot_files',
-      'releases',
-      'check_runs',
-      'findings',
-      'release_evidence',
-      'mutes',
-    ]) {
-      const before = a.responseCache!.feed.generation;
+    // Each table the cached routes read notifies, even for a statement that changes no row, and names itself (0013):
+    // its own version moves, the others' do not.
+    const feed = a.responseCache!.feed;
+    for (const table of NOTIFYING_TABLES) {
+      const others = NOTIFYING_TABLES.filter((t) => t !== table);
+      const [own, rest] = [feed.versionOf([table]), feed.versionOf(others)];
       await pool.query(`DELETE FROM ${table} WHERE false`);
-      await notified(a, before);
+      await until(() => feed.versionOf([table]) > own, `${table} notified`);
+      await feed.caughtUp();
+      assert.equal(feed.versionOf(others), rest, `only ${table} moved`);
     }
   });
 
