@@ -42,14 +42,14 @@ import { ALL_CHECKS } from '../checks/index.ts';
 import { loadConfig } from '../lib/config.ts';
 import { encodeCursor } from '../lib/cursor.ts';
 import { createPool } from '../lib/db.ts';
+import { DEFAULT_SEARCH_LIMIT, searchFindings } from '../lib/findings.repo.ts';
 import type { Pool } from '../lib/db.ts';
 import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/migrate.ts';
 import { QUEUE, createQueues, redisConnection } from '../lib/queues.ts';
-import { searchFindings } from '../lib/findings.repo.ts';
 import { findingCountsOf } from '../lib/releases.repo.ts';
 import { buildApp } from '../services/api/app.ts';
-import { adminQuery, dbUrl } from '../test/helpers.ts';
+import { adminQuery, dbUrl, recordQueries } from '../test/helpers.ts';
 import { freePort } from '../test/own-services.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -404,21 +404,18 @@ async function pagingPaths(pool: Pool, codes: { code: string }[], maxId: number,
     const chain: string[] = [];
     while (chain.length < pages) {
       chain.push(`/v1/findings?code=${code}&cursor=${encodeCursor('findings', cursor)}`);
-      // The API's own query and page size: a page of 50, its last finding the next page's cursor.
-      const rows = await searchFindings(pool, { code, beforeId: cursor, includePrivate: false, limit: 51 });
-      if (rows.length <= 50) break;
-      cursor = rows[49].id;
+      // The API's own query and page size (one more than a page, to know whether a next one exists); the page's
+      // last finding is the next page's cursor.
+      const page = DEFAULT_SEARCH_LIMIT - 1;
+      const rows = await searchFindings(pool, { code, beforeId: cursor, includePrivate: false, limit: page + 1 });
+      if (rows.length <= page) break;
+      cursor = rows[page - 1].id;
     }
     chains.push(chain);
   }
   const paths: string[] = [];
   for (let p = 0; p < pages; p++) for (const c of chains) if (c[p] !== undefined) paths.push(c[p]);
   return paths.slice(0, n);
-}
-
-interface Captured {
-  text: string;
-  values: unknown[];
 }
 
 interface PlanNode {
@@ -448,16 +445,8 @@ async function explainRoutes(pool: Pool, databaseUrl: string, list: Route[]): Pr
     rateLimitMax: 0,
     queuePrefix: QUEUE_PREFIX,
   };
-  const recorded: Captured[] = [];
   const appPool = createPool(databaseUrl);
-  type Sql = string | { text: string; values?: unknown[] };
-  const query = appPool.query.bind(appPool) as (q: Sql, values?: unknown[]) => Promise<unknown>;
-  (appPool as unknown as { query: typeof query }).query = (q, values) => {
-    // A query config (a named, prepared statement) carries its text and values itself.
-    if (typeof q === 'string') recorded.push({ text: q, values: values ?? [] });
-    else recorded.push({ text: q.text, values: q.values ?? [] });
-    return query(q, values);
-  };
+  const recorded = recordQueries(appPool);
   const queues = createQueues(cfg.redisUrl, cfg.queuePrefix);
   const app = await buildApp({ pool: appPool, queues, cfg, log: createLogger('silent') });
   const rarest = (

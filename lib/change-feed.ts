@@ -69,14 +69,15 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
   const maxRetryMs = opts.maxRetryMs ?? 10_000;
   const heartbeatMs = opts.heartbeatMs ?? 5_000;
   const heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? 5_000;
-  let generation = 0;
   /** Changes that may touch every table; and the notifications of each table, by its index in NOTIFYING_TABLES. */
   let everything = 0;
   const perTable = new Array<number>(NOTIFYING_TABLES.length).fill(0);
   /** Counts a change of all tables. */
-  const all = (): void => {
-    generation++;
-    everything++;
+  const all = (): void => void everything++;
+  const versionOf = (tables: readonly NotifyingTable[]): number => {
+    let v = everything;
+    for (const t of tables) v += perTable[TABLE_INDEX.get(t)!];
+    return v;
   };
   let listening = false;
   let closed = false;
@@ -137,10 +138,7 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
       if (n.channel === CHANGE_CHANNEL) {
         const i = TABLE_INDEX.get(n.payload ?? '');
         if (i === undefined) all();
-        else {
-          generation++;
-          perTable[i]++;
-        }
+        else perTable[i]++;
       } else if (n.channel === own) expected.get(n.payload ?? '')?.();
     });
     let seq = 0;
@@ -196,13 +194,9 @@ export function startChangeFeed(databaseUrl: string, log: Logger, opts: ChangeFe
 
   return {
     get generation() {
-      return generation;
+      return versionOf(NOTIFYING_TABLES);
     },
-    versionOf(tables) {
-      let v = everything;
-      for (const t of tables) v += perTable[TABLE_INDEX.get(t)!];
-      return v;
-    },
+    versionOf,
     get listening() {
       return listening;
     },

@@ -164,3 +164,24 @@ export async function eventually<T>(
 export async function cacheCaughtUp(app: FastifyInstance): Promise<void> {
   await app.responseCache?.feed.caughtUp();
 }
+
+/** A query as sent to Postgres: its text and parameters. */
+export interface RecordedQuery {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * Records every query sent through `pool.query` (plain text or a query config, as a named statement is) into the
+ * returned array, which the caller may empty between steps: to explain what a route runs, with its own parameters.
+ */
+export function recordQueries(pool: pg.Pool): RecordedQuery[] {
+  const recorded: RecordedQuery[] = [];
+  type Sql = string | { text: string; values?: unknown[] };
+  const query = pool.query.bind(pool) as (q: Sql, values?: unknown[]) => Promise<unknown>;
+  (pool as unknown as { query: typeof query }).query = (q, values) => {
+    recorded.push(typeof q === 'string' ? { text: q, values: values ?? [] } : { text: q.text, values: q.values ?? [] });
+    return query(q, values);
+  };
+  return recorded;
+}

@@ -19,7 +19,7 @@ import type { Queues } from '../lib/queues.ts';
 import { finishRelease, upsertRelease } from '../lib/releases.repo.ts';
 import { buildApp } from '../services/api/app.ts';
 import { ResponseCache } from '../services/api/plugins/response-cache.ts';
-import { eventually, silentLog, testEnv } from './helpers.ts';
+import { eventually, recordQueries, silentLog, testEnv } from './helpers.ts';
 import type { TestEnv } from './helpers.ts';
 
 const TOKEN = 'cache-test-token';
@@ -264,16 +264,8 @@ describe('response cache over HTTP', () => {
 
   test('each route that names its tables reads no other (EXPLAIN of every query it runs)', async () => {
     // The app's queries are recorded on their way to Postgres, and each is explained with its own parameters.
-    const recorded: { text: string; values: unknown[] }[] = [];
-    type Sql = string | { text: string; values?: unknown[] };
     const own = createPool(env.databaseUrl);
-    const query = own.query.bind(own) as (q: Sql, values?: unknown[]) => Promise<unknown>;
-    (own as unknown as { query: typeof query }).query = (q, values) => {
-      recorded.push(
-        typeof q === 'string' ? { text: q, values: values ?? [] } : { text: q.text, values: q.values ?? [] },
-      );
-      return query(q, values);
-    };
+    const recorded = recordQueries(own);
     const a = await buildApp({ pool: own, queues, cfg: env.cfg, log: silentLog });
     const seen = new Map<string, readonly string[] | null>();
     a.addHook('onRequest', async (req) => {

@@ -158,10 +158,11 @@ function tablesOf(cache: boolean | { reads: readonly NotifyingTable[] } | undefi
 
 /**
  * Serves the GET routes marked `config: { cache: true }` (or `{ cache: { reads: [...] } }`) from a ResponseCache fed
- * by Postgres change notifications (lib/change-feed.ts). `X-Cache: hit|miss` says which. A successful write through this process (any other method
- * answered below 400) starts a new generation at once, so its client reads its own write even before the
- * notification arrives. The hooks go on the routes that need them (onRoute), so register this before the routes.
- * A hit carries its stored ETag, which the ETag plugin compares with If-None-Match (304).
+ * by Postgres change notifications (lib/change-feed.ts). `X-Cache: hit|miss` says which. A successful write through
+ * this process (any other method answered below 400) counts as a change of every table at once, so its client reads
+ * its own write even before the notification arrives. The hooks go on the routes that need them (onRoute), so
+ * register this before the routes. A hit carries its stored ETag, which the ETag plugin compares with If-None-Match
+ * (304).
  */
 export async function registerResponseCache(app: FastifyInstance, feedOptions?: ChangeFeedOptions): Promise<void> {
   const { cfg, log } = app.deps;
@@ -182,23 +183,25 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
     await feed.close();
   });
 
-  const lookup = async (req: Ticketed, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    if (req.method !== 'GET') return undefined;
-    const tables = tablesOf(req.routeOptions.config.cache);
-    // authenticated() throws 401 for a wrong token, before anything is looked up.
-    const key = `${req.authenticated() ? 'a' : 'p'} ${req.url}`;
-    const e = cache.get(key);
-    if (e) {
-      cache.hits++;
-      reply.header('x-cache', 'hit').header('etag', e.etag).type(e.type);
-      if (e.cacheControl) reply.header('cache-control', e.cacheControl);
-      return reply.send(e.body);
-    }
-    cache.misses++;
-    reply.header('x-cache', 'miss');
-    req[TICKET] = { key, ticket: cache.ticket(tables), tables };
-    return undefined;
-  };
+  /** The preHandler of a cached route whose answers depend on `tables` (null: all). */
+  const lookupFor =
+    (tables: readonly NotifyingTable[] | null) =>
+    async (req: Ticketed, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+      if (req.method !== 'GET') return undefined;
+      // authenticated() throws 401 for a wrong token, before anything is looked up.
+      const key = `${req.authenticated() ? 'a' : 'p'} ${req.url}`;
+      const e = cache.get(key);
+      if (e) {
+        cache.hits++;
+        reply.header('x-cache', 'hit').header('etag', e.etag).type(e.type);
+        if (e.cacheControl) reply.header('cache-control', e.cacheControl);
+        return reply.send(e.body);
+      }
+      cache.misses++;
+      reply.header('x-cache', 'miss');
+      req[TICKET] = { key, ticket: cache.ticket(tables), tables };
+      return undefined;
+    };
   const store: onSendHookHandler = (req: Ticketed, reply, payload, done) => {
     const t = req[TICKET];
     if (t && reply.statusCode === 200 && typeof payload === 'string') {
@@ -232,8 +235,9 @@ export async function registerResponseCache(app: FastifyInstance, feedOptions?: 
     const methods = ([] as string[]).concat(r.method);
     if (r.config?.cache && methods.includes('GET')) {
       // A table misnamed fails at start-up.
-      cache.routes.set(r.url, tablesOf(r.config.cache));
-      r.preHandler = [...list(r.preHandler), lookup as preHandlerAsyncHookHandler];
+      const tables = tablesOf(r.config.cache);
+      cache.routes.set(r.url, tables);
+      r.preHandler = [...list(r.preHandler), lookupFor(tables) as preHandlerAsyncHookHandler];
       r.onSend = [...list(r.onSend), store];
     } else if (methods.some((m) => !READS.has(m))) r.onSend = [...list(r.onSend), written];
   });
